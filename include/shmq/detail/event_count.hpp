@@ -1,0 +1,103 @@
+// Eventcount over a shared futex word (DESIGN §5): blocking without a syscall on the busy path.
+//
+// A waiter registers (waiters += 1), reads the epoch, re-checks its condition, and only then
+// sleeps on the epoch word. A notifier publishes its change, then wakes only if it sees a
+// registered waiter. Both sides put a full fence between their write and their read ([F1]/[F2],
+// the Dekker pair): either the notifier sees the waiter, or the waiter's re-check sees the change.
+// A notifier that sees no waiter costs one fence and one load of a line that is read-shared while
+// nobody sleeps: no syscall per message while both sides are busy.
+//
+// Sleeps are bounded slices (WaitPolicy::sleep_slice) so that a sleeper re-checks its condition,
+// its deadline and its peers' liveness even if a wake is lost to a dead notifier.
+// Reference: Dmitry Vyukov's eventcount; Ulrich Drepper, "Futexes Are Tricky".
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <cstdint>
+
+#include "shmq/detail/futex.hpp"
+#include "shmq/detail/layout.hpp"
+#include "shmq/options.hpp"
+#include "shmq/status.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace shmq::detail {
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+// Single-writer counter bump: only the owning process writes its registry entry's counters.
+inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) noexcept {
+  // relaxed: single writer; readers only want an approximate, eventually visible figure.
+  counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+
+// Call after publishing a change a waiter may be waiting for. Returns whether it woke anyone.
+inline bool notify_all(EventCountData& ec) noexcept {
+  // [F1] order the caller's publish before the waiters load; pairs with [F2] in wait_until().
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // relaxed: ordered by [F1].
+  if (ec.waiters.load(std::memory_order_relaxed) == 0) return false;
+  // relaxed: the epoch only makes a racing futex_wait return; data is ordered by [F1]/[F2].
+  ec.epoch.fetch_add(1, std::memory_order_relaxed);
+  futex_wake(ec.epoch, INT_MAX);
+  return true;
+}
+
+// Wakes every sleeper whether or not it is registered (close()).
+inline void wake_all(EventCountData& ec) noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // [F1] as in notify_all()
+  ec.epoch.fetch_add(1, std::memory_order_relaxed);     // relaxed: as in notify_all()
+  futex_wake(ec.epoch, INT_MAX);
+}
+
+// Runs `attempt` until it returns something other than `would_block`, spinning first, then
+// sleeping on `ec`. Returns that status, or Status::timeout once `deadline` has passed.
+template <class Attempt>
+Status wait_until(EventCountData& ec, const WaitPolicy& policy, Counters& counters,
+                  Deadline deadline, Status would_block, Attempt&& attempt) {
+  Status s = attempt();
+  if (s != would_block) return s;
+  for (std::uint32_t i = 0; i < policy.spin_iterations; ++i) {
+    cpu_relax();
+    s = attempt();
+    if (s != would_block) return s;
+  }
+  const auto slice = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::max(policy.sleep_slice, std::chrono::milliseconds(1)));
+  for (;;) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) {
+      bump(counters.timeouts);
+      return Status::timeout;
+    }
+    // seq_cst: part of the Dekker pair with [F2] below.
+    ec.waiters.fetch_add(1, std::memory_order_seq_cst);
+    // relaxed: the epoch only arms the futex compare; [F2] orders it before the re-check.
+    const std::uint32_t epoch = ec.epoch.load(std::memory_order_relaxed);
+    // [F2] order the registration before the re-check; pairs with [F1] in notify_all().
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    s = attempt();
+    if (s == would_block) {
+      bump(counters.sleeps);
+      futex_wait_until(ec.epoch, epoch, deadline - now > slice ? now + slice : deadline);
+    }
+    // relaxed: the count only gates wakes; a stale extra count costs one needless wake.
+    ec.waiters.fetch_sub(1, std::memory_order_relaxed);
+    if (s != would_block) return s;
+    s = attempt();
+    if (s != would_block) return s;
+  }
+}
+
+}  // namespace shmq::detail

@@ -1,0 +1,200 @@
+// shmq shared-memory ABI: every struct that lives in a segment, in one place.
+//
+// A segment is one POSIX shared-memory object (/dev/shm/NAME) laid out as:
+//
+//   offset 0      SegmentHeader (256 B)   identity, sizes, `ready`, retired counters
+//   offset 256    RegistryEntry[64]       (128 B each) attached processes, per-process counters
+//   body_offset   kind-specific body      QueueControl (768 B) for a queue
+//   slots_offset  Slot[capacity]          (slot_stride B each) for a queue
+//
+// Rules for everything in this file:
+// - fixed-width fields only, no pointers (offsets from the segment base), standard layout;
+// - every offset and size is pinned by a static_assert here and, independently, by
+//   tests/layout_test.cpp, so an accidental ABI change fails loudly;
+// - indices written by different parties sit on separate lines, kIndexSeparation apart
+//   (adjacent-line prefetch pairs 64-byte lines on x86);
+// - an opener copies and validates every field it uses once (runtime/segment.cpp,
+//   runtime/queue_core.cpp); values read later on the hot path are re-checked at each use.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+namespace shmq::detail {
+
+// "SHMQSEG1" read as a little-endian 64-bit word.
+inline constexpr std::uint64_t kMagic = 0x31474553514d4853ULL;
+
+// The layout version. Bump it whenever any struct in this file changes a size, an offset or the
+// meaning of a field, and update tests/layout_test.cpp in the same change. An opener refuses every
+// version but its own: there is no cross-version compatibility.
+inline constexpr std::uint32_t kLayoutVersion = 1;
+
+inline constexpr std::size_t kCacheLine = 64;
+inline constexpr std::size_t kIndexSeparation = 128;
+
+// Byte-range lock offsets in the segment's file (OFD locks, far beyond any real size). The kernel
+// drops a process's locks when it dies: that is how liveness is known (DESIGN §6).
+inline constexpr std::uint64_t kInitLockByte = 1ULL << 40;  // held by the creator until ready
+inline constexpr std::uint64_t kRegistryLockBase = kInitLockByte + 1;  // + registry index
+
+enum class SegmentKind : std::uint32_t { queue = 1, pipe = 2, manager = 3 };
+
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
+static_assert(sizeof(std::atomic<std::uint64_t>) == 8, "atomics must be plain words in shm");
+static_assert(sizeof(std::atomic<std::uint32_t>) == 4, "atomics must be plain words in shm");
+
+// Per-process statistics. Each attached process writes only its own copy (single writer, relaxed
+// load + store, no contended RMW on the hot path); readers sum all entries plus the retired ones.
+struct Counters {
+  std::atomic<std::uint64_t> msgs_put;
+  std::atomic<std::uint64_t> bytes_put;
+  std::atomic<std::uint64_t> msgs_got;
+  std::atomic<std::uint64_t> bytes_got;
+  std::atomic<std::uint64_t> full_events;   // a put found the ring full
+  std::atomic<std::uint64_t> empty_events;  // a get found the ring empty
+  std::atomic<std::uint64_t> sleeps;        // futex waits entered
+  std::atomic<std::uint64_t> wakes;         // futex wakes issued
+  std::atomic<std::uint64_t> timeouts;      // bounded waits that expired
+  std::atomic<std::uint64_t> closes;
+  std::atomic<std::uint64_t> recovered_slots;  // slots of dead claimers turned into skips
+  std::atomic<std::uint64_t> in_doubt;         // messages a dead consumer took (counted lost)
+};
+static_assert(sizeof(Counters) == 96);
+inline constexpr std::size_t kCounterCount = sizeof(Counters) / sizeof(std::uint64_t);
+
+struct SegmentHeader {
+  std::uint64_t magic;              // kMagic
+  std::uint32_t layout_version;     // kLayoutVersion
+  std::uint32_t kind;               // SegmentKind
+  std::uint64_t total_bytes;        // the file's size
+  std::uint64_t created_unix_ns;    // CLOCK_REALTIME at creation
+  std::uint32_t creator_pid;        //
+  std::uint32_t registry_capacity;  // entries in the registry
+  std::uint64_t registry_offset;    // from the segment base
+  std::uint64_t body_offset;        // kind-specific body
+  std::uint64_t body_bytes;         //
+  // Set to kReadyValue by the creator after everything else, with release ([R0]); openers
+  // acquire it ([A0]) before reading any other field.
+  std::atomic<std::uint32_t> ready;
+  std::uint8_t pad1_[128 - 68];
+  // Counters of processes that detached or died and whose registry entry was reused.
+  Counters retired;
+  std::uint8_t pad2_[256 - 128 - sizeof(Counters)];
+};
+inline constexpr std::uint32_t kReadyValue = 0x52454459;  // "YDER": not a plausible stray value
+static_assert(std::is_standard_layout_v<SegmentHeader>);
+static_assert(sizeof(SegmentHeader) == 256);
+static_assert(offsetof(SegmentHeader, ready) == 64, "ready on its own line");
+static_assert(offsetof(SegmentHeader, retired) == 128);
+
+// Role bits of a registry entry.
+inline constexpr std::uint32_t kRoleProducer = 1U << 0;
+inline constexpr std::uint32_t kRoleConsumer = 1U << 1;
+inline constexpr std::uint32_t kRoleServer = 1U << 2;  // a Manager's server
+inline constexpr std::uint32_t kRoleClient = 1U << 3;  // a Manager's client
+
+// One attached process. Entry i is owned by whoever holds the OFD write lock on byte
+// kRegistryLockBase + i; the owner writes it, anyone reads it. A held lock with a matching
+// generation means the owner is alive; a free lock means the entry's last owner is gone.
+struct RegistryEntry {
+  std::atomic<std::uint64_t> generation;  // bumped by each new owner
+  std::atomic<std::uint64_t> attached_unix_ns;
+  std::atomic<std::uint32_t> pid;
+  std::atomic<std::uint32_t> roles;  // kRole* bits
+  std::uint8_t pad_[32 - 24];
+  Counters counters;
+};
+static_assert(std::is_standard_layout_v<RegistryEntry>);
+static_assert(sizeof(RegistryEntry) == 128);
+static_assert(offsetof(RegistryEntry, counters) == 32);
+
+inline constexpr std::uint32_t kRegistryCapacity = 64;
+inline constexpr std::uint64_t kRegistryOffset = sizeof(SegmentHeader);
+inline constexpr std::uint64_t kBodyOffset = kRegistryOffset + kRegistryCapacity * sizeof(RegistryEntry);
+static_assert(kBodyOffset == 8448);
+
+// A registry token names one attachment: an entry index and that entry's generation.
+//   bits 63..8: generation (low 56 bits)    bits 7..0: index + 1 (0 = nobody)
+inline constexpr std::uint64_t make_token(std::uint32_t index, std::uint64_t generation) {
+  return (generation << 8) | ((index + 1) & 0xFFU);
+}
+inline constexpr std::uint32_t token_index(std::uint64_t token) {
+  return static_cast<std::uint32_t>((token & 0xFFU) - 1);
+}
+
+// ---- Queue ----------------------------------------------------------------------------------
+
+inline constexpr std::uint32_t kFlagMultiProducer = 1U << 0;
+inline constexpr std::uint32_t kFlagMultiConsumer = 1U << 1;
+
+enum class ElementKind : std::uint32_t { fixed = 1, bytes = 2 };
+
+// Two 32-bit words of one eventcount (DESIGN §5): `epoch` is the futex word, bumped by a notifier
+// that saw waiters; `waiters` counts registered sleepers.
+struct EventCountData {
+  std::atomic<std::uint32_t> epoch;
+  std::atomic<std::uint32_t> waiters;
+};
+
+struct QueueControl {
+  // Immutable after creation (written before `ready`).
+  std::uint64_t capacity;        // slots, a power of two
+  std::uint64_t slots_offset;    // from the segment base, a multiple of kCacheLine
+  std::uint32_t slot_stride;     // bytes per slot, a multiple of kCacheLine
+  std::uint32_t max_message;     // payload bytes per slot
+  std::uint32_t flags;           // kFlagMulti*
+  std::uint32_t element_kind;    // ElementKind
+  std::uint64_t element_size;    // sizeof(T) for fixed elements, 0 for bytes
+  std::uint64_t start_position;  // first position (tests start near the 2^64 wrap)
+  std::uint8_t pad0_[128 - 48];
+  // Producers' line: the next position to claim (tail). MP: claimed by CAS. SP: written only by
+  // the producer, read by others only for size() and by the next producer on take-over.
+  std::atomic<std::uint64_t> tail;
+  std::uint8_t pad1_[128 - 8];
+  // Consumers' line: the next position to read (head), as `tail` for consumers.
+  std::atomic<std::uint64_t> head;
+  std::uint8_t pad2_[128 - 8];
+  EventCountData not_empty;  // consumers sleep here
+  std::uint8_t pad3_[128 - 8];
+  EventCountData not_full;  // producers sleep here
+  std::uint8_t pad4_[128 - 8];
+  std::atomic<std::uint32_t> closed;  // 0 open, 1 closed; never reset
+  std::uint32_t pad5_;
+  std::atomic<std::uint64_t> producer_owner;  // SP queues: token of the producer, 0 = none
+  std::atomic<std::uint64_t> consumer_owner;  // SC queues: token of the consumer, 0 = none
+  std::uint8_t pad6_[128 - 24];
+};
+static_assert(std::is_standard_layout_v<QueueControl>);
+static_assert(sizeof(QueueControl) == 768);
+static_assert(offsetof(QueueControl, tail) == 128);
+static_assert(offsetof(QueueControl, head) == 256);
+static_assert(offsetof(QueueControl, not_empty) == 384);
+static_assert(offsetof(QueueControl, not_full) == 512);
+static_assert(offsetof(QueueControl, closed) == 640);
+static_assert(offsetof(QueueControl, producer_owner) == 648);
+
+// The header of every slot; the payload follows at +16 in the same line(s).
+// Slot state, for position p mapped to this slot (p & mask):
+//   seq == p            free: a producer may claim p
+//   seq == p + 1        holds the message of position p
+//   seq == p + capacity consumed: free for position p + capacity
+struct SlotHeader {
+  std::atomic<std::uint64_t> seq;
+  std::atomic<std::uint32_t> size;     // payload bytes, or kSkipSize for a slot that holds nothing
+  std::atomic<std::uint32_t> claimer;  // low 32 bits of the token that owns the slot (MP/MC)
+};
+static_assert(sizeof(SlotHeader) == 16);
+inline constexpr std::uint32_t kSkipSize = 0xFFFFFFFFU;
+inline constexpr std::size_t kSlotPayloadOffset = sizeof(SlotHeader);
+inline constexpr std::size_t kMaxPayloadAlign = 16;
+
+inline constexpr std::uint64_t kQueueBodyBytes = sizeof(QueueControl);
+inline constexpr std::uint64_t kQueueSlotsOffset = kBodyOffset + kQueueBodyBytes;
+static_assert(kQueueSlotsOffset % kCacheLine == 0);
+static_assert(kQueueSlotsOffset <= 16 * 1024, "DESIGN §8: at most 16 KiB of header");
+
+}  // namespace shmq::detail

@@ -1,0 +1,109 @@
+// Segment: one named shared-memory object, created or opened and validated, with this process's
+// entry in its registry of attached processes (DESIGN §4, §6, §7).
+//
+// - create(): O_EXCL, the given mode (0600 by default), the creator holds the init lock while it
+//   fills the header and the body, then stores `ready` last, with release ([R0]).
+// - open(): checks the file (regular, ours, big enough), waits (bounded) for `ready` ([A0]),
+//   reports a creator that died before `ready`, copies the header once, validates every field
+//   and uses only that private copy afterwards.
+// - Attaching takes the first free registry entry: entry i belongs to whoever holds the OFD write
+//   lock on byte kRegistryLockBase + i, so the kernel arbitrates and drops the claim when the
+//   owner dies. Liveness of a token is one F_OFD_GETLK.
+//
+// Not safe across fork(): a child shares its parent's lock (one open file description), so a
+// dead parent would look alive while the child lives. Handles are re-attached in the child by
+// Process (a later layer); until then use a handle in the process that opened it.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "shmq/detail/layout.hpp"
+
+namespace shmq::detail {
+
+inline constexpr std::size_t kMaxNameLength = 200;
+
+// The private copy of a segment's header, taken once at open/create and validated.
+struct SegmentInfo {
+  std::uint64_t magic = 0;
+  std::uint32_t layout_version = 0;
+  std::uint32_t kind = 0;
+  std::uint64_t total_bytes = 0;
+  std::uint64_t created_unix_ns = 0;
+  std::uint32_t creator_pid = 0;
+  std::uint32_t registry_capacity = 0;
+  std::uint64_t registry_offset = 0;
+  std::uint64_t body_offset = 0;
+  std::uint64_t body_bytes = 0;
+};
+
+// Throws Error(Errc::invalid_name) unless `name` is 1..kMaxNameLength characters of
+// [A-Za-z0-9._-] and does not start with '.'.
+void validate_name(std::string_view name);
+
+// Where the object lives in the file system (/dev/shm/NAME on Linux).
+std::string segment_path(std::string_view name);
+
+class Segment {
+ public:
+  struct CreateSpec {
+    SegmentKind kind = SegmentKind::queue;
+    std::uint64_t body_bytes = 0;   // kind-specific control block, at kBodyOffset
+    std::uint64_t total_bytes = 0;  // whole file
+    std::uint32_t mode = 0600;
+  };
+  // Fills the body (and anything after it); runs before `ready` is stored. May throw: the half
+  // made segment is then unlinked.
+  using InitBody = std::function<void(std::byte* base)>;
+
+  static Segment create(std::string_view name, const CreateSpec& spec, const InitBody& init);
+  static Segment open(std::string_view name, SegmentKind kind,
+                      std::chrono::milliseconds ready_timeout = std::chrono::milliseconds(2000));
+  // Unlinks the name; returns whether it existed. Attached processes keep their mappings.
+  static bool remove(std::string_view name);
+
+  Segment() noexcept;
+  Segment(Segment&&) noexcept;
+  Segment& operator=(Segment&&) noexcept;
+  ~Segment();
+
+  bool valid() const noexcept { return base_ != nullptr; }
+  const std::string& name() const noexcept;
+  std::byte* base() const noexcept { return base_; }
+  std::uint64_t size() const noexcept { return info_.total_bytes; }
+  // The private, validated copy of the header.
+  const SegmentInfo& info() const noexcept { return info_; }
+  SegmentHeader& shared_header() const noexcept { return *reinterpret_cast<SegmentHeader*>(base_); }
+
+  // This process's registry entry and token.
+  RegistryEntry& self() const noexcept { return entry(self_index_); }
+  std::uint64_t self_token() const noexcept { return self_token_; }
+  std::uint32_t self_index() const noexcept { return self_index_; }
+  RegistryEntry& entry(std::uint32_t index) const noexcept {
+    return reinterpret_cast<RegistryEntry*>(base_ + kRegistryOffset)[index];
+  }
+
+  // Whether the attachment named by `token` is alive (kernel-backed; a stopped process is alive).
+  bool is_alive(std::uint64_t token) const noexcept;
+  // Whether registry entry `index` is held by a live process.
+  bool entry_alive(std::uint32_t index) const noexcept;
+
+ private:
+  struct Impl;
+  Segment(std::unique_ptr<Impl> impl, std::byte* base, const SegmentInfo& info);
+  void attach();
+
+  std::unique_ptr<Impl> impl_;
+  std::byte* base_ = nullptr;
+  SegmentInfo info_{};
+  std::uint32_t self_index_ = 0;
+  std::uint64_t self_token_ = 0;
+};
+
+}  // namespace shmq::detail

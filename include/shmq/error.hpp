@@ -1,0 +1,49 @@
+// shmq::Error: the one exception type of shmq, thrown only by setup calls (create, open, attach,
+// role claims). The hot path returns shmq::Status instead and never throws.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace shmq {
+
+enum class Errc {
+  invalid_name = 1,   // the name is empty, too long or has characters outside [A-Za-z0-9._-]
+  already_exists,     // create() found the name taken
+  not_found,          // open() found no such segment
+  permission_denied,  // the file is not ours, or its mode refuses us
+  not_a_segment,      // the file is not a regular file, too small, or has a foreign magic
+  version_mismatch,   // written by another layout version
+  wrong_kind,         // a pipe opened as a queue, etc.
+  type_mismatch,      // Queue<int> opened as Queue<double>, etc.
+  corrupt,            // sizes or offsets that do not fit
+  not_ready,          // the creator has not finished (or died) within the open timeout
+  registry_full,      // every registry entry is held by a live process
+  role_taken,         // a single-producer/consumer role is held by another live attachment
+  invalid_argument,   // bad options (capacity, message size, ...)
+  system,             // an OS call failed; the message names it
+};
+
+const std::error_category& error_category() noexcept;
+
+inline std::error_code make_error_code(Errc e) noexcept {
+  return {static_cast<int>(e), error_category()};
+}
+
+// Messages read `segment "jobs": layout version 3, this library reads 1`.
+class Error : public std::system_error {
+ public:
+  Error(Errc code, std::string_view segment, std::string_view what);
+  Error(std::error_code code, std::string_view segment, std::string_view what);
+
+  const std::string& segment() const noexcept { return segment_; }
+
+ private:
+  std::string segment_;
+};
+
+}  // namespace shmq
+
+template <>
+struct std::is_error_code_enum<shmq::Errc> : std::true_type {};

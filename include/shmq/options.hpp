@@ -1,0 +1,35 @@
+// Options of shmq's queues.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace shmq {
+
+// How many processes may put (get) at once. `one` is faster (no CAS) and is enforced: a second
+// producer (consumer) attachment is refused with Errc::role_taken / Status::role_taken.
+enum class Producers : std::uint8_t { one, many };
+enum class Consumers : std::uint8_t { one, many };
+
+// How a blocking call waits: spin `spin_iterations` times (with the CPU's pause), then sleep on a
+// futex in slices of at most `sleep_slice`, so that a sleeper also notices a closed queue or a dead
+// peer within one slice. Process-local: each handle has its own.
+struct WaitPolicy {
+  std::uint32_t spin_iterations = 4000;
+  std::chrono::milliseconds sleep_slice{100};
+};
+
+struct QueueOptions {
+  std::uint64_t capacity = 1024;  // messages; rounded up to a power of two
+  Producers producers = Producers::many;
+  Consumers consumers = Consumers::many;
+  // Largest message in bytes for std::string / std::vector<std::byte> queues (0: 4096).
+  // Ignored for trivially copyable T (always sizeof(T)).
+  std::uint32_t max_message = 0;
+  std::uint32_t mode = 0600;  // permissions of the segment file
+  WaitPolicy wait{};
+  // First position of the ring. Only tests need it: they start just below the 2^64 wrap.
+  std::uint64_t start_position = 0;
+};
+
+}  // namespace shmq

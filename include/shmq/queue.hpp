@@ -1,0 +1,360 @@
+// shmq::Queue<T>: a bounded FIFO in a named shared-memory segment, usable by every process that
+// opens the name — Python's multiprocessing.Queue, natively.
+//
+// Elements: any trivially copyable T (fixed slots of sizeof(T)), or std::string /
+// std::vector<std::byte> up to QueueOptions::max_message bytes.
+// Kinds: QueueOptions::producers / consumers = one or many (SPSC, MPSC, SPMC, MPMC; default MPMC).
+// A `one` side is enforced: a second live producer (consumer) gets Status::role_taken, or
+// Error(Errc::role_taken) from claim_producer() / claim_consumer().
+//
+// Verbs: try_* never block; put/get block; *_for / *_until bound the wait (steady_clock).
+// close() ends puts everywhere; getters drain what is there, then get Status::closed. Setup calls
+// (create/open/...) throw shmq::Error; the hot path returns shmq::Status and never throws.
+//
+// Memory ordering: everything a producer wrote before a successful put (and the element itself)
+// is visible to the consumer whose get returned that element. A get that returns Status::closed
+// has seen every element put before the close() it observed. size()/empty()/full() are
+// approximate, like qsize(). Each message is delivered exactly once; per producer, in put order.
+//
+// A handle is not thread-safe: share the name, not the handle, or guard it. Move-only.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <span>
+#include <string_view>
+#include <utility>
+
+#include "shmq/detail/event_count.hpp"
+#include "shmq/detail/message_codec.hpp"
+#include "shmq/detail/queue_core.hpp"
+#include "shmq/options.hpp"
+#include "shmq/status.hpp"
+
+namespace shmq {
+
+namespace detail {
+template <class Rep, class Period>
+Deadline deadline_after(std::chrono::duration<Rep, Period> d) noexcept {
+  const auto now = std::chrono::steady_clock::now();
+  if (d <= d.zero()) return now;
+  const auto limit = Deadline::max() - now;
+  if (d >= std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(limit)) {
+    return Deadline::max();
+  }
+  return now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(d);
+}
+}  // namespace detail
+
+template <detail::QueueElement T>
+class Queue {
+  using Codec = detail::MessageCodec<T>;
+  using Ring = detail::SlotRing;
+
+ public:
+  using value_type = T;
+
+  // A slot claimed for writing in place: fill buffer(), then commit(). Dropped without commit,
+  // it publishes an empty skip that getters pass over. Must not outlive its queue handle.
+  class PutClaim {
+   public:
+    PutClaim() noexcept = default;
+    PutClaim(PutClaim&& o) noexcept : queue_(std::exchange(o.queue_, nullptr)), claim_(o.claim_) {}
+    PutClaim& operator=(PutClaim&& o) noexcept {
+      if (this != &o) {
+        abandon();
+        queue_ = std::exchange(o.queue_, nullptr);
+        claim_ = o.claim_;
+      }
+      return *this;
+    }
+    ~PutClaim() { abandon(); }
+
+    explicit operator bool() const noexcept { return queue_ != nullptr; }
+    std::span<std::byte> buffer() const noexcept {
+      return {claim_.payload, queue_ ? queue_->core_.ring().max_message() : 0};
+    }
+    // Publishes the first `bytes` of buffer(). For fixed T, `bytes` must be sizeof(T).
+    Status commit(std::size_t bytes) noexcept {
+      if (!queue_) return Status::corrupt;
+      Queue* q = std::exchange(queue_, nullptr);
+      if (bytes > q->core_.ring().max_message()) {
+        q->core_.ring().publish(claim_, detail::kSkipSize);
+        q->notify_getters();
+        return Status::too_large;
+      }
+      q->core_.ring().publish(claim_, static_cast<std::uint32_t>(bytes));
+      q->count_put(bytes, 1);
+      q->notify_getters();
+      return Status::ok;
+    }
+
+   private:
+    friend class Queue;
+    void abandon() noexcept {
+      if (!queue_) return;
+      Queue* q = std::exchange(queue_, nullptr);
+      q->core_.ring().publish(claim_, detail::kSkipSize);
+      q->notify_getters();
+    }
+    Queue* queue_ = nullptr;
+    Ring::Claim claim_{};
+  };
+
+  // A message read in place: look at data(), then release() (or drop the claim).
+  class GetClaim {
+   public:
+    GetClaim() noexcept = default;
+    GetClaim(GetClaim&& o) noexcept : queue_(std::exchange(o.queue_, nullptr)), claim_(o.claim_) {}
+    GetClaim& operator=(GetClaim&& o) noexcept {
+      if (this != &o) {
+        release();
+        queue_ = std::exchange(o.queue_, nullptr);
+        claim_ = o.claim_;
+      }
+      return *this;
+    }
+    ~GetClaim() { release(); }
+
+    explicit operator bool() const noexcept { return queue_ != nullptr; }
+    std::span<const std::byte> data() const noexcept {
+      return {claim_.payload, queue_ ? claim_.size : 0};
+    }
+    void release() noexcept {
+      if (!queue_) return;
+      Queue* q = std::exchange(queue_, nullptr);
+      q->core_.ring().release(claim_);
+      q->count_got(claim_.size, 1);
+      q->notify_putters();
+    }
+
+   private:
+    friend class Queue;
+    Queue* queue_ = nullptr;
+    Ring::Claim claim_{};
+  };
+
+  // ---- setup (throws shmq::Error) ----
+
+  static Queue create(std::string_view name, const QueueOptions& options = {}) {
+    return Queue(detail::QueueCore::create(name, options, element_info()));
+  }
+  static Queue open(std::string_view name, const WaitPolicy& wait = {}) {
+    return Queue(detail::QueueCore::open(name, element_info(), wait));
+  }
+  static Queue open_or_create(std::string_view name, const QueueOptions& options = {}) {
+    return Queue(detail::QueueCore::open_or_create(name, options, element_info()));
+  }
+  // Unlinks the name (attached processes keep working); returns whether it existed.
+  static bool remove(std::string_view name) { return detail::QueueCore::remove(name); }
+
+  Queue() noexcept = default;
+  Queue(Queue&&) noexcept = default;
+  Queue& operator=(Queue&&) noexcept = default;
+
+  // Take the single-producer/consumer role now, with a clear Error if another process holds it
+  // (put/get otherwise take it on first use and return Status::role_taken).
+  void claim_producer() { core_.claim_producer(); }
+  void claim_consumer() { core_.claim_consumer(); }
+
+  // ---- put ----
+
+  Status try_put(const T& v) {
+    const Status s = put_one(v);
+    if (s == Status::ok) notify_getters();
+    if (s == Status::full) detail::bump(core_.counters().full_events);
+    return s;
+  }
+  Status put(const T& v) { return put_until(v, detail::Deadline::max()); }
+  template <class Rep, class Period>
+  Status put_for(const T& v, std::chrono::duration<Rep, Period> timeout) {
+    return put_until(v, detail::deadline_after(timeout));
+  }
+  Status put_until(const T& v, std::chrono::steady_clock::time_point deadline) {
+    const Status first = try_put(v);
+    if (first != Status::full) return first;
+    return detail::wait_until(core_.control().not_full, core_.wait_policy(), core_.counters(),
+                              deadline, Status::full, [&] { return try_put_quiet(v); });
+  }
+
+  // Puts as many of `items` as fit now, in order; returns how many.
+  std::size_t try_put_many(std::span<const T> items) {
+    std::size_t n = 0;
+    while (n < items.size() && put_one(items[n]) == Status::ok) ++n;
+    if (n != 0) notify_getters();
+    return n;
+  }
+  // Puts all of `items`, blocking while the queue is full. Returns ok, or why it stopped early
+  // (closed, too_large, corrupt, role_taken); `*put` (if given) says how many went in.
+  Status put_many(std::span<const T> items, std::size_t* put = nullptr) {
+    std::size_t done = 0;
+    const Status s = detail::wait_until(
+        core_.control().not_full, core_.wait_policy(), core_.counters(), detail::Deadline::max(),
+        Status::full, [&] {
+          Status last = Status::ok;
+          const std::size_t before = done;
+          while (done < items.size() && (last = put_one(items[done])) == Status::ok) ++done;
+          if (done != before) notify_getters();
+          return done == items.size() ? Status::ok : last;
+        });
+    if (put) *put = done;
+    return s;
+  }
+
+  // Zero-copy put: claim a slot, write buffer(), commit().
+  Status try_claim(PutClaim& claim) {
+    if (const Status s = ready_to_put(); s != Status::ok) return s;
+    const Status s = core_.ring().try_claim(claim.claim_);
+    if (s == Status::ok) claim.queue_ = this;
+    return s;
+  }
+  Status claim(PutClaim& claim) {
+    return detail::wait_until(core_.control().not_full, core_.wait_policy(), core_.counters(),
+                              detail::Deadline::max(), Status::full,
+                              [&] { return try_claim(claim); });
+  }
+
+  // ---- get ----
+
+  Status try_get(T& out) {
+    const Status s = get_one(out);
+    if (s == Status::empty) detail::bump(core_.counters().empty_events);
+    return s;
+  }
+  Status get(T& out) { return get_until(out, detail::Deadline::max()); }
+  template <class Rep, class Period>
+  Status get_for(T& out, std::chrono::duration<Rep, Period> timeout) {
+    return get_until(out, detail::deadline_after(timeout));
+  }
+  Status get_until(T& out, std::chrono::steady_clock::time_point deadline) {
+    const Status first = try_get(out);
+    if (first != Status::empty) return first;
+    return detail::wait_until(core_.control().not_empty, core_.wait_policy(), core_.counters(),
+                              deadline, Status::empty, [&] { return get_one(out); });
+  }
+
+  // Takes up to out.size() messages that are there now; returns how many.
+  std::size_t try_get_many(std::span<T> out) {
+    std::size_t n = 0;
+    while (n < out.size() && take_one(out[n]) == Status::ok) ++n;
+    if (n != 0) notify_putters();
+    return n;
+  }
+  // Blocks until at least one message is there, then takes up to out.size(); `got` says how
+  // many. Returns ok, or closed once the queue is closed and drained.
+  Status get_many(std::span<T> out, std::size_t& got) {
+    got = 0;
+    if (out.empty()) return Status::ok;
+    return detail::wait_until(core_.control().not_empty, core_.wait_policy(), core_.counters(),
+                              detail::Deadline::max(), Status::empty, [&] {
+                                const Status s = get_one(out[0]);
+                                if (s != Status::ok) return s;
+                                got = 1 + try_get_many(out.subspan(1));
+                                return Status::ok;
+                              });
+  }
+
+  // Zero-copy get: look at the next message in place, then release it.
+  Status try_peek(GetClaim& claim) {
+    if (const Status s = core_.ensure_consumer(); s != Status::ok) return s;
+    Status s = core_.ring().try_acquire(claim.claim_);
+    if (s == Status::empty && core_.closed()) {
+      s = core_.ring().try_acquire(claim.claim_);
+      if (s == Status::empty) return Status::closed;
+    }
+    if (s == Status::ok) claim.queue_ = this;
+    return s;
+  }
+  Status peek(GetClaim& claim) {
+    return detail::wait_until(core_.control().not_empty, core_.wait_policy(), core_.counters(),
+                              detail::Deadline::max(), Status::empty,
+                              [&] { return try_peek(claim); });
+  }
+
+  // ---- state ----
+
+  // No more puts, by anyone; wakes every waiter. Getters drain, then see Status::closed.
+  void close() noexcept { core_.close(); }
+  bool closed() const noexcept { return core_.closed(); }
+  std::size_t size() const noexcept { return core_.ring().size(); }
+  bool empty() const noexcept { return size() == 0; }
+  bool full() const noexcept { return size() >= capacity(); }
+  std::size_t capacity() const noexcept { return core_.ring().capacity(); }
+  std::size_t max_message() const noexcept { return core_.ring().max_message(); }
+  const std::string& name() const noexcept { return core_.name(); }
+  void set_wait_policy(const WaitPolicy& wait) noexcept { core_.set_wait_policy(wait); }
+  const detail::QueueCore& core() const noexcept { return core_; }
+
+ private:
+  explicit Queue(detail::QueueCore core) noexcept : core_(std::move(core)) {}
+
+  static detail::ElementInfo element_info() {
+    return {Codec::kind, Codec::element_size, 0};
+  }
+
+  Status ready_to_put() noexcept {
+    if (const Status s = core_.ensure_producer(); s != Status::ok) return s;
+    // relaxed: close is a hint to producers; a put racing close() may land and is then drained.
+    if (core_.control().closed.load(std::memory_order_relaxed) != 0) return Status::closed;
+    return Status::ok;
+  }
+
+  // One put without notifying (batches notify once).
+  Status put_one(const T& v) {
+    if (const Status s = ready_to_put(); s != Status::ok) return s;
+    const std::size_t bytes = Codec::size(v);
+    if (bytes > core_.ring().max_message()) return Status::too_large;
+    Ring::Claim c;
+    if (const Status s = core_.ring().try_claim(c); s != Status::ok) return s;
+    Codec::encode(v, c.payload);
+    core_.ring().publish(c, static_cast<std::uint32_t>(bytes));
+    count_put(bytes, 1);
+    return Status::ok;
+  }
+  Status try_put_quiet(const T& v) {
+    const Status s = put_one(v);
+    if (s == Status::ok) notify_getters();
+    return s;
+  }
+
+  // One get without notifying; empty becomes closed once the queue is closed and drained.
+  Status take_one(T& out) {
+    if (const Status s = core_.ensure_consumer(); s != Status::ok) return s;
+    Ring::Claim c;
+    Status s = core_.ring().try_acquire(c);
+    if (s == Status::empty && core_.closed()) {
+      s = core_.ring().try_acquire(c);  // a put that happened before the close is still there
+      if (s == Status::empty) return Status::closed;
+    }
+    if (s != Status::ok) return s;
+    const bool decoded = Codec::decode({c.payload, c.size}, out);
+    core_.ring().release(c);
+    if (!decoded) return Status::corrupt;
+    count_got(c.size, 1);
+    return Status::ok;
+  }
+  Status get_one(T& out) {
+    const Status s = take_one(out);
+    if (s == Status::ok || s == Status::corrupt) notify_putters();
+    return s;
+  }
+
+  void notify_getters() noexcept {
+    if (detail::notify_all(core_.control().not_empty)) detail::bump(core_.counters().wakes);
+  }
+  void notify_putters() noexcept {
+    if (detail::notify_all(core_.control().not_full)) detail::bump(core_.counters().wakes);
+  }
+  void count_put(std::size_t bytes, std::uint64_t msgs) noexcept {
+    detail::bump(core_.counters().msgs_put, msgs);
+    detail::bump(core_.counters().bytes_put, bytes);
+  }
+  void count_got(std::size_t bytes, std::uint64_t msgs) noexcept {
+    detail::bump(core_.counters().msgs_got, msgs);
+    detail::bump(core_.counters().bytes_got, bytes);
+  }
+
+  detail::QueueCore core_;
+};
+
+}  // namespace shmq

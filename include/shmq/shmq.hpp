@@ -1,0 +1,8 @@
+// shmq: messaging between processes on one Linux machine through shared memory.
+// The umbrella header: include this one.
+#pragma once
+
+#include "shmq/error.hpp"    // IWYU pragma: export
+#include "shmq/options.hpp"  // IWYU pragma: export
+#include "shmq/queue.hpp"    // IWYU pragma: export
+#include "shmq/status.hpp"   // IWYU pragma: export

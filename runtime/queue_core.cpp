@@ -1,0 +1,299 @@
+#include "shmq/detail/queue_core.hpp"
+
+#include <bit>
+#include <cstring>
+#include <limits>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "shmq/error.hpp"
+
+namespace shmq::detail {
+
+namespace {
+
+constexpr std::uint64_t kMaxCapacity = 1ULL << 30;
+constexpr std::uint32_t kMaxMessage = 64U << 20;  // 64 MiB per slot; larger goes through a Pipe
+constexpr std::uint32_t kDefaultMaxMessage = 4096;
+
+constexpr std::uint64_t round_up(std::uint64_t v, std::uint64_t to) { return (v + to - 1) / to * to; }
+
+const char* kind_name(ElementKind k) { return k == ElementKind::fixed ? "fixed-size" : "bytes"; }
+
+// Checks the queue control block against the segment; returns the ring configuration.
+SlotRing::Config validate_control(const Segment& seg, const QueueControl& ctl,
+                                  const ElementInfo& expected) {
+  const std::string& name = seg.name();
+  const SegmentInfo& info = seg.info();
+  if (info.body_bytes != sizeof(QueueControl)) {
+    throw Error(Errc::corrupt, name,
+                fmt::format("queue control block of {} bytes, expected {}", info.body_bytes,
+                            sizeof(QueueControl)));
+  }
+  // One read of each field: the copies below are all that is used.
+  const std::uint64_t capacity = ctl.capacity;
+  const std::uint64_t slots_offset = ctl.slots_offset;
+  const std::uint32_t stride = ctl.slot_stride;
+  const std::uint32_t max_message = ctl.max_message;
+  const std::uint32_t flags = ctl.flags;
+  const std::uint32_t element_kind = ctl.element_kind;
+  const std::uint64_t element_size = ctl.element_size;
+  if (capacity == 0 || capacity > kMaxCapacity || !std::has_single_bit(capacity)) {
+    throw Error(Errc::corrupt, name, fmt::format("capacity {} is not a power of two", capacity));
+  }
+  if ((flags & ~(kFlagMultiProducer | kFlagMultiConsumer)) != 0) {
+    throw Error(Errc::corrupt, name, fmt::format("unknown queue flags {:#x}", flags));
+  }
+  if (max_message > kMaxMessage || stride % kCacheLine != 0 ||
+      stride < kSlotPayloadOffset + max_message ||
+      stride > round_up(kSlotPayloadOffset + kMaxMessage, kCacheLine)) {
+    throw Error(Errc::corrupt, name,
+                fmt::format("slot stride {} does not fit messages of {} bytes", stride,
+                            max_message));
+  }
+  if (slots_offset != kQueueSlotsOffset ||
+      capacity > (info.total_bytes - slots_offset) / stride ||
+      slots_offset + capacity * stride != info.total_bytes) {
+    throw Error(Errc::corrupt, name,
+                fmt::format("{} slots of {} bytes at {} do not fit {} bytes", capacity, stride,
+                            slots_offset, info.total_bytes));
+  }
+  if (element_kind != static_cast<std::uint32_t>(expected.kind) ||
+      element_size != expected.size) {
+    const auto found = element_kind == static_cast<std::uint32_t>(ElementKind::fixed)
+                           ? fmt::format("fixed-size elements of {} bytes", element_size)
+                       : element_kind == static_cast<std::uint32_t>(ElementKind::bytes)
+                           ? std::string("byte messages")
+                           : fmt::format("element kind {}", element_kind);
+    throw Error(Errc::type_mismatch, name,
+                fmt::format("holds {}, opened for {} elements{}", found, kind_name(expected.kind),
+                            expected.kind == ElementKind::fixed
+                                ? fmt::format(" of {} bytes", expected.size)
+                                : std::string()));
+  }
+  if (expected.kind == ElementKind::fixed && max_message != element_size) {
+    throw Error(Errc::corrupt, name,
+                fmt::format("fixed elements of {} bytes in slots of {}", element_size, max_message));
+  }
+  // relaxed: a snapshot for a sanity check; any legal state satisfies INV-R1.
+  const std::uint64_t tail = ctl.tail.load(std::memory_order_relaxed);
+  const std::uint64_t head = ctl.head.load(std::memory_order_relaxed);
+  const std::int64_t depth = distance(tail, head);
+  if (depth < 0 || depth > static_cast<std::int64_t>(capacity)) {
+    throw Error(Errc::corrupt, name,
+                fmt::format("tail {} and head {} are {} apart, capacity {}", tail, head, depth,
+                            capacity));
+  }
+  SlotRing::Config cfg;
+  cfg.capacity = capacity;
+  cfg.stride = stride;
+  cfg.max_message = max_message;
+  cfg.multi_producer = (flags & kFlagMultiProducer) != 0;
+  cfg.multi_consumer = (flags & kFlagMultiConsumer) != 0;
+  return cfg;
+}
+
+std::uint32_t claimer_tag(const Segment& seg) {
+  return static_cast<std::uint32_t>(seg.self_token());  // index + low generation bits
+}
+
+}  // namespace
+
+QueueGeometry queue_geometry(std::string_view name, std::uint64_t capacity,
+                             std::uint32_t max_message) {
+  if (capacity == 0 || capacity > kMaxCapacity) {
+    throw Error(Errc::invalid_argument, name,
+                fmt::format("capacity {} is outside 1..{}", capacity, kMaxCapacity));
+  }
+  if (max_message == 0 || max_message > kMaxMessage) {
+    throw Error(Errc::invalid_argument, name,
+                fmt::format("max_message {} is outside 1..{}", max_message, kMaxMessage));
+  }
+  QueueGeometry g;
+  g.capacity = std::bit_ceil(capacity);
+  g.max_message = max_message;
+  g.stride = static_cast<std::uint32_t>(round_up(kSlotPayloadOffset + max_message, kCacheLine));
+  const std::uint64_t slot_bytes = g.capacity * g.stride;
+  if (slot_bytes / g.stride != g.capacity ||
+      slot_bytes > std::numeric_limits<std::uint64_t>::max() - kQueueSlotsOffset) {
+    throw Error(Errc::invalid_argument, name, "capacity × message size overflows");
+  }
+  g.total_bytes = kQueueSlotsOffset + slot_bytes;
+  return g;
+}
+
+QueueCore::QueueCore(Segment segment, const WaitPolicy& wait)
+    : segment_(std::move(segment)), wait_(wait) {}
+
+QueueCore& QueueCore::operator=(QueueCore&& other) noexcept {
+  if (this != &other) {
+    release_roles();
+    segment_ = std::move(other.segment_);
+    ring_ = other.ring_;
+    wait_ = other.wait_;
+    multi_producer_ = other.multi_producer_;
+    multi_consumer_ = other.multi_consumer_;
+    producer_ = std::exchange(other.producer_, false);
+    consumer_ = std::exchange(other.consumer_, false);
+  }
+  return *this;
+}
+
+QueueCore QueueCore::create(std::string_view name, const QueueOptions& options,
+                            ElementInfo element) {
+  validate_name(name);
+  const std::uint32_t max_message =
+      element.kind == ElementKind::fixed
+          ? static_cast<std::uint32_t>(element.size)
+          : (options.max_message != 0 ? options.max_message : kDefaultMaxMessage);
+  const QueueGeometry g = queue_geometry(name, options.capacity, max_message);
+  const std::uint32_t flags = (options.producers == Producers::many ? kFlagMultiProducer : 0U) |
+                              (options.consumers == Consumers::many ? kFlagMultiConsumer : 0U);
+  Segment::CreateSpec spec;
+  spec.kind = SegmentKind::queue;
+  spec.body_bytes = sizeof(QueueControl);
+  spec.total_bytes = g.total_bytes;
+  spec.mode = options.mode;
+  Segment seg = Segment::create(name, spec, [&](std::byte* base) {
+    auto* ctl = new (base + kBodyOffset) QueueControl{};
+    ctl->capacity = g.capacity;
+    ctl->slots_offset = kQueueSlotsOffset;
+    ctl->slot_stride = g.stride;
+    ctl->max_message = g.max_message;
+    ctl->flags = flags;
+    ctl->element_kind = static_cast<std::uint32_t>(element.kind);
+    ctl->element_size = element.size;
+    ctl->start_position = options.start_position;
+    SlotRing::initialize(*ctl, base + kQueueSlotsOffset, g.capacity, g.stride,
+                         options.start_position);
+  });
+  QueueCore core(std::move(seg), options.wait);
+  auto* ctl = reinterpret_cast<QueueControl*>(core.segment_.base() + kBodyOffset);
+  const SlotRing::Config cfg = validate_control(core.segment_, *ctl, element);
+  core.multi_producer_ = cfg.multi_producer;
+  core.multi_consumer_ = cfg.multi_consumer;
+  core.ring_ = SlotRing(ctl, core.segment_.base() + kQueueSlotsOffset, cfg,
+                        claimer_tag(core.segment_));
+  return core;
+}
+
+QueueCore QueueCore::open(std::string_view name, ElementInfo element, const WaitPolicy& wait) {
+  Segment seg = Segment::open(name, SegmentKind::queue);
+  auto* ctl = reinterpret_cast<QueueControl*>(seg.base() + kBodyOffset);
+  const SlotRing::Config cfg = validate_control(seg, *ctl, element);
+  QueueCore core(std::move(seg), wait);
+  core.multi_producer_ = cfg.multi_producer;
+  core.multi_consumer_ = cfg.multi_consumer;
+  core.ring_ = SlotRing(ctl, core.segment_.base() + kQueueSlotsOffset, cfg,
+                        claimer_tag(core.segment_));
+  return core;
+}
+
+QueueCore QueueCore::open_or_create(std::string_view name, const QueueOptions& options,
+                                    ElementInfo element) {
+  // Exactly one racer creates; the others open (and wait for `ready`). A name removed between
+  // the two steps sends us round again.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      return create(name, options, element);
+    } catch (const Error& e) {
+      if (e.code() != make_error_code(Errc::already_exists)) throw;
+    }
+    try {
+      return open(name, element, options.wait);
+    } catch (const Error& e) {
+      if (e.code() != make_error_code(Errc::not_found) || attempt >= 8) throw;
+    }
+  }
+}
+
+Status QueueCore::claim_role(bool producer) noexcept {
+  const bool multi = producer ? multi_producer_ : multi_consumer_;
+  if (!multi) {
+    std::atomic<std::uint64_t>& owner =
+        producer ? control().producer_owner : control().consumer_owner;
+    const std::uint64_t me = segment_.self_token();
+    // [A4] see the previous owner's hand-over; pairs with [R4] in release_roles().
+    std::uint64_t current = owner.load(std::memory_order_acquire);
+    for (;;) {
+      if (current == me) break;
+      if (current != 0 && segment_.is_alive(current)) return Status::role_taken;
+      // [R4]/[A4]: take the role (from nobody, or from a dead owner).
+      if (owner.compare_exchange_strong(current, me, std::memory_order_acq_rel,
+                                        std::memory_order_acquire)) {
+        break;
+      }
+    }
+    const bool resumed = producer ? ring_.resume_producer() : ring_.resume_consumer();
+    if (!resumed) {
+      std::uint64_t mine = me;
+      // [R4] give the role back.
+      owner.compare_exchange_strong(mine, 0, std::memory_order_release, std::memory_order_relaxed);
+      return Status::corrupt;
+    }
+  }
+  RegistryEntry& self = segment_.self();
+  // relaxed: only this process writes its entry; observers read roles as advisory.
+  self.roles.store(self.roles.load(std::memory_order_relaxed) |
+                       (producer ? kRoleProducer : kRoleConsumer),
+                   std::memory_order_relaxed);
+  (producer ? producer_ : consumer_) = true;
+  return Status::ok;
+}
+
+namespace {
+[[noreturn]] void throw_role(const QueueCore& core, Status s, const char* role,
+                             std::uint64_t owner) {
+  if (s == Status::role_taken) {
+    const std::uint32_t index = token_index(owner);
+    const std::uint32_t pid = index < kRegistryCapacity
+                                  ? core.segment().entry(index).pid.load(std::memory_order_relaxed)
+                                  : 0;  // relaxed: for the message only
+    throw Error(Errc::role_taken, core.name(),
+                fmt::format("single-{} queue: the {} role is held by live process {}", role, role,
+                            pid));
+  }
+  throw Error(Errc::corrupt, core.name(), fmt::format("cannot resume as {}: ring state is corrupt", role));
+}
+}  // namespace
+
+void QueueCore::claim_producer() {
+  const Status s = ensure_producer();
+  // relaxed: for the error message only.
+  if (s != Status::ok) throw_role(*this, s, "producer", control().producer_owner.load(std::memory_order_relaxed));
+}
+
+void QueueCore::claim_consumer() {
+  const Status s = ensure_consumer();
+  // relaxed: for the error message only.
+  if (s != Status::ok) throw_role(*this, s, "consumer", control().consumer_owner.load(std::memory_order_relaxed));
+}
+
+void QueueCore::release_roles() noexcept {
+  if (!segment_.valid()) return;
+  const std::uint64_t me = segment_.self_token();
+  if (producer_ && !multi_producer_) {
+    std::uint64_t mine = me;
+    // [R4] hand the role over with everything this producer published; pairs with [A4].
+    control().producer_owner.compare_exchange_strong(mine, 0, std::memory_order_release,
+                                                     std::memory_order_relaxed);
+  }
+  if (consumer_ && !multi_consumer_) {
+    std::uint64_t mine = me;
+    // [R4] as above, for the consumer.
+    control().consumer_owner.compare_exchange_strong(mine, 0, std::memory_order_release,
+                                                     std::memory_order_relaxed);
+  }
+  producer_ = consumer_ = false;
+}
+
+void QueueCore::close() noexcept {
+  // [R5] pairs with [A5] in closed().
+  control().closed.store(1, std::memory_order_release);
+  bump(counters().closes);
+  wake_all(control().not_empty);
+  wake_all(control().not_full);
+}
+
+}  // namespace shmq::detail

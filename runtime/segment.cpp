@@ -1,0 +1,371 @@
+#include "shmq/detail/segment.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/interprocess/exceptions.hpp>
+#include <boost/interprocess/mapped_region.hpp>
+#include <boost/interprocess/permissions.hpp>
+#include <boost/interprocess/shared_memory_object.hpp>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <thread>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "shmq/error.hpp"
+
+namespace shmq::detail {
+
+namespace bip = boost::interprocess;
+
+namespace {
+
+std::uint64_t unix_now_ns() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+[[noreturn]] void throw_errno(std::string_view name, std::string_view call, int err) {
+  if (err == ENOENT) throw Error(Errc::not_found, name, "no such segment");
+  if (err == EACCES || err == EPERM) {
+    throw Error(Errc::permission_denied, name, fmt::format("{}: {}", call, std::strerror(err)));
+  }
+  if (err == EEXIST) throw Error(Errc::already_exists, name, "already exists");
+  throw Error(std::error_code(err, std::generic_category()), name,
+              fmt::format("{}: {}", call, std::strerror(err)));
+}
+
+[[noreturn]] void rethrow_boost(std::string_view name, std::string_view call,
+                                const bip::interprocess_exception& e) {
+  const int err = e.get_native_error();
+  if (err != 0) throw_errno(name, call, err);
+  if (e.get_error_code() == bip::already_exists_error) throw_errno(name, call, EEXIST);
+  if (e.get_error_code() == bip::not_found_error) throw_errno(name, call, ENOENT);
+  throw Error(Errc::system, name, fmt::format("{}: {}", call, e.what()));
+}
+
+// OFD byte-range locks: owned by the open file description, dropped by the kernel when the last
+// descriptor of it closes, in particular when the process dies.
+bool ofd_try_lock(int fd, std::uint64_t byte, short type) noexcept {
+  struct flock fl{};
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = static_cast<off_t>(byte);
+  fl.l_len = 1;
+  return fcntl(fd, F_OFD_SETLK, &fl) == 0;
+}
+
+// Whether another open file description holds a lock on `byte`.
+bool ofd_is_locked(int fd, std::uint64_t byte) noexcept {
+  struct flock fl{};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = static_cast<off_t>(byte);
+  fl.l_len = 1;
+  if (fcntl(fd, F_OFD_GETLK, &fl) != 0) return true;  // cannot tell: assume alive (conservative)
+  return fl.l_type != F_UNLCK;
+}
+
+}  // namespace
+
+struct Segment::Impl {
+  std::string name;
+  bip::shared_memory_object shm;
+  bip::mapped_region region;
+
+  int fd() const noexcept { return shm.get_mapping_handle().handle; }
+};
+
+void validate_name(std::string_view name) {
+  if (name.empty()) throw Error(Errc::invalid_name, name, "the name is empty");
+  if (name.size() > kMaxNameLength) {
+    throw Error(Errc::invalid_name, name.substr(0, 32),
+                fmt::format("the name has {} characters, at most {} are allowed", name.size(),
+                            kMaxNameLength));
+  }
+  if (name.front() == '.') throw Error(Errc::invalid_name, name, "the name starts with '.'");
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      throw Error(Errc::invalid_name, name,
+                  fmt::format("character {:?} is not allowed (use [A-Za-z0-9._-])", c));
+    }
+  }
+}
+
+std::string segment_path(std::string_view name) { return fmt::format("/dev/shm/{}", name); }
+
+Segment::Segment() noexcept = default;
+Segment::Segment(Segment&& other) noexcept
+    : impl_(std::move(other.impl_)),
+      base_(std::exchange(other.base_, nullptr)),
+      info_(other.info_),
+      self_index_(other.self_index_),
+      self_token_(other.self_token_) {}
+
+Segment& Segment::operator=(Segment&& other) noexcept {
+  if (this != &other) {
+    Segment dying(std::move(*this));
+    impl_ = std::move(other.impl_);
+    base_ = std::exchange(other.base_, nullptr);
+    info_ = other.info_;
+    self_index_ = other.self_index_;
+    self_token_ = other.self_token_;
+  }
+  return *this;
+}
+
+Segment::Segment(std::unique_ptr<Impl> impl, std::byte* base, const SegmentInfo& info)
+    : impl_(std::move(impl)), base_(base), info_(info) {}
+
+Segment::~Segment() {
+  if (!impl_ || base_ == nullptr) return;
+  RegistryEntry& me = self();
+  // relaxed: only the owner writes its entry; readers treat roles as advisory once the lock is gone.
+  me.roles.store(0, std::memory_order_relaxed);
+  ofd_try_lock(impl_->fd(), kRegistryLockBase + self_index_, F_UNLCK);
+}
+
+const std::string& Segment::name() const noexcept {
+  static const std::string none;
+  return impl_ ? impl_->name : none;
+}
+
+Segment Segment::create(std::string_view name, const CreateSpec& spec, const InitBody& init) {
+  validate_name(name);
+  if (spec.total_bytes < kBodyOffset + spec.body_bytes) {
+    throw Error(Errc::invalid_argument, name, "total size smaller than header and body");
+  }
+  if ((spec.mode & ~0777U) != 0) {
+    throw Error(Errc::invalid_argument, name, fmt::format("mode {:o} is not a permission", spec.mode));
+  }
+  const std::string shm_name(name);
+  auto impl = std::make_unique<Impl>();
+  impl->name = shm_name;
+  try {
+    bip::permissions perm(static_cast<int>(spec.mode));
+    impl->shm = bip::shared_memory_object(bip::create_only, shm_name.c_str(), bip::read_write, perm);
+  } catch (const bip::interprocess_exception& e) {
+    rethrow_boost(name, "shm_open(O_CREAT|O_EXCL)", e);
+  }
+  // From here on the name is ours: unlink it if anything below fails.
+  struct Unlinker {
+    std::string name;
+    bool armed = true;
+    ~Unlinker() {
+      if (armed) bip::shared_memory_object::remove(name.c_str());
+    }
+  } unlinker{shm_name};
+
+  // Held until `ready` is stored: an opener that sees neither lock nor ready knows we died.
+  if (!ofd_try_lock(impl->fd(), kInitLockByte, F_WRLCK)) throw_errno(name, "fcntl(F_OFD_SETLK)", errno);
+  try {
+    impl->shm.truncate(static_cast<bip::offset_t>(spec.total_bytes));
+    impl->region = bip::mapped_region(impl->shm, bip::read_write);
+  } catch (const bip::interprocess_exception& e) {
+    rethrow_boost(name, "ftruncate/mmap", e);
+  }
+  auto* base = static_cast<std::byte*>(impl->region.get_address());
+  // ftruncate zero-filled the file: every atomic starts at 0, every registry entry is free.
+  SegmentInfo info;
+  info.magic = kMagic;
+  info.layout_version = kLayoutVersion;
+  info.kind = static_cast<std::uint32_t>(spec.kind);
+  info.total_bytes = spec.total_bytes;
+  info.created_unix_ns = unix_now_ns();
+  info.creator_pid = static_cast<std::uint32_t>(getpid());
+  info.registry_capacity = kRegistryCapacity;
+  info.registry_offset = kRegistryOffset;
+  info.body_offset = kBodyOffset;
+  info.body_bytes = spec.body_bytes;
+  auto* shared = reinterpret_cast<SegmentHeader*>(base);
+  shared->magic = info.magic;
+  shared->layout_version = info.layout_version;
+  shared->kind = info.kind;
+  shared->total_bytes = info.total_bytes;
+  shared->created_unix_ns = info.created_unix_ns;
+  shared->creator_pid = info.creator_pid;
+  shared->registry_capacity = info.registry_capacity;
+  shared->registry_offset = info.registry_offset;
+  shared->body_offset = info.body_offset;
+  shared->body_bytes = info.body_bytes;
+  init(base);
+
+  Segment seg(std::move(impl), base, info);
+  seg.attach();
+  // [R0] publish the initialised segment; pairs with [A0] in open().
+  shared->ready.store(kReadyValue, std::memory_order_release);
+  ofd_try_lock(seg.impl_->fd(), kInitLockByte, F_UNLCK);
+  unlinker.armed = false;
+  return seg;
+}
+
+Segment Segment::open(std::string_view name, SegmentKind kind,
+                      std::chrono::milliseconds ready_timeout) {
+  validate_name(name);
+  const std::string shm_name(name);
+  auto impl = std::make_unique<Impl>();
+  impl->name = shm_name;
+  try {
+    impl->shm = bip::shared_memory_object(bip::open_only, shm_name.c_str(), bip::read_write);
+  } catch (const bip::interprocess_exception& e) {
+    rethrow_boost(name, "shm_open", e);
+  }
+  const int fd = impl->fd();
+
+  // Wait (bounded) until the file is big enough and `ready` is set, or the creator is gone.
+  const auto deadline = std::chrono::steady_clock::now() + ready_timeout;
+  int unlocked_checks = 0;
+  struct stat st{};
+  for (;;) {
+    if (fstat(fd, &st) != 0) throw_errno(name, "fstat", errno);
+    if (!S_ISREG(st.st_mode)) throw Error(Errc::not_a_segment, name, "not a regular file");
+    if (st.st_uid != geteuid()) {
+      throw Error(Errc::permission_denied, name,
+                  fmt::format("owned by uid {}, this process is uid {}", st.st_uid, geteuid()));
+    }
+    if (static_cast<std::uint64_t>(st.st_size) >= sizeof(SegmentHeader)) {
+      // A first look through read(); `ready` is re-read from the mapping with acquire below.
+      unsigned char raw[sizeof(SegmentHeader)];
+      if (pread(fd, raw, sizeof(raw), 0) != static_cast<ssize_t>(sizeof(raw))) {
+        throw_errno(name, "pread", errno);
+      }
+      std::uint64_t magic = 0;
+      std::uint32_t ready = 0;
+      std::memcpy(&magic, raw + offsetof(SegmentHeader, magic), sizeof(magic));
+      std::memcpy(&ready, raw + offsetof(SegmentHeader, ready), sizeof(ready));
+      if (magic != 0 && magic != kMagic) {
+        throw Error(Errc::not_a_segment, name,
+                    fmt::format("magic {:#018x}, expected {:#018x}", magic, kMagic));
+      }
+      if (ready == kReadyValue) break;
+      if (ready != 0) throw Error(Errc::corrupt, name, fmt::format("ready word {:#x}", ready));
+    }
+    if (ofd_is_locked(fd, kInitLockByte)) {
+      unlocked_checks = 0;
+    } else if (++unlocked_checks >= 3) {
+      // Between O_EXCL create and the init lock there is a short window; three looks 10 ms
+      // apart without the lock and without `ready` mean the creator died.
+      throw Error(Errc::not_ready, name, "its creator died before finishing initialisation");
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw Error(Errc::not_ready, name,
+                  fmt::format("not initialised within {} ms", ready_timeout.count()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+
+  try {
+    impl->region = bip::mapped_region(impl->shm, bip::read_write, 0,
+                                      static_cast<std::size_t>(st.st_size));
+  } catch (const bip::interprocess_exception& e) {
+    rethrow_boost(name, "mmap", e);
+  }
+  auto* base = static_cast<std::byte*>(impl->region.get_address());
+  auto* shared = reinterpret_cast<SegmentHeader*>(base);
+  // [A0] acquire `ready`; pairs with [R0] in create(). Everything below reads a released header.
+  if (shared->ready.load(std::memory_order_acquire) != kReadyValue) {
+    throw Error(Errc::corrupt, name, "ready word changed while opening");
+  }
+  // The private copy; only it is used from here on.
+  SegmentInfo info;
+  info.magic = shared->magic;
+  info.layout_version = shared->layout_version;
+  info.kind = shared->kind;
+  info.total_bytes = shared->total_bytes;
+  info.created_unix_ns = shared->created_unix_ns;
+  info.creator_pid = shared->creator_pid;
+  info.registry_capacity = shared->registry_capacity;
+  info.registry_offset = shared->registry_offset;
+  info.body_offset = shared->body_offset;
+  info.body_bytes = shared->body_bytes;
+  const auto file_size = static_cast<std::uint64_t>(st.st_size);
+  if (info.magic != kMagic) throw Error(Errc::not_a_segment, name, "bad magic");
+  if (info.layout_version != kLayoutVersion) {
+    throw Error(Errc::version_mismatch, name,
+                fmt::format("layout version {}, this library reads {}", info.layout_version,
+                            kLayoutVersion));
+  }
+  if (info.kind != static_cast<std::uint32_t>(kind)) {
+    throw Error(Errc::wrong_kind, name,
+                fmt::format("kind {}, expected {}", info.kind, static_cast<std::uint32_t>(kind)));
+  }
+  if (info.total_bytes != file_size) {
+    throw Error(Errc::corrupt, name,
+                fmt::format("header says {} bytes, the file has {}", info.total_bytes, file_size));
+  }
+  if (info.registry_capacity != kRegistryCapacity || info.registry_offset != kRegistryOffset) {
+    throw Error(Errc::corrupt, name,
+                fmt::format("registry of {} entries at {}", info.registry_capacity,
+                            info.registry_offset));
+  }
+  if (info.body_offset != kBodyOffset || info.body_bytes > file_size ||
+      info.body_offset + info.body_bytes > file_size) {
+    throw Error(Errc::corrupt, name,
+                fmt::format("body of {} bytes at {} does not fit {} bytes", info.body_bytes,
+                            info.body_offset, file_size));
+  }
+  Segment seg(std::move(impl), base, info);
+  seg.attach();
+  return seg;
+}
+
+bool Segment::remove(std::string_view name) {
+  validate_name(name);
+  return bip::shared_memory_object::remove(std::string(name).c_str());
+}
+
+void Segment::attach() {
+  const int fd = impl_->fd();
+  for (std::uint32_t i = 0; i < kRegistryCapacity; ++i) {
+    if (!ofd_try_lock(fd, kRegistryLockBase + i, F_WRLCK)) continue;
+    // Entry i is ours; its previous owner (if any) is gone. Retire its counters.
+    RegistryEntry& e = entry(i);
+    Counters& retired = shared_header().retired;
+    auto* from = reinterpret_cast<std::atomic<std::uint64_t>*>(&e.counters);
+    auto* to = reinterpret_cast<std::atomic<std::uint64_t>*>(&retired);
+    for (std::size_t c = 0; c < kCounterCount; ++c) {
+      // relaxed: statistics; several attachers may retire into `retired` at once.
+      const std::uint64_t v = from[c].exchange(0, std::memory_order_relaxed);
+      if (v != 0) to[c].fetch_add(v, std::memory_order_relaxed);
+    }
+    // relaxed: only the lock holder writes the entry.
+    const std::uint64_t generation = (e.generation.load(std::memory_order_relaxed) + 1) &
+                                     ((1ULL << 56) - 1);
+    e.pid.store(static_cast<std::uint32_t>(getpid()), std::memory_order_relaxed);
+    e.roles.store(0, std::memory_order_relaxed);
+    e.attached_unix_ns.store(unix_now_ns(), std::memory_order_relaxed);
+    // [R3] publish the entry's identity; pairs with [A3] in is_alive().
+    e.generation.store(generation, std::memory_order_release);
+    self_index_ = i;
+    self_token_ = make_token(i, generation);
+    return;
+  }
+  throw Error(Errc::registry_full, name(),
+              fmt::format("all {} registry entries are held by live processes", kRegistryCapacity));
+}
+
+bool Segment::entry_alive(std::uint32_t index) const noexcept {
+  if (index >= kRegistryCapacity) return false;
+  if (index == self_index_) return true;
+  return ofd_is_locked(impl_->fd(), kRegistryLockBase + index);
+}
+
+bool Segment::is_alive(std::uint64_t token) const noexcept {
+  if ((token & 0xFFU) == 0) return false;
+  const std::uint32_t index = token_index(token);
+  if (index >= kRegistryCapacity) return false;
+  if (index == self_index_) return token == self_token_;
+  if (!ofd_is_locked(impl_->fd(), kRegistryLockBase + index)) return false;
+  // [A3] pairs with [R3] in attach(): a reused entry has a newer generation.
+  return (entry(index).generation.load(std::memory_order_acquire) << 8) == (token & ~0xFFULL);
+}
+
+}  // namespace shmq::detail

@@ -11,20 +11,34 @@ class Category final : public std::error_category {
   const char* name() const noexcept override { return "shmq"; }
   std::string message(int code) const override {
     switch (static_cast<Errc>(code)) {
-      case Errc::invalid_name: return "invalid segment name";
-      case Errc::already_exists: return "segment already exists";
-      case Errc::not_found: return "no such segment";
-      case Errc::permission_denied: return "permission denied";
-      case Errc::not_a_segment: return "not a shmq segment";
-      case Errc::version_mismatch: return "layout version mismatch";
-      case Errc::wrong_kind: return "wrong segment kind";
-      case Errc::type_mismatch: return "element type mismatch";
-      case Errc::corrupt: return "corrupt segment";
-      case Errc::not_ready: return "segment not ready";
-      case Errc::registry_full: return "registry full";
-      case Errc::role_taken: return "role taken";
-      case Errc::invalid_argument: return "invalid argument";
-      case Errc::system: return "system error";
+      case Errc::invalid_name:
+        return "invalid segment name";
+      case Errc::already_exists:
+        return "segment already exists";
+      case Errc::not_found:
+        return "no such segment";
+      case Errc::permission_denied:
+        return "permission denied";
+      case Errc::not_a_segment:
+        return "not a shmq segment";
+      case Errc::version_mismatch:
+        return "layout version mismatch";
+      case Errc::wrong_kind:
+        return "wrong segment kind";
+      case Errc::type_mismatch:
+        return "element type mismatch";
+      case Errc::corrupt:
+        return "corrupt segment";
+      case Errc::not_ready:
+        return "segment not ready";
+      case Errc::registry_full:
+        return "registry full";
+      case Errc::role_taken:
+        return "role taken";
+      case Errc::invalid_argument:
+        return "invalid argument";
+      case Errc::system:
+        return "system error";
     }
     return "unknown shmq error";
   }

@@ -30,7 +30,8 @@ void futex_wait_until(std::atomic<std::uint32_t>& word, std::uint32_t expected,
   const bool forever = deadline == Deadline::max();
   timespec ts{};
   if (!forever) ts = to_timespec(deadline);
-  // EINTR, EAGAIN (the word changed), ETIMEDOUT and spurious returns all end here; the caller loops.
+  // EINTR, EAGAIN (the word changed), ETIMEDOUT and spurious returns all end here; the caller
+  // loops.
   syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_BITSET, expected,
           forever ? nullptr : &ts, nullptr, FUTEX_BITSET_MATCH_ANY);
 }

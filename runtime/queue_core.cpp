@@ -17,9 +17,13 @@ constexpr std::uint64_t kMaxCapacity = 1ULL << 30;
 constexpr std::uint32_t kMaxMessage = 64U << 20;  // 64 MiB per slot; larger goes through a Pipe
 constexpr std::uint32_t kDefaultMaxMessage = 4096;
 
-constexpr std::uint64_t round_up(std::uint64_t v, std::uint64_t to) { return (v + to - 1) / to * to; }
+constexpr std::uint64_t round_up(std::uint64_t v, std::uint64_t to) {
+  return (v + to - 1) / to * to;
+}
 
-const char* kind_name(ElementKind k) { return k == ElementKind::fixed ? "fixed-size" : "bytes"; }
+const char* kind_name(ElementKind k) {
+  return k == ElementKind::fixed ? "fixed-size" : "bytes";
+}
 
 // Checks the queue control block against the segment; returns the ring configuration.
 SlotRing::Config validate_control(const Segment& seg, const QueueControl& ctl,
@@ -48,42 +52,41 @@ SlotRing::Config validate_control(const Segment& seg, const QueueControl& ctl,
   if (max_message > kMaxMessage || stride % kCacheLine != 0 ||
       stride < kSlotPayloadOffset + max_message ||
       stride > round_up(kSlotPayloadOffset + kMaxMessage, kCacheLine)) {
-    throw Error(Errc::corrupt, name,
-                fmt::format("slot stride {} does not fit messages of {} bytes", stride,
-                            max_message));
+    throw Error(
+        Errc::corrupt, name,
+        fmt::format("slot stride {} does not fit messages of {} bytes", stride, max_message));
   }
-  if (slots_offset != kQueueSlotsOffset ||
-      capacity > (info.total_bytes - slots_offset) / stride ||
+  if (slots_offset != kQueueSlotsOffset || capacity > (info.total_bytes - slots_offset) / stride ||
       slots_offset + capacity * stride != info.total_bytes) {
     throw Error(Errc::corrupt, name,
                 fmt::format("{} slots of {} bytes at {} do not fit {} bytes", capacity, stride,
                             slots_offset, info.total_bytes));
   }
-  if (element_kind != static_cast<std::uint32_t>(expected.kind) ||
-      element_size != expected.size) {
+  if (element_kind != static_cast<std::uint32_t>(expected.kind) || element_size != expected.size) {
     const auto found = element_kind == static_cast<std::uint32_t>(ElementKind::fixed)
                            ? fmt::format("fixed-size elements of {} bytes", element_size)
                        : element_kind == static_cast<std::uint32_t>(ElementKind::bytes)
                            ? std::string("byte messages")
                            : fmt::format("element kind {}", element_kind);
-    throw Error(Errc::type_mismatch, name,
-                fmt::format("holds {}, opened for {} elements{}", found, kind_name(expected.kind),
-                            expected.kind == ElementKind::fixed
-                                ? fmt::format(" of {} bytes", expected.size)
-                                : std::string()));
+    throw Error(
+        Errc::type_mismatch, name,
+        fmt::format("holds {}, opened for {} elements{}", found, kind_name(expected.kind),
+                    expected.kind == ElementKind::fixed ? fmt::format(" of {} bytes", expected.size)
+                                                        : std::string()));
   }
   if (expected.kind == ElementKind::fixed && max_message != element_size) {
-    throw Error(Errc::corrupt, name,
-                fmt::format("fixed elements of {} bytes in slots of {}", element_size, max_message));
+    throw Error(
+        Errc::corrupt, name,
+        fmt::format("fixed elements of {} bytes in slots of {}", element_size, max_message));
   }
   // relaxed: a snapshot for a sanity check; any legal state satisfies INV-R1.
   const std::uint64_t tail = ctl.tail.load(std::memory_order_relaxed);
   const std::uint64_t head = ctl.head.load(std::memory_order_relaxed);
   const std::int64_t depth = distance(tail, head);
   if (depth < 0 || depth > static_cast<std::int64_t>(capacity)) {
-    throw Error(Errc::corrupt, name,
-                fmt::format("tail {} and head {} are {} apart, capacity {}", tail, head, depth,
-                            capacity));
+    throw Error(
+        Errc::corrupt, name,
+        fmt::format("tail {} and head {} are {} apart, capacity {}", tail, head, depth, capacity));
   }
   SlotRing::Config cfg;
   cfg.capacity = capacity;
@@ -134,8 +137,6 @@ QueueCore& QueueCore::operator=(QueueCore&& other) noexcept {
     wait_ = other.wait_;
     multi_producer_ = other.multi_producer_;
     multi_consumer_ = other.multi_consumer_;
-    producer_ = std::exchange(other.producer_, false);
-    consumer_ = std::exchange(other.consumer_, false);
   }
   return *this;
 }
@@ -173,8 +174,8 @@ QueueCore QueueCore::create(std::string_view name, const QueueOptions& options,
   const SlotRing::Config cfg = validate_control(core.segment_, *ctl, element);
   core.multi_producer_ = cfg.multi_producer;
   core.multi_consumer_ = cfg.multi_consumer;
-  core.ring_ = SlotRing(ctl, core.segment_.base() + kQueueSlotsOffset, cfg,
-                        claimer_tag(core.segment_));
+  core.ring_ =
+      SlotRing(ctl, core.segment_.base() + kQueueSlotsOffset, cfg, claimer_tag(core.segment_));
   return core;
 }
 
@@ -185,8 +186,8 @@ QueueCore QueueCore::open(std::string_view name, ElementInfo element, const Wait
   QueueCore core(std::move(seg), wait);
   core.multi_producer_ = cfg.multi_producer;
   core.multi_consumer_ = cfg.multi_consumer;
-  core.ring_ = SlotRing(ctl, core.segment_.base() + kQueueSlotsOffset, cfg,
-                        claimer_tag(core.segment_));
+  core.ring_ =
+      SlotRing(ctl, core.segment_.base() + kQueueSlotsOffset, cfg, claimer_tag(core.segment_));
   return core;
 }
 
@@ -210,6 +211,7 @@ QueueCore QueueCore::open_or_create(std::string_view name, const QueueOptions& o
 
 Status QueueCore::claim_role(bool producer) noexcept {
   const bool multi = producer ? multi_producer_ : multi_consumer_;
+  ring_.set_claimer_tag(claimer_tag(segment_));  // new after fork()
   if (!multi) {
     std::atomic<std::uint64_t>& owner =
         producer ? control().producer_owner : control().consumer_owner;
@@ -235,10 +237,10 @@ Status QueueCore::claim_role(bool producer) noexcept {
   }
   RegistryEntry& self = segment_.self();
   // relaxed: only this process writes its entry; observers read roles as advisory.
-  self.roles.store(self.roles.load(std::memory_order_relaxed) |
-                       (producer ? kRoleProducer : kRoleConsumer),
-                   std::memory_order_relaxed);
-  (producer ? producer_ : consumer_) = true;
+  self.roles.store(
+      self.roles.load(std::memory_order_relaxed) | (producer ? kRoleProducer : kRoleConsumer),
+      std::memory_order_relaxed);
+  segment_.set_held_roles(segment_.held_roles() | (producer ? kRoleProducer : kRoleConsumer));
   return Status::ok;
 }
 
@@ -250,42 +252,46 @@ namespace {
     const std::uint32_t pid = index < kRegistryCapacity
                                   ? core.segment().entry(index).pid.load(std::memory_order_relaxed)
                                   : 0;  // relaxed: for the message only
-    throw Error(Errc::role_taken, core.name(),
-                fmt::format("single-{} queue: the {} role is held by live process {}", role, role,
-                            pid));
+    throw Error(
+        Errc::role_taken, core.name(),
+        fmt::format("single-{} queue: the {} role is held by live process {}", role, role, pid));
   }
-  throw Error(Errc::corrupt, core.name(), fmt::format("cannot resume as {}: ring state is corrupt", role));
+  throw Error(Errc::corrupt, core.name(),
+              fmt::format("cannot resume as {}: ring state is corrupt", role));
 }
 }  // namespace
 
 void QueueCore::claim_producer() {
   const Status s = ensure_producer();
   // relaxed: for the error message only.
-  if (s != Status::ok) throw_role(*this, s, "producer", control().producer_owner.load(std::memory_order_relaxed));
+  if (s != Status::ok)
+    throw_role(*this, s, "producer", control().producer_owner.load(std::memory_order_relaxed));
 }
 
 void QueueCore::claim_consumer() {
   const Status s = ensure_consumer();
   // relaxed: for the error message only.
-  if (s != Status::ok) throw_role(*this, s, "consumer", control().consumer_owner.load(std::memory_order_relaxed));
+  if (s != Status::ok)
+    throw_role(*this, s, "consumer", control().consumer_owner.load(std::memory_order_relaxed));
 }
 
 void QueueCore::release_roles() noexcept {
   if (!segment_.valid()) return;
   const std::uint64_t me = segment_.self_token();
-  if (producer_ && !multi_producer_) {
+  const std::uint32_t held = segment_.held_roles();
+  if ((held & kRoleProducer) != 0 && !multi_producer_) {
     std::uint64_t mine = me;
     // [R4] hand the role over with everything this producer published; pairs with [A4].
     control().producer_owner.compare_exchange_strong(mine, 0, std::memory_order_release,
                                                      std::memory_order_relaxed);
   }
-  if (consumer_ && !multi_consumer_) {
+  if ((held & kRoleConsumer) != 0 && !multi_consumer_) {
     std::uint64_t mine = me;
     // [R4] as above, for the consumer.
     control().consumer_owner.compare_exchange_strong(mine, 0, std::memory_order_release,
                                                      std::memory_order_relaxed);
   }
-  producer_ = consumer_ = false;
+  segment_.set_held_roles(0);
 }
 
 void QueueCore::close() noexcept {

@@ -1,6 +1,7 @@
 #include "shmq/detail/segment.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,8 +10,11 @@
 #include <boost/interprocess/permissions.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <mutex>
 #include <thread>
 #include <utility>
 
@@ -41,6 +45,11 @@ std::uint64_t unix_now_ns() noexcept {
               fmt::format("{}: {}", call, std::strerror(err)));
 }
 
+[[noreturn]] void throw_registry_full(std::string_view name) {
+  throw Error(Errc::registry_full, name,
+              fmt::format("all {} registry entries are held by live processes", kRegistryCapacity));
+}
+
 [[noreturn]] void rethrow_boost(std::string_view name, std::string_view call,
                                 const bip::interprocess_exception& e) {
   const int err = e.get_native_error();
@@ -53,7 +62,7 @@ std::uint64_t unix_now_ns() noexcept {
 // OFD byte-range locks: owned by the open file description, dropped by the kernel when the last
 // descriptor of it closes, in particular when the process dies.
 bool ofd_try_lock(int fd, std::uint64_t byte, short type) noexcept {
-  struct flock fl{};
+  struct flock fl {};
   fl.l_type = type;
   fl.l_whence = SEEK_SET;
   fl.l_start = static_cast<off_t>(byte);
@@ -63,7 +72,7 @@ bool ofd_try_lock(int fd, std::uint64_t byte, short type) noexcept {
 
 // Whether another open file description holds a lock on `byte`.
 bool ofd_is_locked(int fd, std::uint64_t byte) noexcept {
-  struct flock fl{};
+  struct flock fl {};
   fl.l_type = F_WRLCK;
   fl.l_whence = SEEK_SET;
   fl.l_start = static_cast<off_t>(byte);
@@ -78,9 +87,76 @@ struct Segment::Impl {
   std::string name;
   bip::shared_memory_object shm;
   bip::mapped_region region;
+  std::uint32_t self_index = kRegistryCapacity;  // none yet
+  std::uint64_t self_token = 0;
+  std::uint32_t held_roles = 0;
+  Impl* prev = nullptr;  // the process-wide list of attached handles, for the fork handler
+  Impl* next = nullptr;
 
   int fd() const noexcept { return shm.get_mapping_handle().handle; }
+  RegistryEntry* registry() const noexcept {
+    return reinterpret_cast<RegistryEntry*>(static_cast<std::byte*>(region.get_address()) +
+                                            kRegistryOffset);
+  }
+  // Takes the first free registry entry. Returns false if all are held by live processes.
+  bool attach() noexcept;
 };
+
+namespace {
+
+// Every attached Segment::Impl of this process. The mutex is held across fork() (prepare) so the
+// child sees a consistent list.
+std::mutex g_list_mutex;
+Segment::Impl* g_list_head = nullptr;  // NOLINT: process-wide by nature
+
+void on_fork_child() noexcept;
+
+void list_insert(Segment::Impl* impl) {
+  static std::once_flag registered;
+  std::call_once(registered, [] {
+    pthread_atfork([] { g_list_mutex.lock(); }, [] { g_list_mutex.unlock(); },
+                   [] {
+                     on_fork_child();
+                     g_list_mutex.unlock();
+                   });
+  });
+  std::lock_guard lock(g_list_mutex);
+  impl->next = g_list_head;
+  if (g_list_head) g_list_head->prev = impl;
+  g_list_head = impl;
+}
+
+void list_erase(Segment::Impl* impl) {
+  std::lock_guard lock(g_list_mutex);
+  if (impl->prev) impl->prev->next = impl->next;
+  if (impl->next) impl->next->prev = impl->prev;
+  if (g_list_head == impl) g_list_head = impl->next;
+  impl->prev = impl->next = nullptr;
+}
+
+// In the child: give each handle its own open file description (so its locks are its own), then
+// its own registry entry. The parent's locks stay with the parent's descriptor.
+void on_fork_child() noexcept {
+  for (Segment::Impl* impl = g_list_head; impl != nullptr; impl = impl->next) {
+    const int fd = impl->fd();
+    char path[64];
+    std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    const int fresh = ::open(path, O_RDWR | O_CLOEXEC);
+    if (fresh < 0 || ::dup2(fresh, fd) < 0) {
+      std::fprintf(stderr, "shmq: segment \"%s\": cannot re-open after fork: %s\n",
+                   impl->name.c_str(), std::strerror(errno));
+      std::abort();
+    }
+    ::close(fresh);
+    impl->held_roles = 0;
+    if (!impl->attach()) {
+      std::fprintf(stderr, "shmq: segment \"%s\": registry full after fork\n", impl->name.c_str());
+      std::abort();
+    }
+  }
+}
+
+}  // namespace
 
 void validate_name(std::string_view name) {
   if (name.empty()) throw Error(Errc::invalid_name, name, "the name is empty");
@@ -100,15 +176,15 @@ void validate_name(std::string_view name) {
   }
 }
 
-std::string segment_path(std::string_view name) { return fmt::format("/dev/shm/{}", name); }
+std::string segment_path(std::string_view name) {
+  return fmt::format("/dev/shm/{}", name);
+}
 
 Segment::Segment() noexcept = default;
 Segment::Segment(Segment&& other) noexcept
     : impl_(std::move(other.impl_)),
       base_(std::exchange(other.base_, nullptr)),
-      info_(other.info_),
-      self_index_(other.self_index_),
-      self_token_(other.self_token_) {}
+      info_(other.info_) {}
 
 Segment& Segment::operator=(Segment&& other) noexcept {
   if (this != &other) {
@@ -116,8 +192,6 @@ Segment& Segment::operator=(Segment&& other) noexcept {
     impl_ = std::move(other.impl_);
     base_ = std::exchange(other.base_, nullptr);
     info_ = other.info_;
-    self_index_ = other.self_index_;
-    self_token_ = other.self_token_;
   }
   return *this;
 }
@@ -127,10 +201,25 @@ Segment::Segment(std::unique_ptr<Impl> impl, std::byte* base, const SegmentInfo&
 
 Segment::~Segment() {
   if (!impl_ || base_ == nullptr) return;
+  list_erase(impl_.get());
   RegistryEntry& me = self();
-  // relaxed: only the owner writes its entry; readers treat roles as advisory once the lock is gone.
+  // relaxed: only the owner writes its entry; readers treat roles as advisory once the lock is
+  // gone.
   me.roles.store(0, std::memory_order_relaxed);
-  ofd_try_lock(impl_->fd(), kRegistryLockBase + self_index_, F_UNLCK);
+  ofd_try_lock(impl_->fd(), kRegistryLockBase + impl_->self_index, F_UNLCK);
+}
+
+std::uint64_t Segment::self_token() const noexcept {
+  return impl_->self_token;
+}
+std::uint32_t Segment::self_index() const noexcept {
+  return impl_->self_index;
+}
+std::uint32_t Segment::held_roles() const noexcept {
+  return impl_->held_roles;
+}
+void Segment::set_held_roles(std::uint32_t roles) noexcept {
+  impl_->held_roles = roles;
 }
 
 const std::string& Segment::name() const noexcept {
@@ -144,14 +233,16 @@ Segment Segment::create(std::string_view name, const CreateSpec& spec, const Ini
     throw Error(Errc::invalid_argument, name, "total size smaller than header and body");
   }
   if ((spec.mode & ~0777U) != 0) {
-    throw Error(Errc::invalid_argument, name, fmt::format("mode {:o} is not a permission", spec.mode));
+    throw Error(Errc::invalid_argument, name,
+                fmt::format("mode {:o} is not a permission", spec.mode));
   }
   const std::string shm_name(name);
   auto impl = std::make_unique<Impl>();
   impl->name = shm_name;
   try {
     bip::permissions perm(static_cast<int>(spec.mode));
-    impl->shm = bip::shared_memory_object(bip::create_only, shm_name.c_str(), bip::read_write, perm);
+    impl->shm =
+        bip::shared_memory_object(bip::create_only, shm_name.c_str(), bip::read_write, perm);
   } catch (const bip::interprocess_exception& e) {
     rethrow_boost(name, "shm_open(O_CREAT|O_EXCL)", e);
   }
@@ -165,7 +256,8 @@ Segment Segment::create(std::string_view name, const CreateSpec& spec, const Ini
   } unlinker{shm_name};
 
   // Held until `ready` is stored: an opener that sees neither lock nor ready knows we died.
-  if (!ofd_try_lock(impl->fd(), kInitLockByte, F_WRLCK)) throw_errno(name, "fcntl(F_OFD_SETLK)", errno);
+  if (!ofd_try_lock(impl->fd(), kInitLockByte, F_WRLCK))
+    throw_errno(name, "fcntl(F_OFD_SETLK)", errno);
   try {
     impl->shm.truncate(static_cast<bip::offset_t>(spec.total_bytes));
     impl->region = bip::mapped_region(impl->shm, bip::read_write);
@@ -198,8 +290,9 @@ Segment Segment::create(std::string_view name, const CreateSpec& spec, const Ini
   shared->body_bytes = info.body_bytes;
   init(base);
 
+  if (!impl->attach()) throw_registry_full(name);
+  list_insert(impl.get());
   Segment seg(std::move(impl), base, info);
-  seg.attach();
   // [R0] publish the initialised segment; pairs with [A0] in open().
   shared->ready.store(kReadyValue, std::memory_order_release);
   ofd_try_lock(seg.impl_->fd(), kInitLockByte, F_UNLCK);
@@ -223,7 +316,7 @@ Segment Segment::open(std::string_view name, SegmentKind kind,
   // Wait (bounded) until the file is big enough and `ready` is set, or the creator is gone.
   const auto deadline = std::chrono::steady_clock::now() + ready_timeout;
   int unlocked_checks = 0;
-  struct stat st{};
+  struct stat st {};
   for (;;) {
     if (fstat(fd, &st) != 0) throw_errno(name, "fstat", errno);
     if (!S_ISREG(st.st_mode)) throw Error(Errc::not_a_segment, name, "not a regular file");
@@ -263,8 +356,8 @@ Segment Segment::open(std::string_view name, SegmentKind kind,
   }
 
   try {
-    impl->region = bip::mapped_region(impl->shm, bip::read_write, 0,
-                                      static_cast<std::size_t>(st.st_size));
+    impl->region =
+        bip::mapped_region(impl->shm, bip::read_write, 0, static_cast<std::size_t>(st.st_size));
   } catch (const bip::interprocess_exception& e) {
     rethrow_boost(name, "mmap", e);
   }
@@ -302,9 +395,9 @@ Segment Segment::open(std::string_view name, SegmentKind kind,
                 fmt::format("header says {} bytes, the file has {}", info.total_bytes, file_size));
   }
   if (info.registry_capacity != kRegistryCapacity || info.registry_offset != kRegistryOffset) {
-    throw Error(Errc::corrupt, name,
-                fmt::format("registry of {} entries at {}", info.registry_capacity,
-                            info.registry_offset));
+    throw Error(
+        Errc::corrupt, name,
+        fmt::format("registry of {} entries at {}", info.registry_capacity, info.registry_offset));
   }
   if (info.body_offset != kBodyOffset || info.body_bytes > file_size ||
       info.body_offset + info.body_bytes > file_size) {
@@ -312,9 +405,9 @@ Segment Segment::open(std::string_view name, SegmentKind kind,
                 fmt::format("body of {} bytes at {} does not fit {} bytes", info.body_bytes,
                             info.body_offset, file_size));
   }
-  Segment seg(std::move(impl), base, info);
-  seg.attach();
-  return seg;
+  if (!impl->attach()) throw_registry_full(name);
+  list_insert(impl.get());
+  return Segment(std::move(impl), base, info);
 }
 
 bool Segment::remove(std::string_view name) {
@@ -322,39 +415,37 @@ bool Segment::remove(std::string_view name) {
   return bip::shared_memory_object::remove(std::string(name).c_str());
 }
 
-void Segment::attach() {
-  const int fd = impl_->fd();
+bool Segment::Impl::attach() noexcept {
+  auto* header = static_cast<SegmentHeader*>(region.get_address());
   for (std::uint32_t i = 0; i < kRegistryCapacity; ++i) {
-    if (!ofd_try_lock(fd, kRegistryLockBase + i, F_WRLCK)) continue;
+    if (!ofd_try_lock(fd(), kRegistryLockBase + i, F_WRLCK)) continue;
     // Entry i is ours; its previous owner (if any) is gone. Retire its counters.
-    RegistryEntry& e = entry(i);
-    Counters& retired = shared_header().retired;
+    RegistryEntry& e = registry()[i];
     auto* from = reinterpret_cast<std::atomic<std::uint64_t>*>(&e.counters);
-    auto* to = reinterpret_cast<std::atomic<std::uint64_t>*>(&retired);
+    auto* to = reinterpret_cast<std::atomic<std::uint64_t>*>(&header->retired);
     for (std::size_t c = 0; c < kCounterCount; ++c) {
       // relaxed: statistics; several attachers may retire into `retired` at once.
       const std::uint64_t v = from[c].exchange(0, std::memory_order_relaxed);
       if (v != 0) to[c].fetch_add(v, std::memory_order_relaxed);
     }
     // relaxed: only the lock holder writes the entry.
-    const std::uint64_t generation = (e.generation.load(std::memory_order_relaxed) + 1) &
-                                     ((1ULL << 56) - 1);
+    const std::uint64_t generation =
+        (e.generation.load(std::memory_order_relaxed) + 1) & ((1ULL << 56) - 1);
     e.pid.store(static_cast<std::uint32_t>(getpid()), std::memory_order_relaxed);
     e.roles.store(0, std::memory_order_relaxed);
     e.attached_unix_ns.store(unix_now_ns(), std::memory_order_relaxed);
     // [R3] publish the entry's identity; pairs with [A3] in is_alive().
     e.generation.store(generation, std::memory_order_release);
-    self_index_ = i;
-    self_token_ = make_token(i, generation);
-    return;
+    self_index = i;
+    self_token = make_token(i, generation);
+    return true;
   }
-  throw Error(Errc::registry_full, name(),
-              fmt::format("all {} registry entries are held by live processes", kRegistryCapacity));
+  return false;
 }
 
 bool Segment::entry_alive(std::uint32_t index) const noexcept {
   if (index >= kRegistryCapacity) return false;
-  if (index == self_index_) return true;
+  if (index == impl_->self_index) return true;
   return ofd_is_locked(impl_->fd(), kRegistryLockBase + index);
 }
 
@@ -362,7 +453,7 @@ bool Segment::is_alive(std::uint64_t token) const noexcept {
   if ((token & 0xFFU) == 0) return false;
   const std::uint32_t index = token_index(token);
   if (index >= kRegistryCapacity) return false;
-  if (index == self_index_) return token == self_token_;
+  if (index == impl_->self_index) return token == impl_->self_token;
   if (!ofd_is_locked(impl_->fd(), kRegistryLockBase + index)) return false;
   // [A3] pairs with [R3] in attach(): a reused entry has a newer generation.
   return (entry(index).generation.load(std::memory_order_acquire) << 8) == (token & ~0xFFULL);

@@ -180,7 +180,8 @@ class Queue {
   // Puts as many of `items` as fit now, in order; returns how many.
   std::size_t try_put_many(std::span<const T> items) {
     std::size_t n = 0;
-    while (n < items.size() && put_one(items[n]) == Status::ok) ++n;
+    while (n < items.size() && put_one(items[n]) == Status::ok)
+      ++n;
     if (n != 0) notify_getters();
     return n;
   }
@@ -193,7 +194,8 @@ class Queue {
         Status::full, [&] {
           Status last = Status::ok;
           const std::size_t before = done;
-          while (done < items.size() && (last = put_one(items[done])) == Status::ok) ++done;
+          while (done < items.size() && (last = put_one(items[done])) == Status::ok)
+            ++done;
           if (done != before) notify_getters();
           return done == items.size() ? Status::ok : last;
         });
@@ -236,7 +238,8 @@ class Queue {
   // Takes up to out.size() messages that are there now; returns how many.
   std::size_t try_get_many(std::span<T> out) {
     std::size_t n = 0;
-    while (n < out.size() && take_one(out[n]) == Status::ok) ++n;
+    while (n < out.size() && take_one(out[n]) == Status::ok)
+      ++n;
     if (n != 0) notify_putters();
     return n;
   }
@@ -288,9 +291,7 @@ class Queue {
  private:
   explicit Queue(detail::QueueCore core) noexcept : core_(std::move(core)) {}
 
-  static detail::ElementInfo element_info() {
-    return {Codec::kind, Codec::element_size, 0};
-  }
+  static detail::ElementInfo element_info() { return {Codec::kind, Codec::element_size, 0}; }
 
   Status ready_to_put() noexcept {
     if (const Status s = core_.ensure_producer(); s != Status::ok) return s;

@@ -6,27 +6,35 @@
 
 namespace shmq {
 
-enum class [[nodiscard]] Status : std::uint8_t {
-  ok = 0,
-  empty,       // try_get*/peek: nothing to read now
-  full,        // try_put*/claim: no free slot now
-  timeout,     // a bounded wait expired
-  closed,      // put after close(); get on a closed and drained queue
-  too_large,   // the message is larger than max_message
-  corrupt,     // shared state failed validation (a hostile or broken peer); nothing was read
-  role_taken,  // a single-producer/consumer role is held by another live attachment
+enum class [[nodiscard]] Status : std::uint8_t{
+    ok = 0,
+    empty,       // try_get*/peek: nothing to read now
+    full,        // try_put*/claim: no free slot now
+    timeout,     // a bounded wait expired
+    closed,      // put after close(); get on a closed and drained queue
+    too_large,   // the message is larger than max_message
+    corrupt,     // shared state failed validation (a hostile or broken peer); nothing was read
+    role_taken,  // a single-producer/consumer role is held by another live attachment
 };
 
 constexpr std::string_view to_string(Status s) noexcept {
   switch (s) {
-    case Status::ok: return "ok";
-    case Status::empty: return "empty";
-    case Status::full: return "full";
-    case Status::timeout: return "timeout";
-    case Status::closed: return "closed";
-    case Status::too_large: return "too_large";
-    case Status::corrupt: return "corrupt";
-    case Status::role_taken: return "role_taken";
+    case Status::ok:
+      return "ok";
+    case Status::empty:
+      return "empty";
+    case Status::full:
+      return "full";
+    case Status::timeout:
+      return "timeout";
+    case Status::closed:
+      return "closed";
+    case Status::too_large:
+      return "too_large";
+    case Status::corrupt:
+      return "corrupt";
+    case Status::role_taken:
+      return "role_taken";
   }
   return "unknown";
 }

@@ -114,7 +114,8 @@ static_assert(offsetof(RegistryEntry, counters) == 32);
 
 inline constexpr std::uint32_t kRegistryCapacity = 64;
 inline constexpr std::uint64_t kRegistryOffset = sizeof(SegmentHeader);
-inline constexpr std::uint64_t kBodyOffset = kRegistryOffset + kRegistryCapacity * sizeof(RegistryEntry);
+inline constexpr std::uint64_t kBodyOffset =
+    kRegistryOffset + kRegistryCapacity * sizeof(RegistryEntry);
 static_assert(kBodyOffset == 8448);
 
 // A registry token names one attachment: an entry index and that entry's generation.

@@ -18,7 +18,7 @@ template <class T>
 struct MessageCodec;
 
 template <class T>
-  requires std::is_trivially_copyable_v<T>
+requires std::is_trivially_copyable_v<T>
 struct MessageCodec<T> {
   static_assert(alignof(T) <= kMaxPayloadAlign, "slot payloads are 16-byte aligned");
   static constexpr ElementKind kind = ElementKind::fixed;
@@ -53,6 +53,8 @@ template <>
 struct MessageCodec<std::vector<std::byte>> : ByteContainerCodec<std::vector<std::byte>> {};
 
 template <class T>
-concept QueueElement = requires { MessageCodec<T>::kind; };
+concept QueueElement = requires {
+  MessageCodec<T>::kind;
+};
 
 }  // namespace shmq::detail

@@ -48,8 +48,12 @@ class QueueCore {
 
   // Claims the producer (consumer) role on first use: always granted on a multi side; on a
   // single side refused with Status::role_taken while another live attachment holds it.
-  Status ensure_producer() noexcept { return producer_ ? Status::ok : claim_role(true); }
-  Status ensure_consumer() noexcept { return consumer_ ? Status::ok : claim_role(false); }
+  Status ensure_producer() noexcept {
+    return (segment_.held_roles() & kRoleProducer) != 0 ? Status::ok : claim_role(true);
+  }
+  Status ensure_consumer() noexcept {
+    return (segment_.held_roles() & kRoleConsumer) != 0 ? Status::ok : claim_role(false);
+  }
   // As above, but throw Error(role_taken / corrupt) naming the holder.
   void claim_producer();
   void claim_consumer();
@@ -82,8 +86,6 @@ class QueueCore {
   WaitPolicy wait_{};
   bool multi_producer_ = true;
   bool multi_consumer_ = true;
-  bool producer_ = false;
-  bool consumer_ = false;
 };
 
 }  // namespace shmq::detail

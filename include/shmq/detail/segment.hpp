@@ -10,9 +10,10 @@
 //   lock on byte kRegistryLockBase + i, so the kernel arbitrates and drops the claim when the
 //   owner dies. Liveness of a token is one F_OFD_GETLK.
 //
-// Not safe across fork(): a child shares its parent's lock (one open file description), so a
-// dead parent would look alive while the child lives. Handles are re-attached in the child by
-// Process (a later layer); until then use a handle in the process that opened it.
+// fork(): a child would share its parent's locks (one open file description), so a dead parent
+// would look alive while the child lives. A pthread_atfork handler therefore gives every Segment
+// in the child its own open file description and its own registry entry, and drops the roles it
+// held (held_roles() becomes 0): handles inherited across fork() keep working as the child's own.
 #pragma once
 
 #include <chrono>
@@ -68,6 +69,8 @@ class Segment {
   // Unlinks the name; returns whether it existed. Attached processes keep their mappings.
   static bool remove(std::string_view name);
 
+  struct Impl;  // opaque; defined in runtime/segment.cpp
+
   Segment() noexcept;
   Segment(Segment&&) noexcept;
   Segment& operator=(Segment&&) noexcept;
@@ -81,10 +84,13 @@ class Segment {
   const SegmentInfo& info() const noexcept { return info_; }
   SegmentHeader& shared_header() const noexcept { return *reinterpret_cast<SegmentHeader*>(base_); }
 
-  // This process's registry entry and token.
-  RegistryEntry& self() const noexcept { return entry(self_index_); }
-  std::uint64_t self_token() const noexcept { return self_token_; }
-  std::uint32_t self_index() const noexcept { return self_index_; }
+  // This process's registry entry and token (they change in a forked child).
+  RegistryEntry& self() const noexcept { return entry(self_index()); }
+  std::uint64_t self_token() const noexcept;
+  std::uint32_t self_index() const noexcept;
+  // Roles (kRole* bits) this handle holds; process-local, reset to 0 in a forked child.
+  std::uint32_t held_roles() const noexcept;
+  void set_held_roles(std::uint32_t roles) noexcept;
   RegistryEntry& entry(std::uint32_t index) const noexcept {
     return reinterpret_cast<RegistryEntry*>(base_ + kRegistryOffset)[index];
   }
@@ -95,15 +101,11 @@ class Segment {
   bool entry_alive(std::uint32_t index) const noexcept;
 
  private:
-  struct Impl;
   Segment(std::unique_ptr<Impl> impl, std::byte* base, const SegmentInfo& info);
-  void attach();
 
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<Impl> impl_;  // stable address: the fork handler finds handles through it
   std::byte* base_ = nullptr;
   SegmentInfo info_{};
-  std::uint32_t self_index_ = 0;
-  std::uint64_t self_token_ = 0;
 };
 
 }  // namespace shmq::detail

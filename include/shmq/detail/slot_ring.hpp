@@ -87,6 +87,9 @@ class SlotRing {
     control.head.store(start, std::memory_order_relaxed);  // relaxed: as above
   }
 
+  // The claimer stamp written into slots this handle claims (changes after fork()).
+  void set_claimer_tag(std::uint32_t tag) noexcept { tag_ = tag; }
+
   std::uint64_t capacity() const noexcept { return capacity_; }
   std::uint32_t max_message() const noexcept { return max_message_; }
   QueueControl& control() const noexcept { return *ctl_; }
@@ -143,7 +146,7 @@ class SlotRing {
         return true;
       }
       if (seq != h + capacity_) return false;  // INV-R2
-      ++h;  // taken but the head store was missed
+      ++h;                                     // taken but the head store was missed
     }
     return false;
   }
@@ -269,9 +272,9 @@ class SlotRing {
         }
         continue;
       }
-      if (d < 0) return Status::empty;  // not yet published
+      if (d < 0) return Status::empty;                                        // not yet published
       const std::uint64_t next = ctl_->head.load(std::memory_order_relaxed);  // relaxed: ticket
-      if (distance(next, pos) <= 0) return Status::corrupt;  // INV-R2
+      if (distance(next, pos) <= 0) return Status::corrupt;                   // INV-R2
       pos = next;
     }
   }

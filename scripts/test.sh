@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, builds, and runs
+#   1. every test with gcc (Debug, warnings are errors),
+#   2. every test under ASan + UBSan (multi-process tests included),
+#   3. the thread-mode tests under TSan (TSan cannot see synchronisation between processes),
+#   4. a warning-free clang build of everything.
+# Usage: scripts/test.sh [--quick]   (--quick: step 1 only)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+jobs=$(nproc)
+step() { printf '\n==== %s ====\n' "$*"; }
+
+run_preset() {
+  local preset=$1
+  step "configure + build: $preset"
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -j "$jobs"
+}
+
+run_preset dev
+step "tests: dev (gcc)"
+ctest --preset dev
+
+if [ "${1:-}" = "--quick" ]; then exit 0; fi
+
+run_preset asan
+step "tests: asan (ASan + UBSan)"
+ctest --preset asan
+
+run_preset tsan
+step "tests: tsan (label threads)"
+ctest --preset tsan
+
+run_preset clang
+step "build: clang (warnings are errors) done"
+
+step "all test runs passed"

@@ -3,10 +3,10 @@
 //   q = Queue(10)
 //   Process(target=producer, args=(q,)).start()   # q.put('a')
 //   Process(target=consumer, args=(q,)).start()   # print(q.get())
-#include <sys/wait.h>
-#include <unistd.h>
-
+//
+// The children use the parent's handle: shmq's segments re-attach inherited handles at fork().
 #include <cstdio>
+#include <functional>
 #include <string>
 
 #include "shmq/shmq.hpp"
@@ -15,27 +15,15 @@ namespace {
 
 constexpr const char* kName = "shmq-example-queue";
 
-int producer() {
-  auto q = shmq::Queue<std::string>::open(kName);
+int producer(shmq::Queue<std::string>& q) {
   return q.put("a") == shmq::Status::ok ? 0 : 1;
 }
 
-int consumer() {
-  auto q = shmq::Queue<std::string>::open(kName);
+int consumer(shmq::Queue<std::string>& q) {
   std::string item;
   if (q.get(item) != shmq::Status::ok) return 1;
   std::puts(item.c_str());
   return 0;
-}
-
-pid_t spawn(int (*body)()) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int rc = body();
-    std::fflush(nullptr);  // _exit() does not flush stdio
-    _exit(rc);
-  }
-  return pid;
 }
 
 }  // namespace
@@ -43,14 +31,12 @@ pid_t spawn(int (*body)()) {
 int main() {
   shmq::Queue<std::string>::remove(kName);  // a leftover from an interrupted run
   auto q = shmq::Queue<std::string>::create(kName, {.capacity = 10, .max_message = 64});
-  const pid_t p1 = spawn(producer);
-  const pid_t p2 = spawn(consumer);
-  int ok = 0;
-  for (const pid_t pid : {p1, p2}) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  }
+  shmq::Process p1(producer, std::ref(q));
+  shmq::Process p2(consumer, std::ref(q));
+  p1.start();
+  p2.start();
+  p1.join();
+  p2.join();
   shmq::Queue<std::string>::remove(kName);
-  return ok == 2 ? 0 : 1;
+  return p1.exitcode() == 0 && p2.exitcode() == 0 ? 0 : 1;
 }

@@ -45,6 +45,7 @@ class Category final : public std::error_category {
 };
 
 std::string describe(std::string_view segment, std::string_view what) {
+  if (segment.empty()) return std::string(what);  // not about a segment (Process)
   return fmt::format("segment \"{}\": {}", segment, what);
 }
 

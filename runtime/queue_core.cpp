@@ -21,13 +21,10 @@ constexpr std::uint64_t round_up(std::uint64_t v, std::uint64_t to) {
   return (v + to - 1) / to * to;
 }
 
-const char* kind_name(ElementKind k) {
-  return k == ElementKind::fixed ? "fixed-size" : "bytes";
-}
+}  // namespace
 
-// Checks the queue control block against the segment; returns the ring configuration.
-SlotRing::Config validate_control(const Segment& seg, const QueueControl& ctl,
-                                  const ElementInfo& expected) {
+SlotRing::Config validate_queue_control(const Segment& seg, const QueueControl& ctl,
+                                        const ElementInfo* expected_element) {
   const std::string& name = seg.name();
   const SegmentInfo& info = seg.info();
   if (info.body_bytes != sizeof(QueueControl)) {
@@ -62,31 +59,40 @@ SlotRing::Config validate_control(const Segment& seg, const QueueControl& ctl,
                 fmt::format("{} slots of {} bytes at {} do not fit {} bytes", capacity, stride,
                             slots_offset, info.total_bytes));
   }
-  if (element_kind != static_cast<std::uint32_t>(expected.kind) || element_size != expected.size) {
-    const auto found = element_kind == static_cast<std::uint32_t>(ElementKind::fixed)
-                           ? fmt::format("fixed-size elements of {} bytes", element_size)
-                       : element_kind == static_cast<std::uint32_t>(ElementKind::bytes)
-                           ? std::string("byte messages")
-                           : fmt::format("element kind {}", element_kind);
-    throw Error(
-        Errc::type_mismatch, name,
-        fmt::format("holds {}, opened for {} elements{}", found, kind_name(expected.kind),
-                    expected.kind == ElementKind::fixed ? fmt::format(" of {} bytes", expected.size)
-                                                        : std::string()));
+  const bool fixed = element_kind == static_cast<std::uint32_t>(ElementKind::fixed);
+  if (!fixed && element_kind != static_cast<std::uint32_t>(ElementKind::bytes)) {
+    throw Error(Errc::corrupt, name, fmt::format("unknown element kind {}", element_kind));
   }
-  if (expected.kind == ElementKind::fixed && max_message != element_size) {
+  if (fixed && max_message != element_size) {
     throw Error(
         Errc::corrupt, name,
         fmt::format("fixed elements of {} bytes in slots of {}", element_size, max_message));
   }
-  // relaxed: a snapshot for a sanity check; any legal state satisfies INV-R1.
-  const std::uint64_t tail = ctl.tail.load(std::memory_order_relaxed);
-  const std::uint64_t head = ctl.head.load(std::memory_order_relaxed);
-  const std::int64_t depth = distance(tail, head);
-  if (depth < 0 || depth > static_cast<std::int64_t>(capacity)) {
-    throw Error(
-        Errc::corrupt, name,
-        fmt::format("tail {} and head {} are {} apart, capacity {}", tail, head, depth, capacity));
+  if (expected_element != nullptr &&
+      (element_kind != static_cast<std::uint32_t>(expected_element->kind) ||
+       element_size != expected_element->size)) {
+    const std::string found = fixed ? fmt::format("fixed-size elements of {} bytes", element_size)
+                                    : std::string("byte messages");
+    const std::string wanted =
+        expected_element->kind == ElementKind::fixed
+            ? fmt::format("fixed-size elements of {} bytes", expected_element->size)
+            : std::string("byte messages");
+    throw Error(Errc::type_mismatch, name, fmt::format("holds {}, opened for {}", found, wanted));
+  }
+  // INV-R1 on a consistent snapshot: head, then tail, then head again unchanged (a live queue
+  // moves; a torn snapshot must not look corrupt). A queue too busy to snapshot is not judged.
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    // relaxed: a sanity check of tickets; no data is read through them.
+    const std::uint64_t head = ctl.head.load(std::memory_order_relaxed);
+    const std::uint64_t tail = ctl.tail.load(std::memory_order_relaxed);
+    if (ctl.head.load(std::memory_order_relaxed) != head) continue;
+    const std::int64_t depth = distance(tail, head);
+    if (depth < 0 || depth > static_cast<std::int64_t>(capacity)) {
+      throw Error(Errc::corrupt, name,
+                  fmt::format("tail {} and head {} are {} apart, capacity {}", tail, head, depth,
+                              capacity));
+    }
+    break;
   }
   SlotRing::Config cfg;
   cfg.capacity = capacity;
@@ -96,6 +102,8 @@ SlotRing::Config validate_control(const Segment& seg, const QueueControl& ctl,
   cfg.multi_consumer = (flags & kFlagMultiConsumer) != 0;
   return cfg;
 }
+
+namespace {
 
 std::uint32_t claimer_tag(const Segment& seg) {
   return static_cast<std::uint32_t>(seg.self_token());  // index + low generation bits
@@ -171,7 +179,7 @@ QueueCore QueueCore::create(std::string_view name, const QueueOptions& options,
   });
   QueueCore core(std::move(seg), options.wait);
   auto* ctl = reinterpret_cast<QueueControl*>(core.segment_.base() + kBodyOffset);
-  const SlotRing::Config cfg = validate_control(core.segment_, *ctl, element);
+  const SlotRing::Config cfg = validate_queue_control(core.segment_, *ctl, &element);
   core.multi_producer_ = cfg.multi_producer;
   core.multi_consumer_ = cfg.multi_consumer;
   core.ring_ =
@@ -182,7 +190,7 @@ QueueCore QueueCore::create(std::string_view name, const QueueOptions& options,
 QueueCore QueueCore::open(std::string_view name, ElementInfo element, const WaitPolicy& wait) {
   Segment seg = Segment::open(name, SegmentKind::queue);
   auto* ctl = reinterpret_cast<QueueControl*>(seg.base() + kBodyOffset);
-  const SlotRing::Config cfg = validate_control(seg, *ctl, element);
+  const SlotRing::Config cfg = validate_queue_control(seg, *ctl, &element);
   QueueCore core(std::move(seg), wait);
   core.multi_producer_ = cfg.multi_producer;
   core.multi_consumer_ = cfg.multi_consumer;

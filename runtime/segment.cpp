@@ -15,6 +15,7 @@
 #include <cstring>
 #include <ctime>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -59,6 +60,8 @@ std::uint64_t unix_now_ns() noexcept {
   throw Error(Errc::system, name, fmt::format("{}: {}", call, e.what()));
 }
 
+}  // namespace
+
 // OFD byte-range locks: owned by the open file description, dropped by the kernel when the last
 // descriptor of it closes, in particular when the process dies.
 bool ofd_try_lock(int fd, std::uint64_t byte, short type) noexcept {
@@ -81,7 +84,21 @@ bool ofd_is_locked(int fd, std::uint64_t byte) noexcept {
   return fl.l_type != F_UNLCK;
 }
 
+namespace {
+
 }  // namespace
+
+const char* kind_name(std::uint32_t kind) noexcept {
+  switch (static_cast<SegmentKind>(kind)) {
+    case SegmentKind::queue:
+      return "queue";
+    case SegmentKind::pipe:
+      return "pipe";
+    case SegmentKind::manager:
+      return "manager";
+  }
+  return "unknown";
+}
 
 struct Segment::Impl {
   std::string name;
@@ -90,7 +107,8 @@ struct Segment::Impl {
   std::uint32_t self_index = kRegistryCapacity;  // none yet
   std::uint64_t self_token = 0;
   std::uint32_t held_roles = 0;
-  Impl* prev = nullptr;  // the process-wide list of attached handles, for the fork handler
+  bool observer = false;  // observe(): read-only, not in the registry
+  Impl* prev = nullptr;   // the process-wide list of attached handles, for the fork handler
   Impl* next = nullptr;
 
   int fd() const noexcept { return shm.get_mapping_handle().handle; }
@@ -100,6 +118,13 @@ struct Segment::Impl {
   }
   // Takes the first free registry entry. Returns false if all are held by live processes.
   bool attach() noexcept;
+  // Whether the name still refers to the inode we have open.
+  bool still_named() const noexcept {
+    struct stat by_name {};
+    struct stat by_fd {};
+    return ::stat(segment_path(name).c_str(), &by_name) == 0 && ::fstat(fd(), &by_fd) == 0 &&
+           by_name.st_ino == by_fd.st_ino && by_name.st_dev == by_fd.st_dev;
+  }
 };
 
 namespace {
@@ -200,7 +225,7 @@ Segment::Segment(std::unique_ptr<Impl> impl, std::byte* base, const SegmentInfo&
     : impl_(std::move(impl)), base_(base), info_(info) {}
 
 Segment::~Segment() {
-  if (!impl_ || base_ == nullptr) return;
+  if (!impl_ || base_ == nullptr || impl_->observer) return;
   list_erase(impl_.get());
   RegistryEntry& me = self();
   // relaxed: only the owner writes its entry; readers treat roles as advisory once the lock is
@@ -258,6 +283,10 @@ Segment Segment::create(std::string_view name, const CreateSpec& spec, const Ini
   // Held until `ready` is stored: an opener that sees neither lock nor ready knows we died.
   if (!ofd_try_lock(impl->fd(), kInitLockByte, F_WRLCK))
     throw_errno(name, "fcntl(F_OFD_SETLK)", errno);
+  // The magic first, so that `shmq gc` can tell an abandoned creation from a foreign file.
+  if (::pwrite(impl->fd(), &kMagic, sizeof(kMagic), 0) != static_cast<ssize_t>(sizeof(kMagic))) {
+    throw_errno(name, "pwrite", errno);
+  }
   try {
     impl->shm.truncate(static_cast<bip::offset_t>(spec.total_bytes));
     impl->region = bip::mapped_region(impl->shm, bip::read_write);
@@ -302,12 +331,28 @@ Segment Segment::create(std::string_view name, const CreateSpec& spec, const Ini
 
 Segment Segment::open(std::string_view name, SegmentKind kind,
                       std::chrono::milliseconds ready_timeout) {
+  // A name unlinked (by `shmq gc` or remove()) and made again while we opened it would leave us
+  // on an orphaned inode: attach, then check the name still leads to our inode; else go again.
+  for (int attempt = 0;; ++attempt) {
+    Segment seg = open_impl(name, kind, ready_timeout, false);
+    if (seg.impl_->still_named() || attempt >= 8) return seg;
+  }
+}
+
+Segment Segment::observe(std::string_view name, std::chrono::milliseconds ready_timeout) {
+  return open_impl(name, std::nullopt, ready_timeout, true);
+}
+
+Segment Segment::open_impl(std::string_view name, std::optional<SegmentKind> kind,
+                           std::chrono::milliseconds ready_timeout, bool observe) {
   validate_name(name);
   const std::string shm_name(name);
   auto impl = std::make_unique<Impl>();
   impl->name = shm_name;
+  impl->observer = observe;
+  const auto access = observe ? bip::read_only : bip::read_write;
   try {
-    impl->shm = bip::shared_memory_object(bip::open_only, shm_name.c_str(), bip::read_write);
+    impl->shm = bip::shared_memory_object(bip::open_only, shm_name.c_str(), access);
   } catch (const bip::interprocess_exception& e) {
     rethrow_boost(name, "shm_open", e);
   }
@@ -386,9 +431,13 @@ Segment Segment::open(std::string_view name, SegmentKind kind,
                 fmt::format("layout version {}, this library reads {}", info.layout_version,
                             kLayoutVersion));
   }
-  if (info.kind != static_cast<std::uint32_t>(kind)) {
+  if (kind && info.kind != static_cast<std::uint32_t>(*kind)) {
     throw Error(Errc::wrong_kind, name,
-                fmt::format("kind {}, expected {}", info.kind, static_cast<std::uint32_t>(kind)));
+                fmt::format("a {} segment, expected a {}", kind_name(info.kind),
+                            kind_name(static_cast<std::uint32_t>(*kind))));
+  }
+  if (!kind && kind_name(info.kind) == std::string_view("unknown")) {
+    throw Error(Errc::corrupt, name, fmt::format("unknown segment kind {}", info.kind));
   }
   if (info.total_bytes != file_size) {
     throw Error(Errc::corrupt, name,
@@ -405,8 +454,10 @@ Segment Segment::open(std::string_view name, SegmentKind kind,
                 fmt::format("body of {} bytes at {} does not fit {} bytes", info.body_bytes,
                             info.body_offset, file_size));
   }
-  if (!impl->attach()) throw_registry_full(name);
-  list_insert(impl.get());
+  if (!observe) {
+    if (!impl->attach()) throw_registry_full(name);
+    list_insert(impl.get());
+  }
   return Segment(std::move(impl), base, info);
 }
 

@@ -33,6 +33,11 @@ struct QueueGeometry {
 QueueGeometry queue_geometry(std::string_view name, std::uint64_t capacity,
                              std::uint32_t max_message);
 
+// Validates a queue's control block against its segment (every field read once) and, if given,
+// against the expected element type. Throws Error naming the cause; returns the ring config.
+SlotRing::Config validate_queue_control(const Segment& seg, const QueueControl& ctl,
+                                        const ElementInfo* expected_element);
+
 class QueueCore {
  public:
   static QueueCore create(std::string_view name, const QueueOptions& options, ElementInfo element);

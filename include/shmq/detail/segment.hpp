@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -48,6 +49,14 @@ struct SegmentInfo {
 // [A-Za-z0-9._-] and does not start with '.'.
 void validate_name(std::string_view name);
 
+// OFD byte-range locks on one byte of `fd` (F_WRLCK / F_UNLCK); false if not granted.
+bool ofd_try_lock(int fd, std::uint64_t byte, short type) noexcept;
+// Whether another open file description holds a lock on `byte` (true when it cannot tell).
+bool ofd_is_locked(int fd, std::uint64_t byte) noexcept;
+
+// "queue", "pipe", "manager", or "unknown".
+const char* kind_name(std::uint32_t kind) noexcept;
+
 // Where the object lives in the file system (/dev/shm/NAME on Linux).
 std::string segment_path(std::string_view name);
 
@@ -66,6 +75,10 @@ class Segment {
   static Segment create(std::string_view name, const CreateSpec& spec, const InitBody& init);
   static Segment open(std::string_view name, SegmentKind kind,
                       std::chrono::milliseconds ready_timeout = std::chrono::milliseconds(2000));
+  // Opens read-only without joining the registry (for inspection: it never disturbs the
+  // segment and is never seen as a producer or consumer); any kind. self() must not be used.
+  static Segment observe(std::string_view name,
+                         std::chrono::milliseconds ready_timeout = std::chrono::milliseconds(500));
   // Unlinks the name; returns whether it existed. Attached processes keep their mappings.
   static bool remove(std::string_view name);
 
@@ -102,6 +115,8 @@ class Segment {
 
  private:
   Segment(std::unique_ptr<Impl> impl, std::byte* base, const SegmentInfo& info);
+  static Segment open_impl(std::string_view name, std::optional<SegmentKind> kind,
+                           std::chrono::milliseconds ready_timeout, bool observe);
 
   std::unique_ptr<Impl> impl_;  // stable address: the fork handler finds handles through it
   std::byte* base_ = nullptr;

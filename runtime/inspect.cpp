@@ -1,0 +1,290 @@
+#include "shmq/inspect.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "shmq/detail/layout.hpp"
+#include "shmq/detail/queue_core.hpp"
+#include "shmq/detail/segment.hpp"
+#include "shmq/error.hpp"
+
+namespace shmq {
+
+namespace {
+
+using detail::Counters;
+using detail::RegistryEntry;
+using detail::Segment;
+
+constexpr const char* kShmDir = "/dev/shm";
+
+CounterSnapshot snapshot(const Counters& c) noexcept {
+  // relaxed: statistics written by their owners; a racy snapshot by contract.
+  constexpr auto r = std::memory_order_relaxed;
+  CounterSnapshot s;
+  s.msgs_put = c.msgs_put.load(r);
+  s.bytes_put = c.bytes_put.load(r);
+  s.msgs_got = c.msgs_got.load(r);
+  s.bytes_got = c.bytes_got.load(r);
+  s.full_events = c.full_events.load(r);
+  s.empty_events = c.empty_events.load(r);
+  s.sleeps = c.sleeps.load(r);
+  s.wakes = c.wakes.load(r);
+  s.timeouts = c.timeouts.load(r);
+  s.closes = c.closes.load(r);
+  s.recovered_slots = c.recovered_slots.load(r);
+  s.in_doubt = c.in_doubt.load(r);
+  return s;
+}
+
+std::uint32_t pid_of(const Segment& seg, std::uint64_t token) noexcept {
+  if ((token & 0xFFU) == 0) return 0;
+  const std::uint32_t index = detail::token_index(token);
+  if (index >= detail::kRegistryCapacity || !seg.is_alive(token)) return 0;
+  return seg.entry(index).pid.load(std::memory_order_relaxed);  // relaxed: for display
+}
+
+QueueState queue_state(const Segment& seg) {
+  const auto& ctl =
+      *reinterpret_cast<const detail::QueueControl*>(seg.base() + detail::kBodyOffset);
+  const detail::SlotRing::Config cfg = detail::validate_queue_control(seg, ctl, nullptr);
+  QueueState q;
+  q.mode = fmt::format("{}p{}c", cfg.multi_producer ? "m" : "s", cfg.multi_consumer ? "m" : "s");
+  const std::uint64_t element_size = ctl.element_size;
+  q.element = ctl.element_kind == static_cast<std::uint32_t>(detail::ElementKind::fixed)
+                  ? fmt::format("fixed:{}", element_size)
+                  : std::string("bytes");
+  q.capacity = cfg.capacity;
+  q.slot_stride = cfg.stride;
+  q.max_message = cfg.max_message;
+  // relaxed: a racy snapshot by contract (documented in inspect.hpp).
+  q.head = ctl.head.load(std::memory_order_relaxed);
+  q.tail = ctl.tail.load(std::memory_order_relaxed);
+  const std::int64_t depth = detail::distance(q.tail, q.head);
+  q.depth = depth <= 0 ? 0 : std::min<std::uint64_t>(static_cast<std::uint64_t>(depth), q.capacity);
+  q.closed = ctl.closed.load(std::memory_order_relaxed) != 0;
+  q.sleepers_not_empty = ctl.not_empty.waiters.load(std::memory_order_relaxed);
+  q.sleepers_not_full = ctl.not_full.waiters.load(std::memory_order_relaxed);
+  if (!cfg.multi_producer)
+    q.producer_pid = pid_of(seg, ctl.producer_owner.load(std::memory_order_relaxed));
+  if (!cfg.multi_consumer)
+    q.consumer_pid = pid_of(seg, ctl.consumer_owner.load(std::memory_order_relaxed));
+  return q;
+}
+
+}  // namespace
+
+CounterSnapshot& CounterSnapshot::operator+=(const CounterSnapshot& o) noexcept {
+  msgs_put += o.msgs_put;
+  bytes_put += o.bytes_put;
+  msgs_got += o.msgs_got;
+  bytes_got += o.bytes_got;
+  full_events += o.full_events;
+  empty_events += o.empty_events;
+  sleeps += o.sleeps;
+  wakes += o.wakes;
+  timeouts += o.timeouts;
+  closes += o.closes;
+  recovered_slots += o.recovered_slots;
+  in_doubt += o.in_doubt;
+  return *this;
+}
+
+std::string AttachedProcess::role_names() const {
+  std::string out;
+  const auto add = [&](std::uint32_t bit, const char* what) {
+    if ((roles & bit) == 0) return;
+    if (!out.empty()) out += ',';
+    out += what;
+  };
+  add(detail::kRoleProducer, "producer");
+  add(detail::kRoleConsumer, "consumer");
+  add(detail::kRoleServer, "server");
+  add(detail::kRoleClient, "client");
+  return out.empty() ? "-" : out;
+}
+
+std::size_t SegmentReport::live_processes() const noexcept {
+  std::size_t n = 0;
+  for (const auto& p : processes)
+    n += p.alive ? 1 : 0;
+  return n;
+}
+
+SegmentReport inspect(std::string_view name) {
+  const Segment seg = Segment::observe(name);
+  const detail::SegmentInfo& info = seg.info();
+  SegmentReport r;
+  r.name = std::string(name);
+  r.kind = detail::kind_name(info.kind);
+  r.layout_version = info.layout_version;
+  r.size_bytes = info.total_bytes;
+  r.created_unix_ns = info.created_unix_ns;
+  r.creator_pid = info.creator_pid;
+  r.totals = snapshot(seg.shared_header().retired);
+  for (std::uint32_t i = 0; i < detail::kRegistryCapacity; ++i) {
+    const RegistryEntry& e = seg.entry(i);
+    // acquire: pairs with [R3] in Segment attach: identity fields of a used entry.
+    if (e.generation.load(std::memory_order_acquire) == 0) continue;  // never used
+    AttachedProcess p;
+    p.index = i;
+    // relaxed: display fields, written by the entry's owner before [R3].
+    p.pid = e.pid.load(std::memory_order_relaxed);
+    p.roles = e.roles.load(std::memory_order_relaxed);
+    p.attached_unix_ns = e.attached_unix_ns.load(std::memory_order_relaxed);
+    p.alive = seg.entry_alive(i);
+    p.counters = snapshot(e.counters);
+    r.totals += p.counters;
+    r.processes.push_back(std::move(p));
+  }
+  if (info.kind == static_cast<std::uint32_t>(detail::SegmentKind::queue))
+    r.queue = queue_state(seg);
+  return r;
+}
+
+std::vector<ListedSegment> list_segments() {
+  std::vector<ListedSegment> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(kShmDir, ec)) {
+    struct stat st {};
+    if (::lstat(entry.path().c_str(), &st) != 0 || st.st_uid != geteuid()) continue;
+    ListedSegment item;
+    item.name = entry.path().filename().string();
+    if (!S_ISREG(st.st_mode)) {
+      item.error = "not a regular file";
+    } else {
+      try {
+        item.report = inspect(item.name);
+      } catch (const Error& e) {
+        item.error = e.what();
+      }
+    }
+    out.push_back(std::move(item));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const ListedSegment& a, const ListedSegment& b) { return a.name < b.name; });
+  return out;
+}
+
+std::vector<std::vector<std::byte>> peek_messages(std::string_view name, std::size_t max) {
+  const Segment seg = Segment::observe(name);
+  if (seg.info().kind != static_cast<std::uint32_t>(detail::SegmentKind::queue)) {
+    throw Error(
+        Errc::wrong_kind, name,
+        fmt::format("a {} segment; only queues can be dumped", detail::kind_name(seg.info().kind)));
+  }
+  const auto& ctl =
+      *reinterpret_cast<const detail::QueueControl*>(seg.base() + detail::kBodyOffset);
+  const detail::SlotRing::Config cfg = detail::validate_queue_control(seg, ctl, nullptr);
+  std::vector<std::vector<std::byte>> out;
+  // relaxed: tickets; each slot is validated through its own seq (acquire) below.
+  const std::uint64_t head = ctl.head.load(std::memory_order_relaxed);
+  const std::uint64_t tail = ctl.tail.load(std::memory_order_relaxed);
+  const std::int64_t depth = detail::distance(tail, head);
+  const std::uint64_t n =
+      depth <= 0 ? 0 : std::min<std::uint64_t>(static_cast<std::uint64_t>(depth), cfg.capacity);
+  std::byte* slots = seg.base() + detail::kQueueSlotsOffset;
+  for (std::uint64_t i = 0; i < n && out.size() < max; ++i) {
+    const std::uint64_t pos = head + i;
+    const auto* slot = reinterpret_cast<const detail::SlotHeader*>(
+        slots + (pos & (cfg.capacity - 1)) * cfg.stride);
+    // [A2'] as a consumer's [A2]: the producer of pos finished writing (pairs with [R1]).
+    if (slot->seq.load(std::memory_order_acquire) != pos + 1) continue;     // unpublished or taken
+    const std::uint32_t size = slot->size.load(std::memory_order_relaxed);  // relaxed: after [A2']
+    if (size == detail::kSkipSize) continue;
+    if (size > cfg.max_message) break;  // corrupt: stop rather than guess
+    std::vector<std::byte> copy(size);
+    std::memcpy(copy.data(), reinterpret_cast<const std::byte*>(slot) + detail::kSlotPayloadOffset,
+                size);
+    // Seqlock-style re-check: order the copy before the re-read of seq. If the slot moved on
+    // meanwhile, the copy may be torn: drop it.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (slot->seq.load(std::memory_order_relaxed) != pos + 1) continue;  // relaxed: after the fence
+    out.push_back(std::move(copy));
+  }
+  return out;
+}
+
+bool remove_segment(std::string_view name, bool force) {
+  detail::validate_name(name);
+  if (!force) {
+    try {
+      const SegmentReport r = inspect(name);
+      if (const std::size_t live = r.live_processes(); live != 0) {
+        throw Error(Errc::role_taken, name,
+                    fmt::format("{} live process{} attached (use --force to unlink anyway)", live,
+                                live == 1 ? " is" : "es are"));
+      }
+    } catch (const Error& e) {
+      if (e.code() == make_error_code(Errc::not_found)) return false;
+      if (e.code() == make_error_code(Errc::role_taken)) throw;
+      // A corrupt or foreign file has no registry to consult: unlinking it is what rm is for.
+    }
+  }
+  return Segment::remove(name);
+}
+
+std::vector<GcEntry> collect_garbage(bool dry_run) {
+  std::vector<GcEntry> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(kShmDir, ec)) {
+    struct stat st {};
+    if (::lstat(entry.path().c_str(), &st) != 0 || st.st_uid != geteuid() || !S_ISREG(st.st_mode)) {
+      continue;
+    }
+    const int fd = ::open(entry.path().c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) continue;
+    struct Closer {
+      int fd;
+      ~Closer() { ::close(fd); }
+    } closer{fd};
+    unsigned char raw[sizeof(detail::SegmentHeader)] = {};
+    const ssize_t got = ::pread(fd, raw, sizeof(raw), 0);
+    std::uint64_t magic = 0;
+    std::uint32_t ready = 0;
+    if (got == static_cast<ssize_t>(sizeof(raw))) {
+      std::memcpy(&magic, raw + offsetof(detail::SegmentHeader, magic), sizeof(magic));
+      std::memcpy(&ready, raw + offsetof(detail::SegmentHeader, ready), sizeof(ready));
+    }
+    // Only files with shmq's magic are ours (a creator writes it right after O_EXCL).
+    if (magic != detail::kMagic) continue;
+    // Holding the init lock keeps a creator from starting meanwhile; a creator holding it now
+    // is alive and busy.
+    if (!detail::ofd_try_lock(fd, detail::kInitLockByte, F_WRLCK)) continue;
+    GcEntry item;
+    item.name = entry.path().filename().string();
+    bool live = false;
+    for (std::uint32_t i = 0; i < detail::kRegistryCapacity && !live; ++i) {
+      live = detail::ofd_is_locked(fd, detail::kRegistryLockBase + i);
+    }
+    if (live) continue;
+    if (ready != detail::kReadyValue) {
+      item.reason = "its creator died before it was ready";
+    } else {
+      item.reason = "no live process attached";
+    }
+    if (!dry_run) {
+      struct stat by_name {};
+      struct stat by_fd {};
+      if (::stat(entry.path().c_str(), &by_name) == 0 && ::fstat(fd, &by_fd) == 0 &&
+          by_name.st_ino == by_fd.st_ino && by_name.st_dev == by_fd.st_dev) {
+        item.removed = ::unlink(entry.path().c_str()) == 0;
+      }
+    }
+    out.push_back(std::move(item));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const GcEntry& a, const GcEntry& b) { return a.name < b.name; });
+  return out;
+}
+
+}  // namespace shmq

@@ -1,5 +1,6 @@
 #include "shmq/detail/queue_core.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <limits>
@@ -13,6 +14,9 @@ namespace shmq::detail {
 
 namespace {
 
+// At least 2: with one slot, "holds the message of p" (seq p + 1) and "free for p + 1" would be
+// the same sequence value (Vyukov's queue needs two slots).
+constexpr std::uint64_t kMinCapacity = 2;
 constexpr std::uint64_t kMaxCapacity = 1ULL << 30;
 constexpr std::uint32_t kMaxMessage = 64U << 20;  // 64 MiB per slot; larger goes through a Pipe
 constexpr std::uint32_t kDefaultMaxMessage = 4096;
@@ -40,7 +44,7 @@ SlotRing::Config validate_queue_control(const Segment& seg, const QueueControl& 
   const std::uint32_t flags = ctl.flags;
   const std::uint32_t element_kind = ctl.element_kind;
   const std::uint64_t element_size = ctl.element_size;
-  if (capacity == 0 || capacity > kMaxCapacity || !std::has_single_bit(capacity)) {
+  if (capacity < kMinCapacity || capacity > kMaxCapacity || !std::has_single_bit(capacity)) {
     throw Error(Errc::corrupt, name, fmt::format("capacity {} is not a power of two", capacity));
   }
   if ((flags & ~(kFlagMultiProducer | kFlagMultiConsumer)) != 0) {
@@ -122,7 +126,7 @@ QueueGeometry queue_geometry(std::string_view name, std::uint64_t capacity,
                 fmt::format("max_message {} is outside 1..{}", max_message, kMaxMessage));
   }
   QueueGeometry g;
-  g.capacity = std::bit_ceil(capacity);
+  g.capacity = std::max(kMinCapacity, std::bit_ceil(capacity));
   g.max_message = max_message;
   g.stride = static_cast<std::uint32_t>(round_up(kSlotPayloadOffset + max_message, kCacheLine));
   const std::uint64_t slot_bytes = g.capacity * g.stride;

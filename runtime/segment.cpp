@@ -402,7 +402,7 @@ Segment Segment::open_impl(std::string_view name, std::optional<SegmentKind> kin
 
   try {
     impl->region =
-        bip::mapped_region(impl->shm, bip::read_write, 0, static_cast<std::size_t>(st.st_size));
+        bip::mapped_region(impl->shm, access, 0, static_cast<std::size_t>(st.st_size));
   } catch (const bip::interprocess_exception& e) {
     rethrow_boost(name, "mmap", e);
   }

@@ -3,7 +3,8 @@
 #   1. every test with gcc (Debug, warnings are errors),
 #   2. every test under ASan + UBSan (multi-process tests included),
 #   3. the thread-mode tests under TSan (TSan cannot see synchronisation between processes),
-#   4. a warning-free clang build of everything.
+#   4. a warning-free clang build of everything,
+#   5. the fuzzers: corpus replay, then SHMQ_FUZZ_SECONDS (default 60) of fuzzing per target.
 # Usage: scripts/test.sh [--quick]   (--quick: step 1 only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,5 +36,11 @@ ctest --preset tsan
 
 run_preset clang
 step "build: clang (warnings are errors) done"
+
+run_preset fuzz
+step "fuzz: corpus replay"
+ctest --preset fuzz
+step "fuzz: ${SHMQ_FUZZ_SECONDS:-60}s per target"
+fuzz/run.sh "${SHMQ_FUZZ_SECONDS:-60}"
 
 step "all test runs passed"

@@ -20,7 +20,7 @@ struct WaitPolicy {
 };
 
 struct QueueOptions {
-  std::uint64_t capacity = 1024;  // messages; rounded up to a power of two
+  std::uint64_t capacity = 1024;  // messages; rounded up to a power of two, at least 2
   Producers producers = Producers::many;
   Consumers consumers = Consumers::many;
   // Largest message in bytes for std::string / std::vector<std::byte> queues (0: 4096).

@@ -198,4 +198,49 @@ inline constexpr std::uint64_t kQueueSlotsOffset = kBodyOffset + kQueueBodyBytes
 static_assert(kQueueSlotsOffset % kCacheLine == 0);
 static_assert(kQueueSlotsOffset <= 16 * 1024, "DESIGN §8: at most 16 KiB of header");
 
+// ---- Manager --------------------------------------------------------------------------------
+//
+// A Manager named N owns these names (runtime/manager*.cpp):
+//   N            this segment (SegmentKind::manager): ManagerControl, and the registry in which
+//                the server's attachment is its liveness token
+//   N.req        Queue<std::string>, MPSC: every client's requests, consumed by the server
+//   N.c<id>      Queue<std::string>, SPSC: replies to client <id>, created by that client
+//   N.journal    a plain file: the server's append-only journal of committed changes
+//   N.q.<name>   the queues that queue<T>(name) hands out
+// Requests and replies are byte messages (detail/manager_protocol.hpp), not structs in shared
+// memory; what lives in shared memory for the Manager is only ManagerControl.
+
+inline constexpr std::uint32_t kManagerStateServing = 0;
+inline constexpr std::uint32_t kManagerStateShutDown = 1;
+
+struct ManagerControl {
+  // Immutable after creation (written before `ready`).
+  std::uint32_t request_capacity;  // messages in N.req
+  std::uint32_t reply_capacity;    // messages in each N.c<id>
+  std::uint32_t max_message;       // bytes per request/reply message (N.req and N.c<id>)
+  std::uint32_t pad0_;
+  std::uint8_t pad1_[128 - 16];
+  // Server identity: a starting server takes `claim_token` by CAS (from 0 or from a dead token),
+  // so at most one live server serves N; once it can serve, it bumps `epoch` and publishes its
+  // token in `server_token` ([R10]; clients acquire it, [A10]).
+  std::atomic<std::uint64_t> claim_token;
+  std::atomic<std::uint64_t> server_token;  // the serving server's token in this registry; 0 none
+  std::atomic<std::uint32_t> epoch;         // bumped by each server that starts serving
+  std::atomic<std::uint32_t> state;         // kManagerState*
+  std::atomic<std::uint32_t> server_pid;    // for messages only
+  std::uint32_t pad2_;
+  std::atomic<std::uint64_t> next_client_id;  // fetch_add by clients: ids are never reused
+  // Server statistics (single writer: the server).
+  std::atomic<std::uint64_t> requests;      // requests applied
+  std::atomic<std::uint64_t> malformed;     // requests rejected as malformed
+  std::atomic<std::uint64_t> dead_clients;  // clients found dead and cleaned up
+  std::uint8_t pad3_[128 - 64];
+};
+static_assert(std::is_standard_layout_v<ManagerControl>);
+static_assert(sizeof(ManagerControl) == 256);
+static_assert(offsetof(ManagerControl, claim_token) == 128, "server's line apart from constants");
+static_assert(offsetof(ManagerControl, next_client_id) == 160);
+inline constexpr std::uint64_t kManagerBodyBytes = sizeof(ManagerControl);
+inline constexpr std::uint64_t kManagerTotalBytes = kBodyOffset + kManagerBodyBytes;
+
 }  // namespace shmq::detail

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Fuzzes every target for SECONDS (default 60) starting from its checked-in corpus, then replays
+# the corpus. New inputs go to a scratch copy; `--merge` folds them back into fuzz/corpus/.
+# Usage: fuzz/run.sh [SECONDS] [--merge]     (build first: cmake --preset fuzz && cmake --build --preset fuzz)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+merge=${2:-}
+bin=build/fuzz/fuzz
+work=$(mktemp -d /tmp/shmq-fuzz.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+for target in segment_open_fuzz queue_hostile_fuzz queue_model_fuzz; do
+  mkdir -p "$work/$target"
+  cp fuzz/corpus/$target/* "$work/$target/" 2>/dev/null || true
+  seed=$(( $(date +%s) % 1000000 ))
+  echo "==== $target: ${seconds}s, -seed=$seed"
+  (cd "$work" && "$OLDPWD/$bin/$target" -seed=$seed -max_total_time="$seconds" -timeout=10 \
+      -rss_limit_mb=2048 -print_final_stats=1 "$target" 2>&1 | grep -E "^stat::|Done|ERROR|SUMMARY|crash" )
+  if [ "$merge" = "--merge" ]; then
+    "$bin/$target" -merge=1 "fuzz/corpus/$target" "$work/$target" >/dev/null 2>&1
+  fi
+  "$bin/$target" -runs=0 "fuzz/corpus/$target" >/dev/null 2>&1 && echo "corpus replay: ok"
+done

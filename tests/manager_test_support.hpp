@@ -1,0 +1,60 @@
+// Helpers for the Manager tests: a manager that never outlives its test.
+#pragma once
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <string>
+#include <string_view>
+
+#include "shmq/manager.hpp"
+#include "support/test_support.hpp"
+
+namespace shmq::test {
+
+// Options for tests: short sleep slices, so that deaths are noticed quickly.
+inline ManagerOptions fast_options() {
+  ManagerOptions o;
+  o.wait.spin_iterations = 200;
+  o.wait.sleep_slice = std::chrono::milliseconds(10);
+  o.housekeeping = std::chrono::milliseconds(10);
+  return o;
+}
+
+// Unlinks every name the manager derives before and after the test; kills its server if the
+// test failed before shutting it down.
+class ScopedManagerName {
+ public:
+  explicit ScopedManagerName(const std::string& prefix) : name_(unique_name(prefix)) {
+    Manager::remove(name_);
+  }
+  ~ScopedManagerName() { Manager::remove(name_); }
+  ScopedManagerName(const ScopedManagerName&) = delete;
+  ScopedManagerName& operator=(const ScopedManagerName&) = delete;
+  const std::string& str() const { return name_; }
+  operator std::string_view() const { return name_; }
+
+ private:
+  std::string name_;
+};
+
+// A server process that is SIGKILLed (and reaped) when the guard goes, pass or fail.
+class ServerGuard {
+ public:
+  explicit ServerGuard(pid_t pid) : pid_(pid) {}
+  ~ServerGuard() { kill(); }
+  ServerGuard(const ServerGuard&) = delete;
+  ServerGuard& operator=(const ServerGuard&) = delete;
+  void kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int st = 0;
+    waitpid(pid_, &st, 0);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_;
+};
+
+}  // namespace shmq::test

@@ -1,5 +1,6 @@
 #include "shmq/process.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -106,13 +107,37 @@ void Process::start() {
   if (pid_ != 0) throw Error(Errc::invalid_argument, "", "Process::start(): already started");
   // Unflushed stdio would otherwise be written twice: once by each process.
   std::fflush(nullptr);
+  // The child reports through this pipe that fork()'s handlers have run in it: its inherited
+  // segment handles have their own registry entries and hold the pipe ends the parent's held.
+  // Until then the parent must not return: a parent that closed its copy of an end right after
+  // start() could otherwise leave the end briefly unheld, and its peer would see end-of-file.
+  int ready[2] = {-1, -1};
+  if (::pipe2(ready, O_CLOEXEC) != 0) {
+    const int err = errno;
+    throw Error(std::error_code(err, std::generic_category()), "",
+                fmt::format("Process::start(): pipe2: {}", std::strerror(err)));
+  }
   const pid_t pid = ::fork();
   if (pid < 0) {
     const int err = errno;
+    ::close(ready[0]);
+    ::close(ready[1]);
     throw Error(std::error_code(err, std::generic_category()), "",
                 fmt::format("Process::start(): fork: {}", std::strerror(err)));
   }
-  if (pid == 0) run_child(*target_);
+  if (pid == 0) {
+    ::close(ready[0]);
+    const char byte = 1;
+    while (::write(ready[1], &byte, 1) < 0 && errno == EINTR) {
+    }
+    ::close(ready[1]);
+    run_child(*target_);
+  }
+  ::close(ready[1]);
+  char byte = 0;
+  while (::read(ready[0], &byte, 1) < 0 && errno == EINTR) {  // 0 (EOF): the child died early
+  }
+  ::close(ready[0]);
   pid_ = pid;
   parent_ = getpid();
   pidfd_ = open_pidfd(pid);  // safe: an unreaped child's pid cannot be reused

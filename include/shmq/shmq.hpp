@@ -6,6 +6,7 @@
 #include "shmq/error.hpp"    // IWYU pragma: export
 #include "shmq/manager.hpp"  // IWYU pragma: export
 #include "shmq/options.hpp"  // IWYU pragma: export
+#include "shmq/pipe.hpp"     // IWYU pragma: export
 #include "shmq/process.hpp"  // IWYU pragma: export
 #include "shmq/queue.hpp"    // IWYU pragma: export
 #include "shmq/status.hpp"   // IWYU pragma: export

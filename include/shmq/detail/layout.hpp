@@ -198,6 +198,111 @@ inline constexpr std::uint64_t kQueueSlotsOffset = kBodyOffset + kQueueBodyBytes
 static_assert(kQueueSlotsOffset % kCacheLine == 0);
 static_assert(kQueueSlotsOffset <= 16 * 1024, "DESIGN §8: at most 16 KiB of header");
 
+// ---- Pipe -----------------------------------------------------------------------------------
+//
+// A pipe segment (SegmentKind::pipe) carries byte messages between two ends, `first` (0) and
+// `second` (1), through one SPSC byte ring per direction (detail/byte_ring.hpp):
+//
+//   kBodyOffset         PipeControl (1664 B)  options, both ends, both rings' indices
+//   kPipeDataOffset     ring 0 data           messages TO end first  (sent by end second)
+//   + capacity          ring 1 data           messages TO end second (sent by end first);
+//                                             absent when the pipe is not duplex
+//
+// Records. A ring holds a stream of records, each starting at a multiple of 8:
+//   word (8 B, little-endian u64)   bits  0..39  remaining: message bytes from this chunk's
+//                                                first byte to the message's end
+//                                   bit     40   first: this record starts a message
+//                                   bits 41..47  zero
+//                                   bits 48..63  kPipeRecordTag
+//   payload                         min(remaining, capacity / 2 - 8) bytes, then padding
+//                                   (unspecified bytes) up to a multiple of 8
+// A message of L bytes is the records remaining = L, L - c, L - 2c, ... (c = the chunk size);
+// an empty message is one record with remaining = 0. The writer publishes whole records only.
+//
+// Holders. Which processes hold an end is recorded in the registry: an entry whose `roles` has
+// kRolePipeFirst (kRolePipeSecond) and whose OFD lock is held is a live holder of that end. Set
+// by create/open and, for handles inherited across fork(), by the child itself; cleared by
+// close(); dropped by the kernel with the lock when the holder dies. An end that was opened once
+// and has no live holder now is closed: its peer drains what was sent, then sees Status::closed.
+
+inline constexpr std::uint32_t kRolePipeFirst = 1U << 4;
+inline constexpr std::uint32_t kRolePipeSecond = 1U << 5;
+
+inline constexpr std::uint32_t kPipeFlagDuplex = 1U << 0;
+
+inline constexpr std::uint64_t kPipeMinCapacity = 256;         // bytes per ring
+inline constexpr std::uint64_t kPipeMaxCapacity = 1ULL << 30;  // bytes per ring
+
+inline constexpr std::uint64_t kPipeRecordAlign = 8;
+inline constexpr std::uint64_t kPipeRecordHeader = 8;
+inline constexpr std::uint64_t kPipeRemainingMask = (1ULL << 40) - 1;
+inline constexpr std::uint64_t kPipeRecordFirst = 1ULL << 40;
+inline constexpr std::uint64_t kPipeRecordTagMask = 0xFFFFULL << 48;
+inline constexpr std::uint64_t kPipeRecordTag = 0x5250ULL << 48;  // "PR": not zeroed memory
+inline constexpr std::uint64_t kPipeMaxMessage = kPipeRemainingMask;
+
+// An opener (Connection::open) holds `opener` of its end while it checks for live holders and
+// registers itself; the creator holds both with kPipeOpenerCreating until its handles hold them.
+inline constexpr std::uint64_t kPipeOpenerCreating = ~0ULL;
+
+struct PipeEndData {
+  // Bumped (release) by every close() of a holder of this end, so a peer notices a close with
+  // one load instead of scanning the registry.
+  std::atomic<std::uint32_t> close_epoch;
+  // 0 until a process first holds this end, then 1 forever: an end that was never opened is
+  // pending (its peer waits), not closed.
+  std::atomic<std::uint32_t> opened;
+  std::atomic<std::uint64_t> opener;  // token of the opener in progress, 0 = none
+  std::uint8_t pad1_[128 - 16];
+};
+static_assert(std::is_standard_layout_v<PipeEndData>);
+static_assert(sizeof(PipeEndData) == 128);
+static_assert(offsetof(PipeEndData, opener) == 8);
+
+// One direction: an SPSC byte ring. Writer and reader indices on separate lines.
+struct ByteRingData {
+  // Immutable after creation (written before `ready`).
+  std::uint64_t capacity;        // bytes, a power of two; 0 for the absent ring of a one-way pipe
+  std::uint64_t data_offset;     // from the segment base
+  std::uint64_t start_position;  // first position (tests start near the 2^64 wrap)
+  std::uint8_t pad0_[128 - 24];
+  std::atomic<std::uint64_t> tail;  // written by the writing end only: next byte to write
+  std::uint8_t pad1_[128 - 8];
+  std::atomic<std::uint64_t> head;  // written by the reading end only: next byte to read
+  std::uint8_t pad2_[128 - 8];
+  EventCountData readable;  // the reader sleeps here: records published, or the writer left
+  std::uint8_t pad3_[128 - 8];
+  EventCountData writable;  // the writer sleeps here: space freed, or the reader left
+  std::uint8_t pad4_[128 - 8];
+};
+static_assert(std::is_standard_layout_v<ByteRingData>);
+static_assert(sizeof(ByteRingData) == 640);
+static_assert(offsetof(ByteRingData, tail) == 128);
+static_assert(offsetof(ByteRingData, head) == 256);
+static_assert(offsetof(ByteRingData, readable) == 384);
+static_assert(offsetof(ByteRingData, writable) == 512);
+
+struct PipeControl {
+  // Immutable after creation (written before `ready`).
+  std::uint64_t ring_capacity;  // bytes per ring, a power of two
+  std::uint64_t max_message;    // largest message, bytes (<= kPipeMaxMessage)
+  std::uint32_t flags;          // kPipeFlag*
+  std::uint32_t ring_count;     // 2 if duplex, else 1
+  std::uint8_t pad0_[128 - 24];
+  PipeEndData ends[2];    // [0] = first, [1] = second
+  ByteRingData rings[2];  // rings[i] carries messages to end i
+};
+static_assert(std::is_standard_layout_v<PipeControl>);
+static_assert(sizeof(PipeControl) == 1664);
+static_assert(offsetof(PipeControl, ends) == 128);
+static_assert(offsetof(PipeControl, rings) == 384);
+
+inline constexpr std::uint64_t kPipeBodyBytes = sizeof(PipeControl);
+inline constexpr std::uint64_t kPipeDataOffset = kBodyOffset + kPipeBodyBytes;
+static_assert(kPipeDataOffset == 10112);
+static_assert(kPipeDataOffset % kIndexSeparation == 0, "ring data starts on its own lines");
+static_assert(kPipeDataOffset <= 16 * 1024, "DESIGN §8: at most 16 KiB of header");
+
 // ---- Manager --------------------------------------------------------------------------------
 //
 // A Manager named N owns these names (runtime/manager*.cpp):

@@ -1,0 +1,693 @@
+// shmq::Pipe / shmq::Connection: every message type, streaming of messages far larger than the
+// ring, poll, end-of-file by close and by death, one-way pipes, end ownership, hostile bytes in
+// the ring, and ends inherited by Process children.
+#include "shmq/pipe.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "shmq/detail/byte_ring.hpp"
+#include "shmq/detail/layout.hpp"
+#include "shmq/detail/segment.hpp"
+#include "shmq/error.hpp"
+#include "shmq/process.hpp"
+#include "shmq/queue.hpp"
+#include "support/test_support.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using shmq::Connection;
+using shmq::End;
+using shmq::Pipe;
+using shmq::PipeOptions;
+using shmq::Process;
+using shmq::Status;
+using shmq::test::ScopedName;
+using Clock = std::chrono::steady_clock;
+
+struct Point {
+  double x;
+  double y;
+  std::int32_t id;
+  bool operator==(const Point&) const = default;
+};
+
+std::string random_bytes(std::size_t n, std::uint64_t seed) {
+  std::string s(n, '\0');
+  std::mt19937_64 rng(seed);
+  for (auto& c : s)
+    c = static_cast<char>(rng());
+  return s;
+}
+
+std::uint64_t checksum(std::string_view s) {
+  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (const char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+// The raw control block of a pipe, for tests that play a hostile peer.
+struct RawPipe {
+  explicit RawPipe(const std::string& name)
+      : seg(shmq::detail::Segment::open(name, shmq::detail::SegmentKind::pipe)),
+        ctl(reinterpret_cast<shmq::detail::PipeControl*>(seg.base() + shmq::detail::kBodyOffset)) {}
+  // Ring i: messages to end i.
+  shmq::detail::ByteRingData& ring(int i) const { return ctl->rings[i]; }
+  std::byte* data(int i) const {
+    return seg.base() + shmq::detail::kPipeDataOffset + i * ctl->ring_capacity;
+  }
+  // Appends raw bytes to ring i at its tail and publishes them.
+  void append(int i, const void* bytes, std::size_t n) const {
+    const std::uint64_t cap = ctl->ring_capacity;
+    // relaxed: the test is the only writer of this ring now.
+    std::uint64_t tail = ring(i).tail.load(std::memory_order_relaxed);
+    for (std::size_t k = 0; k < n; ++k) {
+      data(i)[(tail + k) & (cap - 1)] = static_cast<const std::byte*>(bytes)[k];
+    }
+    ring(i).tail.store(tail + n, std::memory_order_release);
+  }
+  shmq::detail::Segment seg;
+  shmq::detail::PipeControl* ctl;
+};
+
+// ---- messages ---------------------------------------------------------------------------------
+
+TEST(PipeTest, SendAndRecvCarryStringsValuesAndBytes) {
+  ScopedName name("pipe-types");
+  auto [a, b] = Pipe::create(name.str());
+  ASSERT_EQ(a.send(std::string_view("hello")), Status::ok);
+  ASSERT_EQ(a.send(std::string("world")), Status::ok);
+  ASSERT_EQ(a.send(42), Status::ok);
+  ASSERT_EQ(a.send(Point{1.5, -2.5, 7}), Status::ok);
+  const std::array<std::byte, 6> raw{std::byte{1}, std::byte{2}, std::byte{3},
+                                     std::byte{4}, std::byte{5}, std::byte{6}};
+  ASSERT_EQ(a.send_bytes(raw), Status::ok);
+  ASSERT_EQ(a.send_bytes(raw, 2, 3), Status::ok);  // bytes 3, 4, 5
+  ASSERT_EQ(a.send_bytes(raw, 4), Status::ok);     // bytes 5, 6
+  ASSERT_EQ(a.send(std::string_view()), Status::ok);
+
+  std::string s;
+  ASSERT_EQ(b.recv(s), Status::ok);
+  EXPECT_EQ(s, "hello");
+  ASSERT_EQ(b.recv_bytes(s), Status::ok);
+  EXPECT_EQ(s, "world");
+  int i = 0;
+  ASSERT_EQ(b.recv(i), Status::ok);
+  EXPECT_EQ(i, 42);
+  Point p{};
+  ASSERT_EQ(b.recv(p), Status::ok);
+  EXPECT_EQ(p, (Point{1.5, -2.5, 7}));
+  std::vector<std::byte> v;
+  ASSERT_EQ(b.recv_bytes(v), Status::ok);
+  EXPECT_EQ(v, std::vector<std::byte>(raw.begin(), raw.end()));
+  std::array<std::byte, 16> buf{};
+  std::size_t n = 0;
+  ASSERT_EQ(b.recv_bytes_into(buf, n), Status::ok);
+  ASSERT_EQ(n, 3U);
+  EXPECT_EQ(buf[0], std::byte{3});
+  EXPECT_EQ(buf[2], std::byte{5});
+  ASSERT_EQ(b.recv_bytes_into(buf, n, 10), Status::ok);  // at offset 10
+  ASSERT_EQ(n, 2U);
+  EXPECT_EQ(buf[10], std::byte{5});
+  EXPECT_EQ(buf[11], std::byte{6});
+  ASSERT_EQ(b.recv(s), Status::ok);
+  EXPECT_EQ(s, "");
+}
+
+TEST(PipeTest, DuplexPipeCarriesMessagesBothWays) {
+  ScopedName name("pipe-duplex");
+  auto [a, b] = Pipe::create(name.str());
+  ASSERT_EQ(a.send(std::string_view("ping")), Status::ok);
+  ASSERT_EQ(b.send(std::string_view("pong")), Status::ok);
+  std::string s;
+  ASSERT_EQ(b.recv(s), Status::ok);
+  EXPECT_EQ(s, "ping");
+  ASSERT_EQ(a.recv(s), Status::ok);
+  EXPECT_EQ(s, "pong");
+  EXPECT_TRUE(a.readable() && a.writable() && b.readable() && b.writable());
+  EXPECT_EQ(a.end(), End::first);
+  EXPECT_EQ(b.end(), End::second);
+  EXPECT_EQ(a.name(), name.str());
+}
+
+TEST(PipeTest, SendBytesOutsideTheBufferIsTooLarge) {
+  ScopedName name("pipe-range");
+  auto [a, b] = Pipe::create(name.str());
+  const std::array<std::byte, 4> raw{};
+  EXPECT_EQ(a.send_bytes(raw, 5), Status::too_large);
+  EXPECT_EQ(a.send_bytes(raw, 2, 3), Status::too_large);
+  EXPECT_FALSE(b.poll());
+}
+
+TEST(PipeTest, MessageOverMaxMessageIsTooLarge) {
+  ScopedName name("pipe-max");
+  auto [a, b] = Pipe::create(name.str(), {.max_message = 10});
+  EXPECT_EQ(a.send(std::string(11, 'x')), Status::too_large);
+  EXPECT_EQ(a.send(std::string(10, 'x')), Status::ok);
+}
+
+TEST(PipeTest, TooSmallReceiversLeaveTheMessageInThePipe) {
+  ScopedName name("pipe-small");
+  auto [a, b] = Pipe::create(name.str());
+  ASSERT_EQ(a.send(std::string_view("0123456789")), Status::ok);
+  std::string s;
+  EXPECT_EQ(b.recv_bytes(s, 5), Status::too_large);
+  std::array<std::byte, 4> buf{};
+  std::size_t n = 0;
+  EXPECT_EQ(b.recv_bytes_into(buf, n), Status::too_large);
+  std::int32_t wrong_size = 0;
+  EXPECT_EQ(b.recv(wrong_size), Status::too_large);
+  ASSERT_EQ(b.recv_bytes(s, 10), Status::ok);
+  EXPECT_EQ(s, "0123456789");
+}
+
+TEST(PipeTest, MessagesKeepTheirOrderAndBoundaries) {
+  ScopedName name("pipe-order");
+  auto [a, b] = Pipe::create(name.str(), {.capacity_bytes = 256});
+  std::thread writer([&a] {
+    for (int i = 0; i < 5000; ++i) {
+      ASSERT_EQ(a.send(std::to_string(i)), Status::ok);
+    }
+  });
+  std::string s;
+  for (int i = 0; i < 5000; ++i) {
+    ASSERT_EQ(b.recv(s), Status::ok);
+    ASSERT_EQ(s, std::to_string(i));
+  }
+  writer.join();
+}
+
+// Messages of 10x the ring, written by a child process, read by a reader that pauses before
+// each: the writer blocks mid-message again and again; every message arrives whole.
+TEST(PipeTest, MessagesOfTenTimesTheRingArriveIntactWhileTheReaderIsSlow) {
+  const std::uint64_t seed = shmq::test::test_seed("PipeTest.ten_times");
+  ScopedName name("pipe-big");
+  constexpr std::size_t kCapacity = 4096;
+  auto [reader, writer] = Pipe::create(name.str(), {.capacity_bytes = kCapacity});
+  constexpr int kMessages = 6;
+  Process child(
+      [seed](Connection& w) {
+        for (int i = 0; i < kMessages; ++i) {
+          const std::string msg =
+              random_bytes(10 * kCapacity + static_cast<std::size_t>(i), seed + i);
+          if (w.send(msg) != Status::ok) return 2;
+          if (w.send(checksum(msg)) != Status::ok) return 3;
+        }
+        return 0;
+      },
+      std::ref(writer));
+  child.start();
+  writer.close();  // the child holds it now: end-of-file when the child is done
+  for (int i = 0; i < kMessages; ++i) {
+    std::this_thread::sleep_for(20ms);  // slow reader
+    std::string msg;
+    ASSERT_EQ(reader.recv(msg), Status::ok) << i;
+    std::uint64_t sum = 0;
+    ASSERT_EQ(reader.recv(sum), Status::ok);
+    EXPECT_EQ(msg.size(), 10 * kCapacity + static_cast<std::size_t>(i));
+    EXPECT_EQ(checksum(msg), sum);
+    EXPECT_EQ(msg, random_bytes(10 * kCapacity + static_cast<std::size_t>(i), seed + i));
+  }
+  ASSERT_TRUE(child.join(30s));
+  EXPECT_EQ(child.exitcode(), 0);
+  std::string more;
+  EXPECT_EQ(reader.recv(more), Status::closed);
+}
+
+TEST(PipeTest, PositionsCrossThe2To64WrapIntact) {
+  ScopedName name("pipe-wrap");
+  auto [a, b] = Pipe::create(
+      name.str(),
+      {.capacity_bytes = 512, .start_position = std::numeric_limits<std::uint64_t>::max() - 1023});
+  std::thread writer([&a] {
+    for (int i = 0; i < 300; ++i)
+      ASSERT_EQ(a.send(random_bytes(i * 7 % 1500, i)), Status::ok);
+  });
+  std::string s;
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_EQ(b.recv(s), Status::ok);
+    ASSERT_EQ(s, random_bytes(i * 7 % 1500, i)) << i;
+  }
+  writer.join();
+  RawPipe raw(name.str());
+  // relaxed: the writer is done.
+  EXPECT_LT(raw.ring(1).tail.load(std::memory_order_relaxed), 1U << 20);  // wrapped
+}
+
+// ---- poll -------------------------------------------------------------------------------------
+
+TEST(PipeTest, PollTimesOutOnAnEmptyPipeAndSeesAMessage) {
+  ScopedName name("pipe-poll");
+  auto [a, b] = Pipe::create(name.str());
+  EXPECT_FALSE(b.poll());
+  const auto t0 = Clock::now();
+  EXPECT_FALSE(b.poll(50ms));
+  const auto waited = Clock::now() - t0;
+  EXPECT_GE(waited, 50ms);
+  EXPECT_LT(waited, 2s);
+  ASSERT_EQ(a.send(std::string_view("x")), Status::ok);
+  EXPECT_TRUE(b.poll());
+  EXPECT_TRUE(b.poll());  // poll does not consume
+  std::string s;
+  ASSERT_EQ(b.recv(s), Status::ok);
+  EXPECT_FALSE(b.poll());
+}
+
+TEST(PipeTest, PollWakesWhenAMessageArrives) {
+  ScopedName name("pipe-poll-wake");
+  auto [a, b] = Pipe::create(name.str());
+  std::thread writer([&a] {
+    std::this_thread::sleep_for(50ms);
+    ASSERT_EQ(a.send(std::string_view("late")), Status::ok);
+  });
+  const auto t0 = Clock::now();
+  EXPECT_TRUE(b.poll(10s));
+  EXPECT_LT(Clock::now() - t0, 5s);
+  writer.join();
+}
+
+// ---- end-of-file ------------------------------------------------------------------------------
+
+TEST(PipeTest, CloseLetsThePeerDrainThenReportsClosed) {
+  ScopedName name("pipe-close");
+  auto [a, b] = Pipe::create(name.str());
+  ASSERT_EQ(a.send(std::string_view("one")), Status::ok);
+  ASSERT_EQ(a.send(std::string_view("two")), Status::ok);
+  a.close();
+  EXPECT_TRUE(a.closed());
+  EXPECT_EQ(a.send(std::string_view("three")), Status::closed);  // a closed handle
+  EXPECT_TRUE(b.poll());
+  std::string s;
+  ASSERT_EQ(b.recv(s), Status::ok);
+  EXPECT_EQ(s, "one");
+  ASSERT_EQ(b.recv(s), Status::ok);
+  EXPECT_EQ(s, "two");
+  const auto t0 = Clock::now();
+  EXPECT_EQ(b.recv(s), Status::closed);
+  EXPECT_EQ(b.recv(s), Status::closed);
+  EXPECT_LT(Clock::now() - t0, 500ms);
+  EXPECT_TRUE(b.poll());  // recv would not block
+}
+
+TEST(PipeTest, SendToAClosedEndReportsClosedAtOnce) {
+  ScopedName name("pipe-send-closed");
+  auto [a, b] = Pipe::create(name.str(), {.capacity_bytes = 256});
+  ASSERT_EQ(a.send(std::string_view("before")), Status::ok);
+  b.close();
+  const auto t0 = Clock::now();
+  EXPECT_EQ(a.send(std::string_view("after")), Status::closed);
+  EXPECT_EQ(a.send(std::string(10000, 'x')), Status::closed);  // would block if it were open
+  EXPECT_LT(Clock::now() - t0, 50ms);
+}
+
+TEST(PipeTest, CloseWakesABlockedReceiverAndABlockedSender) {
+  ScopedName name("pipe-close-wakes");
+  auto [a, b] = Pipe::create(name.str(), {.capacity_bytes = 256});
+  Status recv_status = Status::ok;
+  Status send_status = Status::ok;
+  std::thread receiver([&] {
+    std::string s;
+    recv_status = b.recv(s);
+  });
+  std::thread sender([&] { send_status = b.send(std::string(100000, 'x')); });
+  std::this_thread::sleep_for(50ms);
+  const auto t0 = Clock::now();
+  a.close();
+  receiver.join();
+  sender.join();
+  EXPECT_LT(Clock::now() - t0, 500ms);
+  EXPECT_EQ(recv_status, Status::closed);
+  EXPECT_EQ(send_status, Status::closed);
+}
+
+// The child holds the writing end (inherited; the parent closed its copy) and is SIGKILLed:
+// the parent drains what was sent, then sees closed within a bounded time.
+TEST(PipeTest, RecvDrainsThenReportsClosedWhenThePeerIsKilled) {
+  ScopedName name("pipe-killed");
+  auto [reader, writer] = Pipe::create(name.str());
+  Process child(
+      [](Connection& w) {
+        for (int i = 0; i < 3; ++i) {
+          if (w.send(i) != Status::ok) return 2;
+        }
+        for (;;)
+          pause();
+      },
+      std::ref(writer));
+  child.start();
+  writer.close();
+  int v = -1;
+  ASSERT_EQ(reader.recv(v), Status::ok);  // the child is running and has sent
+  EXPECT_EQ(v, 0);
+  child.kill();
+  ASSERT_TRUE(child.join(5s));
+  for (int i = 1; i < 3; ++i) {
+    ASSERT_EQ(reader.recv(v), Status::ok);
+    EXPECT_EQ(v, i);
+  }
+  const auto t0 = Clock::now();
+  EXPECT_EQ(reader.recv(v), Status::closed);
+  EXPECT_LT(Clock::now() - t0, 500ms);
+}
+
+TEST(PipeTest, BlockedRecvReportsClosedWithinBoundedTimeWhenThePeerIsKilled) {
+  ScopedName name("pipe-killed-blocked");
+  auto [reader, writer] = Pipe::create(name.str());
+  Process child(
+      [](Connection&) {
+        for (;;)
+          pause();
+      },
+      std::ref(writer));
+  child.start();
+  writer.close();
+  std::thread killer([&child] {
+    std::this_thread::sleep_for(100ms);
+    child.kill();
+  });
+  std::string s;
+  const auto t0 = Clock::now();
+  EXPECT_EQ(reader.recv(s), Status::closed);  // blocks until the child dies
+  const auto waited = Clock::now() - t0;
+  killer.join();
+  EXPECT_LT(waited, 100ms + 500ms);
+  child.join();
+}
+
+TEST(PipeTest, MessageCutShortByAKilledSenderIsNotDelivered) {
+  ScopedName name("pipe-killed-mid");
+  auto [reader, writer] = Pipe::create(name.str(), {.capacity_bytes = 256});
+  Process child(
+      [](Connection& w) {
+        if (w.send(std::string_view("whole")) != Status::ok) return 2;
+        (void)w.send(std::string(100000, 'x'));  // blocks mid-message: nobody reads yet
+        return 3;
+      },
+      std::ref(writer));
+  child.start();
+  writer.close();
+  std::this_thread::sleep_for(100ms);  // the child has filled the ring mid-message
+  child.kill();
+  ASSERT_TRUE(child.join(5s));
+  std::string s;
+  ASSERT_EQ(reader.recv(s), Status::ok);
+  EXPECT_EQ(s, "whole");
+  EXPECT_EQ(reader.recv(s), Status::closed);
+}
+
+TEST(PipeTest, SendReportsClosedWhenThePeerIsKilled) {
+  ScopedName name("pipe-send-killed");
+  auto [writer, reader] = Pipe::create(name.str());
+  Process child(
+      [](Connection&) {
+        for (;;)
+          pause();
+      },
+      std::ref(reader));
+  child.start();
+  reader.close();
+  ASSERT_EQ(writer.send(1), Status::ok);
+  child.kill();
+  ASSERT_TRUE(child.join(5s));
+  std::this_thread::sleep_for(5ms);  // a send checks a live peer at most about once a ms
+  const auto t0 = Clock::now();
+  EXPECT_EQ(writer.send(2), Status::closed);
+  EXPECT_LT(Clock::now() - t0, 50ms);
+}
+
+// ---- ends -------------------------------------------------------------------------------------
+
+TEST(PipeTest, OneWayPipeSendsFromSecondToFirstOnly) {
+  ScopedName name("pipe-oneway");
+  auto [r, w] = Pipe::create(name.str(), {.duplex = false});
+  EXPECT_TRUE(r.readable());
+  EXPECT_FALSE(r.writable());
+  EXPECT_FALSE(w.readable());
+  EXPECT_TRUE(w.writable());
+  EXPECT_EQ(r.send(std::string_view("wrong way")), Status::closed);
+  std::string s;
+  EXPECT_EQ(w.recv(s), Status::closed);
+  EXPECT_TRUE(w.poll());  // recv would not block
+  ASSERT_EQ(w.send(std::string_view("right way")), Status::ok);
+  ASSERT_EQ(r.recv(s), Status::ok);
+  EXPECT_EQ(s, "right way");
+  // The one-way segment has one ring only.
+  RawPipe raw(name.str());
+  EXPECT_EQ(raw.seg.size(), shmq::detail::kPipeDataOffset + 64 * 1024);
+}
+
+TEST(PipeTest, SecondOpenerOfAHeldEndGetsRoleTaken) {
+  ScopedName name("pipe-role");
+  auto [a, b] = Pipe::create(name.str());
+  try {
+    (void)Connection::open(name.str(), End::first);
+    FAIL() << "expected role_taken";
+  } catch (const shmq::Error& e) {
+    EXPECT_EQ(e.code(), shmq::make_error_code(shmq::Errc::role_taken));
+    EXPECT_NE(std::string(e.what()).find("first"), std::string::npos) << e.what();
+  }
+  a.close();
+  Connection c = Connection::open(name.str(), End::first);  // a closed end can be taken
+  ASSERT_EQ(b.send(std::string_view("to c")), Status::ok);
+  std::string s;
+  ASSERT_EQ(c.recv(s), Status::ok);
+  EXPECT_EQ(s, "to c");
+  EXPECT_THROW((void)Connection::open(name.str(), End::first), shmq::Error);
+}
+
+TEST(PipeTest, EndOfAKilledHolderCanBeTakenOver) {
+  ScopedName name("pipe-takeover");
+  auto [a, b] = Pipe::create(name.str());
+  b.close();
+  shmq::test::Child holder([&name] {
+    Connection c = Connection::open(name.str(), End::second);
+    if (c.send(std::string_view("from the first holder")) != Status::ok) return 2;
+    for (;;)
+      pause();
+  });
+  std::string s;
+  // Until the child has opened the end, it is closed (b gave it up): wait for the message.
+  Status st = Status::closed;
+  for (int i = 0; i < 5000 && (st = a.recv(s)) == Status::closed; ++i) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_EQ(st, Status::ok);
+  EXPECT_THROW((void)Connection::open(name.str(), End::second), shmq::Error);  // alive
+  holder.kill();
+  holder.wait();
+  Connection c = Connection::open(name.str(), End::second);  // dead: taken over
+  ASSERT_EQ(c.send(std::string_view("from the second holder")), Status::ok);
+  ASSERT_EQ(a.recv(s), Status::ok);
+  EXPECT_EQ(s, "from the second holder");
+}
+
+TEST(PipeTest, UnrelatedProcessesMeetThroughTheName) {
+  ScopedName name("pipe-open");
+  // Forked before the pipe exists: the child inherits nothing and finds the pipe by its name.
+  shmq::test::Child server([&name] {
+    for (int attempt = 0;; ++attempt) {
+      try {
+        Connection c = Connection::open(name.str(), End::first);
+        std::string s;
+        if (c.recv(s) != Status::ok) return 2;
+        return c.send(s + "!") == Status::ok ? 0 : 3;
+      } catch (const shmq::Error&) {
+        if (attempt > 5000) return 4;
+        std::this_thread::sleep_for(1ms);
+      }
+    }
+  });
+  Connection c = Connection::create(name.str(), End::second);
+  EXPECT_FALSE(c.poll(20ms));  // the first end is pending, not closed
+  ASSERT_EQ(c.send(std::string_view("hi")), Status::ok);
+  std::string s;
+  ASSERT_EQ(c.recv(s), Status::ok);
+  EXPECT_EQ(s, "hi!");
+  EXPECT_EQ(server.wait(), 0);
+  EXPECT_EQ(c.recv(s), Status::closed);  // opened once, gone now
+}
+
+TEST(PipeTest, OpenRefusesOtherKindsAndBadNames) {
+  ScopedName name("pipe-kind");
+  auto q = shmq::Queue<int>::create(name.str());
+  try {
+    (void)Connection::open(name.str(), End::first);
+    FAIL() << "expected wrong_kind";
+  } catch (const shmq::Error& e) {
+    EXPECT_EQ(e.code(), shmq::make_error_code(shmq::Errc::wrong_kind));
+  }
+  EXPECT_THROW((void)Connection::open("no/slash", End::first), shmq::Error);
+  EXPECT_THROW((void)Pipe::create(name.str()), shmq::Error);  // exists
+  EXPECT_THROW((void)Pipe::create("x", {.capacity_bytes = 0}), shmq::Error);
+}
+
+TEST(PipeTest, RemoveUnlinksTheName) {
+  ScopedName name("pipe-remove");
+  { auto ends = Pipe::create(name.str()); }
+  EXPECT_TRUE(Pipe::remove(name.str()));
+  EXPECT_FALSE(Pipe::remove(name.str()));
+  EXPECT_THROW((void)Connection::open(name.str(), End::first), shmq::Error);
+}
+
+// ---- hostile bytes ----------------------------------------------------------------------------
+
+TEST(PipeTest, CorruptLengthInTheRingIsReportedNotFollowed) {
+  ScopedName name("pipe-corrupt");
+  auto [a, b] = Pipe::create(name.str(), {.max_message = 1000});
+  RawPipe raw(name.str());
+  // A record claiming a message over max_message (ring 1: messages to end second).
+  std::array<std::uint64_t, 16> rec{};
+  rec[0] = shmq::detail::ByteRing::record_word(5000, true);
+  raw.append(1, rec.data(), sizeof(rec));  // 8 + 120 bytes: one whole chunk
+  std::string s;
+  EXPECT_EQ(b.recv(s), Status::corrupt);
+  std::array<std::byte, 8> buf{};
+  std::size_t n = 0;
+  EXPECT_EQ(b.recv_bytes_into(buf, n), Status::corrupt);
+}
+
+TEST(PipeTest, RecordLongerThanWhatWasPublishedIsCorrupt) {
+  ScopedName name("pipe-short");
+  auto [a, b] = Pipe::create(name.str());
+  RawPipe raw(name.str());
+  const std::uint64_t word = shmq::detail::ByteRing::record_word(100, true);
+  raw.append(1, &word, sizeof(word));  // the 100 bytes never come
+  std::string s;
+  EXPECT_EQ(b.recv(s), Status::corrupt);
+}
+
+TEST(PipeTest, GarbageWordIsCorrupt) {
+  ScopedName name("pipe-garbage");
+  auto [a, b] = Pipe::create(name.str());
+  RawPipe raw(name.str());
+  const std::uint64_t word = 0xDEADBEEFDEADBEEFULL;
+  raw.append(1, &word, sizeof(word));
+  std::string s;
+  EXPECT_EQ(b.recv(s), Status::corrupt);
+  EXPECT_TRUE(b.poll());  // recv reports it at once
+}
+
+TEST(PipeTest, HostileIndicesAreCorruptForBothSides) {
+  ScopedName name("pipe-indices");
+  auto [a, b] = Pipe::create(name.str(), {.capacity_bytes = 256});
+  RawPipe raw(name.str());
+  // relaxed: the test plays a hostile peer.
+  raw.ring(1).tail.store(1ULL << 40, std::memory_order_relaxed);
+  std::string s;
+  EXPECT_EQ(b.recv(s), Status::corrupt);
+  EXPECT_EQ(a.send(std::string(1000, 'x')), Status::corrupt);
+}
+
+TEST(PipeTest, ContinuationWithTheWrongRemainingIsCorrupt) {
+  ScopedName name("pipe-cont");
+  auto [a, b] = Pipe::create(name.str(), {.capacity_bytes = 256});  // chunks of 120
+  RawPipe raw(name.str());
+  std::array<std::uint64_t, 16> first{};
+  first[0] = shmq::detail::ByteRing::record_word(200, true);
+  raw.append(1, first.data(), sizeof(first));
+  std::array<std::uint64_t, 11> next{};
+  next[0] = shmq::detail::ByteRing::record_word(79, false);  // should be 80
+  raw.append(1, next.data(), sizeof(next));
+  std::string s;
+  EXPECT_EQ(b.recv(s), Status::corrupt);
+}
+
+TEST(PipeTest, OpenRefusesACorruptControlBlock) {
+  ScopedName name("pipe-bad-control");
+  auto [a, b] = Pipe::create(name.str());
+  b.close();
+  {
+    RawPipe raw(name.str());
+    raw.ctl->ring_capacity = 1000;  // not a power of two
+  }
+  try {
+    (void)Connection::open(name.str(), End::second);
+    FAIL() << "expected corrupt";
+  } catch (const shmq::Error& e) {
+    EXPECT_EQ(e.code(), shmq::make_error_code(shmq::Errc::corrupt));
+  }
+}
+
+// ---- with Process -----------------------------------------------------------------------------
+
+// Python's example: Pipe() in the parent, one Process sends through one end, another receives
+// on the other.
+TEST(PipeTest, EndsCreatedInTheParentWorkInProcessChildren) {
+  ScopedName name("pipe-process");
+  auto [a, b] = Pipe::create(name.str());
+  Process producer(
+      [](Connection& c) {
+        for (int i = 0; i < 1000; ++i) {
+          if (c.send(std::to_string(i)) != Status::ok) return 2;
+        }
+        return 0;
+      },
+      std::ref(a));
+  Process consumer(
+      [](Connection& c) {
+        std::string s;
+        for (int i = 0; i < 1000; ++i) {
+          if (c.recv(s) != Status::ok || s != std::to_string(i)) return 2;
+        }
+        return 0;
+      },
+      std::ref(b));
+  producer.start();
+  consumer.start();
+  ASSERT_TRUE(producer.join(30s));
+  ASSERT_TRUE(consumer.join(30s));
+  EXPECT_EQ(producer.exitcode(), 0);
+  EXPECT_EQ(consumer.exitcode(), 0);
+}
+
+// The parent closes its copy right after start(): the child's inherited hold keeps the end
+// open, so the reader sees the child's late message, not a premature end-of-file.
+TEST(PipeTest, InheritedEndStaysOpenWhileTheChildHoldsIt) {
+  ScopedName name("pipe-inherit");
+  auto [reader, writer] = Pipe::create(name.str());
+  Process child(
+      [](Connection& w) {
+        std::this_thread::sleep_for(200ms);
+        return w.send(std::string_view("late")) == Status::ok ? 0 : 2;
+      },
+      std::ref(writer));
+  child.start();
+  writer.close();
+  std::string s;
+  ASSERT_EQ(reader.recv(s), Status::ok);
+  EXPECT_EQ(s, "late");
+  EXPECT_EQ(reader.recv(s), Status::closed);  // the child exited: no holder left
+  ASSERT_TRUE(child.join(5s));
+  EXPECT_EQ(child.exitcode(), 0);
+}
+
+TEST(PipeTest, SendBytesForTimesOutAndTheReceiverDropsThePart) {
+  ScopedName name("pipe-send-timeout");
+  auto [a, b] = Pipe::create(name.str(), {.capacity_bytes = 256});
+  const std::string big(1000, 'x');
+  EXPECT_EQ(a.send_bytes_for(std::as_bytes(std::span(big)), 20ms), Status::timeout);
+  std::thread reader([&b] {
+    std::string s;
+    ASSERT_EQ(b.recv(s), Status::ok);
+    EXPECT_EQ(s, "after");
+  });
+  ASSERT_EQ(a.send(std::string_view("after")), Status::ok);
+  reader.join();
+}
+
+}  // namespace

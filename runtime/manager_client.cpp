@@ -53,9 +53,12 @@ ManagerClient::ManagerClient(std::string_view name, const WaitPolicy& wait,
       throw Error(std::make_error_code(std::errc::not_connected), name_,
                   "the manager was shut down");
     }
+    if (server != 0 && segment_.is_alive(server)) break;
     if (server != 0) {
-      if (!segment_.is_alive(server)) throw_server_gone(server);
-      break;
+      // Dead. A new server that has claimed the manager and is replaying will publish soon.
+      // acquire: as [A10].
+      const std::uint64_t claim = control().claim_token.load(std::memory_order_acquire);
+      if (claim == server || claim == 0 || !segment_.is_alive(claim)) throw_server_gone(server);
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       throw Error(Errc::not_ready, name_, "no server started within the start timeout");

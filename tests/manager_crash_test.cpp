@@ -1,0 +1,251 @@
+// shmq::Manager under crashes (DESIGN §6): dead clients, a dead server, adoption.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "manager_test_support.hpp"
+#include "shmq/detail/manager_client.hpp"
+#include "shmq/manager.hpp"
+#include "support/test_support.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using shmq::Manager;
+using shmq::test::Child;
+using shmq::test::fast_options;
+using shmq::test::ScopedManagerName;
+using shmq::test::ServerGuard;
+using Clock = std::chrono::steady_clock;
+
+bool is_owner_dead(const shmq::Error& e) {
+  return e.code() == std::make_error_code(std::errc::owner_dead);
+}
+
+// Opens `name` once a new server serves it (it may still be starting).
+Manager open_when_served(std::string_view name, std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    try {
+      return Manager::open(name, fast_options());
+    } catch (const shmq::Error&) {
+      if (Clock::now() >= deadline) throw;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+}
+
+TEST(ManagerCrash, ALockHeldByAKilledClientIsReleasedToTheNextWaiter) {
+  ScopedManagerName name("mgr-lockdead");
+  auto m = Manager::create(name, fast_options());
+  auto lock = m.lock("l");
+  auto held = m.event("held");
+  Child holder([&] {
+    lock.acquire();
+    held.set();
+    std::this_thread::sleep_for(60s);  // killed long before
+    return 0;
+  });
+  ASSERT_TRUE(held.wait_for(10s));
+  EXPECT_FALSE(lock.try_acquire());
+  EXPECT_TRUE(lock.locked());
+  const pid_t victim = holder.pid();
+  Child killer([victim] {
+    std::this_thread::sleep_for(50ms);  // while the parent waits for the lock
+    ::kill(victim, SIGKILL);
+    return 0;
+  });
+  const auto t0 = Clock::now();
+  EXPECT_TRUE(lock.acquire_for(5s));
+  EXPECT_LT(Clock::now() - t0, 2s);
+  EXPECT_EQ(holder.wait(), 128 + SIGKILL);
+  EXPECT_EQ(killer.wait(), 0);
+  lock.release();
+}
+
+TEST(ManagerCrash, AnRLockAndSemaphorePermitsOfAKilledClientAreReturned) {
+  ScopedManagerName name("mgr-semdead");
+  auto m = Manager::create(name, fast_options());
+  auto rlock = m.rlock("r");
+  auto sem = m.semaphore("s", 2);
+  auto held = m.event("held");
+  Child holder([&] {
+    rlock.acquire();
+    rlock.acquire();  // re-entrant: held twice
+    sem.acquire();
+    sem.acquire();
+    held.set();
+    std::this_thread::sleep_for(60s);
+    return 0;
+  });
+  ASSERT_TRUE(held.wait_for(10s));
+  EXPECT_FALSE(rlock.try_acquire());
+  EXPECT_FALSE(sem.try_acquire());
+  holder.kill();
+  holder.wait();
+  EXPECT_TRUE(rlock.acquire_for(5s));
+  EXPECT_TRUE(sem.acquire_for(5s));
+  EXPECT_TRUE(sem.acquire_for(5s));
+  EXPECT_EQ(sem.value(), 0);
+}
+
+TEST(ManagerCrash, AKilledServerGivesEveryClientAClearErrorWithinBoundedTime) {
+  ScopedManagerName name("mgr-srvdead");
+  auto m = Manager::create(name, fast_options());
+  ServerGuard server(m.server_pid());
+  auto d = m.dict<std::string, int>("d");
+  auto ev = m.event("never");
+  d.set("a", 1);
+  Child waiter([&] {
+    try {
+      ev.wait();  // blocked in the server when it dies
+      return 1;
+    } catch (const shmq::Error& e) {
+      return is_owner_dead(e) ? 0 : 2;
+    }
+  });
+  std::this_thread::sleep_for(100ms);
+  server.kill();
+  const auto t0 = Clock::now();
+  try {
+    d.get("a");
+    FAIL() << "a dead server answered";
+  } catch (const shmq::Error& e) {
+    EXPECT_TRUE(is_owner_dead(e)) << e.what();
+    EXPECT_NE(std::string(e.what()).find("died"), std::string::npos) << e.what();
+  }
+  EXPECT_LT(Clock::now() - t0, 1s);
+  EXPECT_EQ(waiter.wait(5s), 0);
+  EXPECT_FALSE(m.server_alive());
+}
+
+TEST(ManagerCrash, ANewServerAdoptsTheObjectsOfADeadOne) {
+  ScopedManagerName name("mgr-adopt");
+  auto m = Manager::create(name, fast_options());
+  ServerGuard first(m.server_pid());
+  auto d = m.dict<std::string, int>("d");
+  d.set("a", 1);
+  d.set("b", 2);
+  d.erase("a");
+  d.set("c", 3);
+  d.set("b", 4);
+  auto l = m.list<std::string>("l");
+  l.extend(std::vector<std::string>{"x", "y", "z"});
+  l.pop(0);
+  m.value<double>("v", 0.5).set(2.5);
+  m.event("e").set();
+  first.kill();
+
+  Child second([&] {
+    Manager::serve(name, fast_options());
+    return 0;
+  });
+  auto m2 = open_when_served(name);
+  auto d2 = m2.dict<std::string, int>("d");
+  EXPECT_EQ(d2.to_string(), "{'b': 4, 'c': 3}");
+  EXPECT_EQ(m2.list<std::string>("l").to_string(), "['y', 'z']");
+  EXPECT_EQ(m2.value<double>("v").get(), 2.5);
+  EXPECT_TRUE(m2.event("e").is_set());
+  // The old handles work again, with the new server.
+  d.set("d", 5);
+  EXPECT_EQ(d2.get("d"), 5);
+  m2.shutdown();
+  EXPECT_EQ(second.wait(10s), 0);
+}
+
+TEST(ManagerCrash, AdoptionIgnoresATornLastJournalRecord) {
+  ScopedManagerName name("mgr-torn");
+  auto m = Manager::create(name, fast_options());
+  ServerGuard first(m.server_pid());
+  auto d = m.dict<std::string, int>("d");
+  for (int i = 0; i < 100; ++i)
+    d.set("k" + std::to_string(i), i);
+  first.kill();
+  {  // a record cut off in the middle, as a server killed inside write() may leave
+    const int fd =
+        ::open(shmq::detail::manager_journal_path(name.str()).c_str(), O_WRONLY | O_APPEND);
+    ASSERT_GE(fd, 0);
+    const char torn[] = {40, 0, 0, 0, 1, 2, 3, 4, 17, 'x'};
+    ASSERT_EQ(::write(fd, torn, sizeof(torn)), static_cast<ssize_t>(sizeof(torn)));
+    ::close(fd);
+  }
+  Child second([&] {
+    Manager::serve(name, fast_options());
+    return 0;
+  });
+  auto m2 = open_when_served(name);
+  auto d2 = m2.dict<std::string, int>("d");
+  EXPECT_EQ(d2.size(), 100U);
+  EXPECT_EQ(d2.get("k99"), 99);
+  d2.set("after", 1);  // the journal goes on after the cut
+  m2.shutdown();
+  EXPECT_EQ(second.wait(10s), 0);
+}
+
+TEST(ManagerCrash, AClientKilledMidRequestNeverLeavesAHalfAppliedUpdate) {
+  ScopedManagerName name("mgr-half");
+  auto m = Manager::create(name, fast_options());
+  auto d = m.dict<std::string, std::string>("d");
+  std::mt19937_64 rng(shmq::test::test_seed("ManagerCrash.HalfApplied"));
+  constexpr int kKeys = 300;  // with 100-byte values: ~35 KiB, about ten request frames
+  int applied_rounds = 0;
+  for (int round = 0; round < 8; ++round) {
+    Child writer([&] {
+      for (int i = 0;; ++i) {
+        std::vector<std::pair<std::string, std::string>> all;
+        const std::string v = std::to_string(i) + std::string(100, '.');
+        for (int k = 0; k < kKeys; ++k)
+          all.emplace_back("k" + std::to_string(k), v);
+        d.update(all);
+      }
+      return 0;
+    });
+    std::this_thread::sleep_for(std::chrono::microseconds(2000 + rng() % 20000));
+    writer.kill();
+    writer.wait();
+    const auto items = d.items();
+    ASSERT_TRUE(items.empty() || items.size() == kKeys) << items.size();
+    applied_rounds += items.empty() ? 0 : 1;
+    for (const auto& [k, v] : items)
+      ASSERT_EQ(v, items.front().second) << "key " << k << " of a half-applied update";
+  }
+  EXPECT_GT(applied_rounds, 0) << "no update was ever applied: the test tested nothing";
+  d.set("still", "serving");
+  EXPECT_EQ(d.get("still"), "serving");
+}
+
+TEST(ManagerCrash, AWaiterKilledInABarrierBreaksItForTheOthers) {
+  ScopedManagerName name("mgr-barrier");
+  auto m = Manager::create(name, fast_options());
+  auto b = m.barrier("b", 3);
+  Child doomed([&] {
+    b.wait();
+    return 0;
+  });
+  while (b.n_waiting() < 1)
+    std::this_thread::sleep_for(1ms);
+  Child survivor([&] {
+    try {
+      b.wait();
+      return 1;
+    } catch (const shmq::Error& e) {
+      return e.code() == std::make_error_code(std::errc::operation_canceled) ? 0 : 2;
+    }
+  });
+  while (b.n_waiting() < 2)
+    std::this_thread::sleep_for(1ms);
+  doomed.kill();
+  EXPECT_EQ(survivor.wait(5s), 0);
+  EXPECT_TRUE(b.broken());
+  b.reset();
+  EXPECT_FALSE(b.broken());
+}
+
+}  // namespace

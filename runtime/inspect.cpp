@@ -161,11 +161,13 @@ std::vector<ListedSegment> list_segments() {
     item.name = entry.path().filename().string();
     if (!S_ISREG(st.st_mode)) {
       item.error = "not a regular file";
+      item.code = make_error_code(Errc::not_a_segment);
     } else {
       try {
         item.report = inspect(item.name);
       } catch (const Error& e) {
         item.error = e.what();
+        item.code = e.code();
       }
     }
     out.push_back(std::move(item));
@@ -233,11 +235,12 @@ bool remove_segment(std::string_view name, bool force) {
   return Segment::remove(name);
 }
 
-std::vector<GcEntry> collect_garbage(bool dry_run) {
+std::vector<GcEntry> collect_garbage(bool dry_run, std::string_view prefix) {
   std::vector<GcEntry> out;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(kShmDir, ec)) {
     struct stat st {};
+    if (!entry.path().filename().string().starts_with(prefix)) continue;
     if (::lstat(entry.path().c_str(), &st) != 0 || st.st_uid != geteuid() || !S_ISREG(st.st_mode)) {
       continue;
     }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace shmq {
@@ -81,6 +82,9 @@ struct ListedSegment {
   std::string name;
   std::optional<SegmentReport> report;
   std::string error;
+  // Why it could not be inspected (an Errc, or a system error); empty when `report` is set.
+  // Errc::not_a_segment: a foreign file; Errc::not_found: it vanished while being listed.
+  std::error_code code;
 };
 std::vector<ListedSegment> list_segments();
 
@@ -94,11 +98,12 @@ bool remove_segment(std::string_view name, bool force);
 
 // Unlinks every shmq segment that no live process is attached to (and abandoned half-created
 // ones). Idempotent. Checks the inode before unlinking, so a name made again meanwhile survives.
+// Only names that start with `prefix` are considered (all of them when it is empty).
 struct GcEntry {
   std::string name;
   std::string reason;  // why it is garbage
   bool removed = false;
 };
-std::vector<GcEntry> collect_garbage(bool dry_run);
+std::vector<GcEntry> collect_garbage(bool dry_run, std::string_view prefix = {});
 
 }  // namespace shmq

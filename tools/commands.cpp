@@ -1,0 +1,303 @@
+// shmq ls / inspect / dump / rm / gc.
+#include <cstdio>
+#include <limits>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "cli.hpp"
+#include "render.hpp"
+#include "shmq/error.hpp"
+#include "shmq/inspect.hpp"
+
+namespace shmq::cli {
+
+namespace {
+
+void print_json(const Json& doc) {
+  // replace: a name or reason is printed even if it is not UTF-8 (names are validated ASCII,
+  // but a foreign file in the shared-memory directory can be called anything).
+  fmt::print("{}\n", doc.dump(2, ' ', false, Json::error_handler_t::replace));
+}
+
+Json null_or(bool present, const Json& value) {
+  return present ? value : Json(nullptr);
+}
+
+Json queue_json(const QueueState& q) {
+  Json out = Json::object();
+  out["mode"] = q.mode;
+  out["element"] = q.element;
+  out["capacity"] = q.capacity;
+  out["slot_stride"] = q.slot_stride;
+  out["max_message"] = q.max_message;
+  out["head"] = q.head;
+  out["tail"] = q.tail;
+  out["depth"] = q.depth;
+  out["closed"] = q.closed;
+  out["sleepers"] = {{"not_empty", q.sleepers_not_empty}, {"not_full", q.sleepers_not_full}};
+  out["producer_pid"] = null_or(q.producer_pid != 0, q.producer_pid);
+  out["consumer_pid"] = null_or(q.consumer_pid != 0, q.consumer_pid);
+  return out;
+}
+
+Json listed_json(const ListedSegment& item) {
+  const SegmentReport* r = item.report ? &*item.report : nullptr;
+  const QueueState* q = r && r->queue ? &*r->queue : nullptr;
+  Json out = Json::object();
+  out["name"] = item.name;
+  out["kind"] = listed_kind(item);
+  out["error"] = null_or(r == nullptr, listed_error(item));
+  out["mode"] = null_or(q != nullptr, q ? q->mode : "");
+  out["capacity"] = null_or(q != nullptr, q ? q->capacity : 0);
+  out["depth"] = null_or(q != nullptr, q ? q->depth : 0);
+  out["closed"] = null_or(q != nullptr, q ? q->closed : false);
+  const auto [alive, dead] = r ? process_counts(*r) : std::pair<std::size_t, std::size_t>{};
+  out["processes_alive"] = null_or(r != nullptr, alive);
+  out["processes_dead"] = null_or(r != nullptr, dead);
+  out["size_bytes"] = null_or(r != nullptr, r ? r->size_bytes : 0);
+  out["created_unix_ns"] = null_or(r != nullptr, r ? r->created_unix_ns : 0);
+  out["age_s"] = null_or(r != nullptr, r ? seconds_since(r->created_unix_ns) : 0.0);
+  return out;
+}
+
+Json report_json(const SegmentReport& r) {
+  Json out = Json::object();
+  out["version"] = kJsonVersion;
+  out["name"] = r.name;
+  out["kind"] = r.kind;
+  out["layout_version"] = r.layout_version;
+  out["size_bytes"] = r.size_bytes;
+  out["created_unix_ns"] = r.created_unix_ns;
+  out["age_s"] = seconds_since(r.created_unix_ns);
+  out["creator_pid"] = r.creator_pid;
+  out["queue"] = r.queue ? queue_json(*r.queue) : Json(nullptr);
+  const auto [alive, dead] = process_counts(r);
+  out["processes_alive"] = alive;
+  out["processes_dead"] = dead;
+  Json processes = Json::array();
+  for (const AttachedProcess& p : r.processes) {
+    Json entry = Json::object();
+    entry["index"] = p.index;
+    entry["pid"] = p.pid;
+    entry["roles"] = role_list(p);
+    entry["alive"] = p.alive;
+    entry["attached_unix_ns"] = p.attached_unix_ns;
+    entry["attached_for_s"] = seconds_since(p.attached_unix_ns);
+    entry["counters"] = counters_json(p.counters);
+    processes.push_back(std::move(entry));
+  }
+  out["processes"] = std::move(processes);
+  out["counters"] = counters_json(r.totals);
+  return out;
+}
+
+void print_inspect_text(const SegmentReport& r) {
+  const auto line = [](std::string_view key, const std::string& value) {
+    fmt::print("{:<12}{}\n", key, value);
+  };
+  line("segment", r.name);
+  line("kind", fmt::format("{} (layout version {})", r.kind, r.layout_version));
+  line("size",
+       fmt::format("{} ({} bytes)", human_bytes(static_cast<double>(r.size_bytes)), r.size_bytes));
+  line("created", fmt::format("{} ({} ago) by pid {}", local_time(r.created_unix_ns),
+                              human_duration(seconds_since(r.created_unix_ns)), r.creator_pid));
+  if (r.queue) {
+    const QueueState& q = *r.queue;
+    line("queue", fmt::format("{}, {} elements, capacity {}, max message {} B, slot stride {} B",
+                              q.mode, q.element, q.capacity, q.max_message, q.slot_stride));
+    line("state", q.closed ? "closed" : "open");
+    line("positions", fmt::format("head {}  tail {}  depth {}", q.head, q.tail, q.depth));
+    line("sleepers",
+         fmt::format("getters {}  putters {}", q.sleepers_not_empty, q.sleepers_not_full));
+    const auto pid_or_none = [](std::uint32_t pid) {
+      return pid != 0 ? std::to_string(pid) : std::string("-");
+    };
+    if (q.mode.starts_with("sp")) line("producer", pid_or_none(q.producer_pid));
+    if (q.mode.ends_with("sc")) line("consumer", pid_or_none(q.consumer_pid));
+  }
+
+  const auto [alive, dead] = process_counts(r);
+  fmt::print("\nprocesses: {} alive, {} dead\n", alive, dead);
+  if (!r.processes.empty()) {
+    using A = Table::Align;
+    Table t({{"ENTRY", A::right},
+             {"PID", A::right},
+             {"ROLES"},
+             {"ALIVE"},
+             {"SINCE"},
+             {"PUT", A::right},
+             {"GOT", A::right},
+             {"SLEEPS", A::right},
+             {"WAKES", A::right}});
+    for (const AttachedProcess& p : r.processes) {
+      t.add_row({std::to_string(p.index), std::to_string(p.pid), p.role_names(),
+                 p.alive ? "yes" : "no",
+                 fmt::format("{} ago", human_duration(seconds_since(p.attached_unix_ns))),
+                 std::to_string(p.counters.msgs_put), std::to_string(p.counters.msgs_got),
+                 std::to_string(p.counters.sleeps), std::to_string(p.counters.wakes)});
+    }
+    fmt::print("{}", t.render());
+  }
+
+  fmt::print("\ncounters (all processes, departed ones included)\n");
+  using A = Table::Align;
+  Table t({{"COUNTER"}, {"VALUE", A::right}});
+  for (const auto& [name, value] : counter_fields(r.totals))
+    t.add_row({name, std::to_string(value)});
+  fmt::print("{}", t.render());
+}
+
+void print_hexdump(std::span<const std::byte> bytes) {
+  for (std::size_t offset = 0; offset < bytes.size(); offset += 16) {
+    const std::span<const std::byte> row =
+        bytes.subspan(offset, std::min<std::size_t>(16, bytes.size() - offset));
+    std::string hex;
+    std::string ascii;
+    for (std::size_t i = 0; i < 16; ++i) {
+      if (i == 8) hex += ' ';
+      if (i < row.size()) {
+        const auto c = std::to_integer<unsigned char>(row[i]);
+        hex += fmt::format("{:02x} ", c);
+        ascii += (c >= 0x20 && c < 0x7F) ? static_cast<char>(c) : '.';
+      } else {
+        hex += "   ";
+      }
+    }
+    fmt::print("  {:08x}  {} |{}|\n", offset, hex, ascii);
+  }
+}
+
+}  // namespace
+
+int run_ls(const LsOptions& options) {
+  std::vector<ListedSegment> listed = list_segments();
+  // A file that vanished between the directory scan and its inspection is no longer there.
+  std::erase_if(listed, [](const ListedSegment& item) {
+    return !item.report && item.code == make_error_code(Errc::not_found);
+  });
+  if (options.json) {
+    Json segments = Json::array();
+    for (const ListedSegment& item : listed)
+      segments.push_back(listed_json(item));
+    print_json(Json{{"version", kJsonVersion}, {"segments", std::move(segments)}});
+    return kExitOk;
+  }
+  using A = Table::Align;
+  Table t({{"NAME"},
+           {"KIND"},
+           {"MODE"},
+           {"CAPACITY", A::right},
+           {"DEPTH", A::right},
+           {"ALIVE", A::right},
+           {"DEAD", A::right},
+           {"SIZE", A::right},
+           {"AGE", A::right},
+           {"NOTE"}});
+  for (const ListedSegment& item : listed) {
+    if (!item.report) {
+      t.add_row(
+          {item.name, listed_kind(item), "-", "-", "-", "-", "-", "-", "-", listed_error(item)});
+      continue;
+    }
+    const SegmentReport& r = *item.report;
+    const auto [alive, dead] = process_counts(r);
+    const QueueState* q = r.queue ? &*r.queue : nullptr;
+    t.add_row({r.name, r.kind, q ? q->mode : "-", q ? std::to_string(q->capacity) : "-",
+               q ? std::to_string(q->depth) : "-", std::to_string(alive), std::to_string(dead),
+               human_bytes(static_cast<double>(r.size_bytes)),
+               human_duration(seconds_since(r.created_unix_ns)), q && q->closed ? "closed" : ""});
+  }
+  fmt::print("{}", t.render());
+  return kExitOk;
+}
+
+int run_inspect(const InspectOptions& options) {
+  const SegmentReport report = inspect(options.name);
+  if (options.json) {
+    print_json(report_json(report));
+  } else {
+    print_inspect_text(report);
+  }
+  return kExitOk;
+}
+
+int run_dump(const DumpOptions& options) {
+  const std::size_t max = options.max == 0 ? std::numeric_limits<std::size_t>::max() : options.max;
+  const std::vector<std::vector<std::byte>> messages = peek_messages(options.name, max);
+  switch (options.format) {
+    case DumpFormat::json: {
+      Json list = Json::array();
+      for (std::size_t i = 0; i < messages.size(); ++i) {
+        const std::span<const std::byte> m = messages[i];
+        Json entry = Json::object();
+        entry["index"] = i;
+        entry["size"] = m.size();
+        entry["text"] = is_utf8(m)
+                            ? Json(std::string(reinterpret_cast<const char*>(m.data()), m.size()))
+                            : Json(nullptr);
+        entry["hex"] = hex_string(m);
+        list.push_back(std::move(entry));
+      }
+      print_json(Json{{"version", kJsonVersion},
+                      {"name", options.name},
+                      {"count", messages.size()},
+                      {"messages", std::move(list)}});
+      break;
+    }
+    case DumpFormat::text:
+      for (const auto& m : messages)
+        fmt::print("{}\n", escaped_text(m));
+      break;
+    case DumpFormat::hex:
+      for (std::size_t i = 0; i < messages.size(); ++i) {
+        fmt::print("#{}  {} byte{}\n", i, messages[i].size(), messages[i].size() == 1 ? "" : "s");
+        print_hexdump(messages[i]);
+      }
+      break;
+  }
+  return kExitOk;
+}
+
+int run_rm(const RmOptions& options) {
+  int rc = kExitOk;
+  for (const std::string& name : options.names) {
+    try {
+      if (remove_segment(name, options.force)) {
+        fmt::print("removed {}\n", name);
+      } else {
+        throw Error(Errc::not_found, name, "no such segment");
+      }
+    } catch (const Error& e) {
+      std::fflush(stdout);
+      fmt::print(stderr, "shmq: {}\n", error_text(e));
+      rc = kExitRuntime;
+    }
+  }
+  return rc;
+}
+
+int run_gc(const GcOptions& options) {
+  const std::vector<GcEntry> entries = collect_garbage(options.dry_run, options.prefix);
+  if (options.json) {
+    Json list = Json::array();
+    for (const GcEntry& e : entries)
+      list.push_back(Json{{"name", e.name}, {"reason", e.reason}, {"removed", e.removed}});
+    print_json(Json{
+        {"version", kJsonVersion}, {"dry_run", options.dry_run}, {"segments", std::move(list)}});
+    return kExitOk;
+  }
+  if (entries.empty()) {
+    fmt::print("nothing to remove\n");
+    return kExitOk;
+  }
+  for (const GcEntry& e : entries) {
+    const char* verb = options.dry_run ? "would remove"
+                       : e.removed     ? "removed"
+                                       : "kept (changed meanwhile)";
+    fmt::print("{} {}: {}\n", verb, e.name, e.reason);
+  }
+  return kExitOk;
+}
+
+}  // namespace shmq::cli

@@ -1,0 +1,115 @@
+// shmq: the command-line tool for shmq's shared-memory segments (docs/cli.md).
+//
+// Exit codes: 0 ok, 1 runtime error (the segment is missing, corrupt, busy, ...), 2 usage error.
+// Errors go to stderr as `shmq: segment "NAME": cause`.
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "cli.hpp"
+#include "render.hpp"
+#include "shmq/error.hpp"
+
+namespace {
+
+using namespace shmq::cli;
+
+int parse_and_run(int argc, char** argv) {
+  CLI::App app{"shmq: list, inspect, watch, dump and clean up shmq's shared-memory segments"};
+  app.name("shmq");
+  app.set_version_flag("--version", std::string("shmq ") + SHMQ_CLI_VERSION);
+  app.require_subcommand(1);
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return fmt::format("shmq: {}\nRun with --help for more information.\n", e.what());
+  });
+
+  int rc = kExitOk;
+
+  LsOptions ls;
+  auto* ls_cmd = app.add_subcommand("ls",
+                                    "List every shmq segment of this user (and foreign or "
+                                    "corrupt files in the shared-memory directory)");
+  ls_cmd->add_flag("--json", ls.json, "One JSON document (schema in docs/cli.md)");
+  ls_cmd->callback([&] { rc = run_ls(ls); });
+
+  InspectOptions in;
+  auto* in_cmd = app.add_subcommand(
+      "inspect", "Show a segment's header, positions, sleepers, registry and counters");
+  in_cmd->add_option("NAME", in.name, "Segment name")->required();
+  in_cmd->add_flag("--json", in.json, "One JSON document (schema in docs/cli.md)");
+  in_cmd->callback([&] { rc = run_inspect(in); });
+
+  WatchOptions watch;
+  auto* watch_cmd =
+      app.add_subcommand("watch", "Live rates, depth and attached processes of a segment");
+  watch_cmd->add_option("NAME", watch.name, "Segment name")->required();
+  watch_cmd->add_option("--interval", watch.interval_ms, "Milliseconds between refreshes")
+      ->capture_default_str()
+      ->check(CLI::Range(1U, 3'600'000U));
+  watch_cmd->add_option("--count", watch.count, "Stop after N refreshes (0: until Ctrl-C)")
+      ->capture_default_str();
+  watch_cmd->callback([&] { rc = run_watch(watch); });
+
+  DumpOptions dump;
+  auto* dump_cmd = app.add_subcommand(
+      "dump", "Print the messages now in a queue, oldest first, without consuming them");
+  dump_cmd->add_option("NAME", dump.name, "Queue name")->required();
+  dump_cmd->add_option("--max", dump.max, "At most N messages (0: all)")->capture_default_str();
+  std::string dump_format = "hex";
+  dump_cmd->add_option("--format", dump_format, "hex, text or json")
+      ->check(CLI::IsMember({"hex", "text", "json"}))
+      ->capture_default_str();
+  dump_cmd->callback([&] {
+    dump.format = dump_format == "json"   ? DumpFormat::json
+                  : dump_format == "text" ? DumpFormat::text
+                                          : DumpFormat::hex;
+    rc = run_dump(dump);
+  });
+
+  RmOptions rm;
+  auto* rm_cmd = app.add_subcommand(
+      "rm", "Unlink segments; refuses while a live process is attached, unless --force");
+  rm_cmd->add_option("NAME", rm.names, "Segment names")->required();
+  rm_cmd->add_flag("-f,--force", rm.force, "Unlink even while live processes are attached");
+  rm_cmd->callback([&] { rc = run_rm(rm); });
+
+  GcOptions gc;
+  auto* gc_cmd =
+      app.add_subcommand("gc", "Unlink every segment that no live process is attached to");
+  gc_cmd->add_flag("-n,--dry-run", gc.dry_run, "Only say what would be removed");
+  gc_cmd->add_option("--prefix", gc.prefix, "Only segments whose name starts with PREFIX");
+  gc_cmd->add_flag("--json", gc.json, "One JSON document (schema in docs/cli.md)");
+  gc_cmd->callback([&] { rc = run_gc(gc); });
+
+  std::string serve_name;
+  auto* serve_cmd = app.add_subcommand(
+      "serve", "Run the server of Manager NAME in the foreground until SIGINT/SIGTERM or shutdown");
+  serve_cmd->add_option("NAME", serve_name, "Manager name")->required();
+  serve_cmd->callback([&] { rc = run_serve(serve_name); });
+
+  try {
+    app.parse(argc, argv);  // runs the chosen subcommand's callback
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return parse_and_run(argc, argv);
+  } catch (const shmq::Error& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "shmq: {}\n", error_text(e));
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "shmq: {}\n", e.what());
+  }
+  return kExitRuntime;
+}

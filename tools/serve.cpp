@@ -1,0 +1,22 @@
+// shmq serve: a Manager's server as a foreground process (DESIGN §2, Manager).
+#include <unistd.h>
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "cli.hpp"
+#include "shmq/manager.hpp"
+
+namespace shmq::cli {
+
+int run_serve(const std::string& name) {
+  // Said before serving (and flushed), so that a supervisor or a script sees the server start.
+  fmt::print("serving manager {} in pid {} (SIGINT or SIGTERM stops it)\n", name, ::getpid());
+  std::fflush(stdout);
+  Manager::serve(name);  // handles SIGINT/SIGTERM itself: returns after a clean shutdown
+  fmt::print("manager {} stopped\n", name);
+  return kExitOk;
+}
+
+}  // namespace shmq::cli

@@ -173,6 +173,29 @@ TEST(ByteRingTest, PositionsCrossThe2To64WrapIntact) {
   EXPECT_EQ(tail, ring.control->head.load(std::memory_order_relaxed));
 }
 
+// Regression: a fresh handle's private copy of tail was 0, which passes for "8 bytes to read"
+// when head starts 8 bytes below 2^64 (found by pipe_model_test).
+TEST(ByteRingTest, FreshHandleAtTheLastRecordBeforeTheWrapSeesAnEmptyRing) {
+  LocalRing ring(256, std::numeric_limits<std::uint64_t>::max());  // aligned down: 2^64 - 8
+  ByteRing w = ring.handle();
+  ByteRing r = ring.handle();
+  ByteRing::Record rec;
+  EXPECT_EQ(r.try_peek(rec), Status::empty);
+  const auto msg = pattern(100, 9);
+  write_message(w, msg);
+  EXPECT_EQ(read_message(r), msg);
+  EXPECT_EQ(r.try_peek(rec), Status::empty);
+}
+
+TEST(ByteRingTest, FreshWriterDoesNotTrustAnUnloadedHead) {
+  LocalRing ring(256, 1024);
+  // relaxed: single thread. A reader that is 200 bytes behind: only 56 bytes are free.
+  ring.control->tail.store(1024 + 200, std::memory_order_relaxed);
+  ByteRing w = ring.handle();
+  EXPECT_EQ(w.try_write(100, true, pattern(100, 1)), Status::full);
+  EXPECT_EQ(w.try_write(40, true, pattern(40, 1)), Status::ok);
+}
+
 TEST(ByteRingTest, StartPositionIsAlignedToARecordBoundary) {
   LocalRing ring(256, 13);
   // relaxed: single-threaded test.

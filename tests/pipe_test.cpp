@@ -9,6 +9,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -84,6 +85,41 @@ struct RawPipe {
   shmq::detail::Segment seg;
   shmq::detail::PipeControl* ctl;
 };
+
+// ---- layout -----------------------------------------------------------------------------------
+
+// The pipe's part of the ABI, pinned by numbers written independently of layout.hpp.
+TEST(PipeTest, LayoutMatchesItsIndependentDescription) {
+  using namespace shmq::detail;
+  EXPECT_EQ(kLayoutVersion, 1U);
+  EXPECT_EQ(static_cast<std::uint32_t>(SegmentKind::pipe), 2U);
+  EXPECT_EQ(sizeof(PipeEndData), 128U);
+  EXPECT_EQ(offsetof(PipeEndData, close_epoch), 0U);
+  EXPECT_EQ(offsetof(PipeEndData, opened), 4U);
+  EXPECT_EQ(offsetof(PipeEndData, opener), 8U);
+  EXPECT_EQ(sizeof(ByteRingData), 640U);
+  EXPECT_EQ(offsetof(ByteRingData, capacity), 0U);
+  EXPECT_EQ(offsetof(ByteRingData, data_offset), 8U);
+  EXPECT_EQ(offsetof(ByteRingData, start_position), 16U);
+  EXPECT_EQ(offsetof(ByteRingData, tail), 128U);
+  EXPECT_EQ(offsetof(ByteRingData, head), 256U);
+  EXPECT_EQ(offsetof(ByteRingData, readable), 384U);
+  EXPECT_EQ(offsetof(ByteRingData, writable), 512U);
+  EXPECT_EQ(sizeof(PipeControl), 1664U);
+  EXPECT_EQ(offsetof(PipeControl, ring_capacity), 0U);
+  EXPECT_EQ(offsetof(PipeControl, max_message), 8U);
+  EXPECT_EQ(offsetof(PipeControl, flags), 16U);
+  EXPECT_EQ(offsetof(PipeControl, ring_count), 20U);
+  EXPECT_EQ(offsetof(PipeControl, ends), 128U);
+  EXPECT_EQ(offsetof(PipeControl, rings), 384U);
+  EXPECT_EQ(kPipeDataOffset, 8448U + 1664U);
+  EXPECT_EQ(kRolePipeFirst, 16U);
+  EXPECT_EQ(kRolePipeSecond, 32U);
+  // The record word: 40 bits of remaining, the first flag at bit 40, the tag "PR" on top.
+  EXPECT_EQ(ByteRing::record_word(5, true), 0x5250'0100'0000'0005ULL);
+  EXPECT_EQ(ByteRing::record_word(0, false), 0x5250'0000'0000'0000ULL);
+  EXPECT_EQ(ByteRing::max_chunk_for(64 * 1024), 32U * 1024 - 8);
+}
 
 // ---- messages ---------------------------------------------------------------------------------
 

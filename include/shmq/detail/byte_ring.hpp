@@ -80,7 +80,14 @@ class ByteRing {
         data_(data),
         capacity_(capacity),
         mask_(capacity - 1),
-        max_chunk_(max_chunk_for(capacity)) {}
+        max_chunk_(max_chunk_for(capacity)) {
+    // The private copies start at values the indices really had, so that they are conservative
+    // from the first call (a made-up 0 could pass for a valid index near the 2^64 wrap):
+    // relaxed: any value head or tail had will do, the first use reloads when it matters.
+    cached_tail_ = ring_->head.load(std::memory_order_relaxed);  // "empty": reload before reading
+    // relaxed: as above. tail - capacity <= head (INV-B1): "full": reload before writing.
+    cached_head_ = ring_->tail.load(std::memory_order_relaxed) - capacity_;
+  }
 
   // Writes the immutable fields and the start positions of a new ring; the memory must be
   // zeroed. Published to openers by the segment's `ready` ([R0]).
@@ -212,8 +219,8 @@ class ByteRing {
   std::uint64_t capacity_ = 0;
   std::uint64_t mask_ = 0;
   std::uint64_t max_chunk_ = 0;
-  std::uint64_t cached_head_ = 0;  // writer: the reader's head as last loaded
-  std::uint64_t cached_tail_ = 0;  // reader: the writer's tail as last loaded
+  std::uint64_t cached_head_ = 0;  // writer: a value the reader's head had (a lower bound)
+  std::uint64_t cached_tail_ = 0;  // reader: a value the writer's tail had (a lower bound)
 };
 
 }  // namespace shmq::detail

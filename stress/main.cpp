@@ -1,0 +1,315 @@
+// shmq-stress: qualify a machine, a kernel or a build of shmq. Producers and consumers run as
+// separate processes, chaos kills and pauses them, every process logs what it did, and an oracle
+// reconciles the logs at the end (docs/stress.md).
+//
+// Exit codes: 0 pass; 1 a violation (lost, duplicated, corrupt, reordered; or the library's
+// counters disagree with the logs); 2 the run could not finish (the watchdog fired, a worker
+// crashed); 3 setup failed; 64 bad command line; 130 interrupted.
+#include <unistd.h>
+
+#include <bit>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <system_error>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "config.hpp"
+#include "oracle.hpp"
+#include "report.hpp"
+#include "shmq/error.hpp"
+#include "supervisor.hpp"
+#include "worker.hpp"
+
+namespace {
+
+using namespace shmq::stress;
+namespace fs = std::filesystem;
+
+constexpr int kExitPass = 0;
+constexpr int kExitViolation = 1;
+constexpr int kExitStuck = 2;
+constexpr int kExitSetup = 3;
+constexpr int kExitUsage = 64;
+constexpr int kExitInterrupted = 130;
+
+struct UsageError {
+  std::string what;
+};
+
+// "MIN:MAX" or "N".
+void parse_size(const std::string& text, Config& c) {
+  const auto colon = text.find(':');
+  try {
+    std::size_t used = 0;
+    const std::string lo = text.substr(0, colon);
+    const std::string hi = colon == std::string::npos ? lo : text.substr(colon + 1);
+    c.size_min = static_cast<std::uint32_t>(std::stoul(lo, &used));
+    if (used != lo.size()) throw std::invalid_argument(text);
+    c.size_max = static_cast<std::uint32_t>(std::stoul(hi, &used));
+    if (used != hi.size()) throw std::invalid_argument(text);
+  } catch (const std::exception&) {
+    throw UsageError{fmt::format("--size {}: expected MIN:MAX or N (bytes)", text)};
+  }
+  if (c.size_min < kMinMessageSize || c.size_max < c.size_min || c.size_max > (16U << 20)) {
+    throw UsageError{
+        fmt::format("--size {}: need {} <= MIN <= MAX <= {} (a message starts with "
+                    "a {}-byte header)",
+                    text, kMinMessageSize, 16U << 20, kMinMessageSize)};
+  }
+}
+
+std::uint64_t parse_u64(const std::string& text, const char* option) {
+  try {
+    std::size_t used = 0;
+    const std::uint64_t v = std::stoull(text, &used, 0);
+    if (used == text.size()) return v;
+  } catch (const std::exception&) {
+  }
+  throw UsageError{fmt::format("{} {}: expected an unsigned integer", option, text)};
+}
+
+std::uint64_t clock_seed() {
+  return static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) ^
+         (static_cast<std::uint64_t>(::getpid()) << 32);
+}
+
+std::string make_log_dir(const Config& c) {
+  const fs::path parent = c.log_dir.empty() ? fs::temp_directory_path() : fs::path(c.log_dir);
+  std::string templ = (parent / fmt::format("shmq-stress-{}-XXXXXX", c.seed)).string();
+  if (::mkdtemp(templ.data()) == nullptr) {
+    throw std::system_error(errno, std::generic_category(), "mkdtemp " + templ);
+  }
+  return templ;
+}
+
+void write_run_file(const std::string& dir, const Config& c, const RunOutcome& run) {
+  nlohmann::ordered_json doc;
+  doc["seed"] = c.seed;
+  doc["kind"] = to_string(c.kind);
+  doc["segment"] = c.name;
+  doc["log_batch"] = c.log_batch;
+  nlohmann::ordered_json incs = nlohmann::ordered_json::array();
+  for (const Incarnation& i : run.incarnations) {
+    incs.push_back({{"id", i.id},
+                    {"role", to_string(i.role)},
+                    {"slot", i.slot},
+                    {"pid", i.pid},
+                    {"start_ns", i.start_ns},
+                    {"end_ns", i.end_ns},
+                    {"end", to_string(i.end)},
+                    {"exit_code", i.exit_code},
+                    {"log", fs::path(i.log_path).filename().string()}});
+  }
+  doc["incarnations"] = std::move(incs);
+  std::ofstream(fs::path(dir) / "run.json") << doc.dump(2) << "\n";
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{
+      "shmq-stress: producers and consumers in separate processes, under chaos, checked by an "
+      "oracle. See docs/stress.md.",
+      "shmq-stress"};
+  app.set_version_flag("--version", std::string("shmq-stress ") + SHMQ_STRESS_VERSION);
+  Config c;
+  const std::map<std::string, Kind> kinds{
+      {"spsc", Kind::spsc}, {"mpsc", Kind::mpsc}, {"spmc", Kind::spmc}, {"mpmc", Kind::mpmc}};
+  const std::map<std::string, ChaosSide> sides{{"producers", ChaosSide::producers},
+                                               {"consumers", ChaosSide::consumers},
+                                               {"both", ChaosSide::both}};
+  std::string size_text = "32:256";
+  std::string seed_text;
+  std::string start_text = "auto";
+  unsigned producers = 0;
+  unsigned consumers = 0;
+  unsigned log_batch = 0;
+  double inject_stall = -1;
+  std::uint32_t spin = 0;
+  long stop_pause_ms = 250;
+
+  std::string kind_text = "mpmc";
+  std::string side_text = "both";
+  app.add_option("--kind", kind_text, "spsc | mpsc | spmc | mpmc")
+      ->check(CLI::IsMember(kinds, CLI::ignore_case))
+      ->default_str("mpmc");
+  app.add_option("--producers,-p", producers,
+                 "producer processes (default: 1 on a single-producer kind, else 2)")
+      ->check(CLI::Range(1U, kMaxWorkers));
+  app.add_option("--consumers,-c", consumers,
+                 "consumer processes (default: 1 on a single-consumer kind, else 2)")
+      ->check(CLI::Range(1U, kMaxWorkers));
+  auto* seconds_opt = app.add_option("--seconds,-s", c.seconds,
+                                     "length of the loaded phase; 0 = until --messages are put")
+                          ->check(CLI::Range(0.0, 1e7))
+                          ->default_str("10, or no limit with --messages");
+  app.add_option("--messages,-n", c.messages, "puts to attempt in total, over all producers");
+  app.add_option("--size", size_text, "message size in bytes, MIN:MAX or N (MIN >= 32)")
+      ->default_str("32:256");
+  app.add_option("--capacity", c.capacity, "queue capacity in messages (rounded up to 2^k)")
+      ->check(CLI::Range(std::uint64_t{2}, std::uint64_t{1} << 20))
+      ->default_str("1024");
+  app.add_option("--start-position", start_text,
+                 "first ring position: auto = 16 laps below the 2^64 wrap, or a number")
+      ->default_str("auto");
+  app.add_option("--chaos", c.chaos, "SIGKILLs per second (then a restart with a new id)")
+      ->check(CLI::Range(0.0, 1000.0));
+  app.add_option("--chaos-side", side_text, "which processes --chaos kills")
+      ->check(CLI::IsMember(sides, CLI::ignore_case))
+      ->default_str("both");
+  app.add_option("--stop-chaos", c.stop_chaos, "SIGSTOPs per second (SIGCONT after a pause)")
+      ->check(CLI::Range(0.0, 1000.0));
+  app.add_option("--stop-pause-max", stop_pause_ms, "longest SIGSTOP pause, milliseconds")
+      ->check(CLI::Range(1L, 60'000L))
+      ->default_str("250");
+  app.add_option("--seed", seed_text, "seed of everything (default: $SHMQ_SEED, else the clock)");
+  app.add_option("--json", c.json_path, "write the summary as JSON to FILE (- for stdout)");
+  app.add_option("--watchdog", c.watchdog, "seconds without progress before failing; 0 = off")
+      ->check(CLI::Range(0.0, 1e6))
+      ->default_str("10");
+  app.add_option("--log-batch", log_batch,
+                 "log entries a process holds before one write (default: 1 with --chaos, "
+                 "else 64); the in-doubt bound is this many per kill")
+      ->check(CLI::Range(1U, 4096U));
+  app.add_option("--log-dir", c.log_dir, "where the run's temporary log directory goes");
+  app.add_flag("--keep-logs", c.keep_logs, "keep the logs even when the run passes");
+  app.add_option("--spin", spin, "spin iterations before a blocked put/get sleeps");
+  app.add_option("--name", c.name, "segment name (default: shmq-stress-<pid>-<seed>)");
+  app.add_flag("--quiet,-q", c.quiet, "no live progress line");
+  app.add_option("--inject-stall", inject_stall,
+                 "self-test: after SECONDS, SIGSTOP every consumer for good (the watchdog must "
+                 "fire)")
+      ->check(CLI::Range(0.0, 1e6));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitUsage;
+  }
+
+  try {
+    c.kind = kinds.at(CLI::detail::to_lower(kind_text));
+    c.chaos_side = sides.at(CLI::detail::to_lower(side_text));
+    parse_size(size_text, c);
+    if (!seed_text.empty()) {
+      c.seed = parse_u64(seed_text, "--seed");
+    } else if (const char* env = std::getenv("SHMQ_SEED"); env != nullptr && *env != '\0') {
+      c.seed = parse_u64(env, "SHMQ_SEED");
+    } else {
+      c.seed = clock_seed();
+    }
+    const bool mp = multi_producer(c.kind);
+    const bool mc = multi_consumer(c.kind);
+    c.producers = producers != 0 ? producers : (mp ? 2 : 1);
+    c.consumers = consumers != 0 ? consumers : (mc ? 2 : 1);
+    if (!mp && c.producers != 1) {
+      throw UsageError{fmt::format("--kind {} has exactly one producer", to_string(c.kind))};
+    }
+    if (!mc && c.consumers != 1) {
+      throw UsageError{fmt::format("--kind {} has exactly one consumer", to_string(c.kind))};
+    }
+    if (c.producers + c.consumers > kMaxWorkers) {
+      throw UsageError{fmt::format("at most {} producers and consumers in all", kMaxWorkers)};
+    }
+    if (seconds_opt->count() == 0 && c.messages != 0) c.seconds = 0;
+    if (c.seconds <= 0 && c.messages == 0) {
+      throw UsageError{"--seconds 0 needs --messages (the run would never end)"};
+    }
+    const std::uint64_t stride = (16 + std::uint64_t{c.size_max} + 63) / 64 * 64;
+    if (std::bit_ceil(c.capacity) * stride > (std::uint64_t{2} << 30)) {
+      throw UsageError{fmt::format(
+          "--capacity {} x --size max {} needs {} MiB of shared memory (limit 2048): lower one",
+          c.capacity, c.size_max, std::bit_ceil(c.capacity) * stride >> 20)};
+    }
+    c.start_position = start_text == "auto" ? ~std::uint64_t{0} - 16 * std::bit_ceil(c.capacity) + 1
+                                            : parse_u64(start_text, "--start-position");
+    c.log_batch = log_batch != 0 ? log_batch : (c.chaos > 0 ? 1 : 64);
+    c.stop_pause_max = std::chrono::milliseconds(stop_pause_ms);
+    if (spin != 0 || app.count("--spin") != 0) c.spin = spin;
+    if (inject_stall >= 0) c.inject_stall = inject_stall;
+    if (c.name.empty()) c.name = fmt::format("shmq-stress-{}-{:x}", ::getpid(), c.seed & 0xFFFFFF);
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "shmq-stress: {}\n", e.what);
+    return kExitUsage;
+  }
+
+  // The seed comes first, so that even a run that hangs can be replayed.
+  fmt::print("shmq-stress: seed {} (replay the chaos schedule with --seed {})\n", c.seed, c.seed);
+  fmt::print(
+      "shmq-stress: {} queue \"{}\", {} producer(s), {} consumer(s), {}, messages {}..{} B, "
+      "chaos {}/s ({}), stop-chaos {}/s, watchdog {} s\n",
+      to_string(c.kind), c.name, c.producers, c.consumers,
+      c.seconds > 0 ? fmt::format("{} s", c.seconds) : fmt::format("{} messages", c.messages),
+      c.size_min, c.size_max, c.chaos, to_string(c.chaos_side), c.stop_chaos, c.watchdog);
+  std::fflush(stdout);
+
+  std::string log_dir;
+  RunOutcome outcome;
+  try {
+    log_dir = make_log_dir(c);
+    outcome = supervise(c, log_dir);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "shmq-stress: setup failed: {}\n", e.what());
+    if (!log_dir.empty()) {
+      std::error_code ec;
+      fs::remove_all(log_dir, ec);
+    }
+    return kExitSetup;
+  }
+
+  Verdict verdict = reconcile(c, outcome);
+  int exit_code = kExitPass;
+  switch (outcome.kind) {
+    case RunOutcome::Kind::completed:
+      exit_code = verdict.pass() ? kExitPass : kExitViolation;
+      break;
+    case RunOutcome::Kind::stuck:
+    case RunOutcome::Kind::crashed:
+      // A violation found on the way still says more than "stuck".
+      exit_code = verdict.violations() != 0 ? kExitViolation : kExitStuck;
+      break;
+    case RunOutcome::Kind::interrupted:
+      exit_code = kExitInterrupted;
+      break;
+  }
+  const bool keep = c.keep_logs || exit_code != kExitPass;
+  if (keep) {
+    write_run_file(log_dir, c, outcome);
+  } else {
+    std::error_code ec;
+    fs::remove_all(log_dir, ec);
+  }
+  const Summary summary{c, outcome, verdict, keep ? log_dir : std::string(), exit_code};
+  fmt::print("{}", format_summary(summary));
+  if (outcome.kind != RunOutcome::Kind::completed) {
+    fmt::print(stderr, "shmq-stress: {}: {}\n", to_string(outcome.kind), outcome.reason);
+  }
+  if (!c.json_path.empty()) {
+    const std::string doc = summary_json(summary).dump(2) + "\n";
+    if (c.json_path == "-") {
+      fmt::print("{}", doc);
+    } else {
+      std::ofstream out(c.json_path);
+      out << doc;
+      if (!out) {
+        fmt::print(stderr, "shmq-stress: cannot write {}\n", c.json_path);
+        if (exit_code == kExitPass) exit_code = kExitSetup;
+      }
+    }
+  }
+  std::fflush(stdout);
+  return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return run(argc, argv);
+}

@@ -1,0 +1,356 @@
+#include "oracle.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "message.hpp"
+#include "run_log.hpp"
+
+namespace shmq::stress {
+
+namespace {
+
+// Up to this many missing messages are attributed one by one to killed consumers; beyond it the
+// run is failing anyway, and only the bound is applied.
+constexpr std::uint64_t kAttributeLimit = 200'000;
+constexpr std::size_t kExamplesPerClass = 5;
+
+struct Interval {
+  std::uint64_t begin = 0;
+  std::uint64_t end = 0;
+};
+
+struct ProducerState {
+  const Incarnation* inc = nullptr;
+  std::uint64_t hwm = 0;  // committed: seqs [0, hwm)
+  std::vector<Checkpoint> checkpoints;
+  std::vector<Interval> deliveries;  // one per consumer log run (may overlap)
+};
+
+struct KilledConsumer {
+  const Incarnation* inc = nullptr;
+  std::vector<std::uint64_t> max_end;  // per producer index: 1 + highest seq it logged, or 0
+};
+
+struct Missing {
+  std::size_t producer = 0;
+  std::uint64_t seq = 0;
+  std::uint64_t put_after_ns = 0;  // put(seq) was called after this time
+};
+
+// |[a, b) ∩ [lo, hi)|
+std::uint64_t overlap(std::uint64_t a, std::uint64_t b, std::uint64_t lo, std::uint64_t hi) {
+  const std::uint64_t x = std::max(a, lo);
+  const std::uint64_t y = std::min(b, hi);
+  return y > x ? y - x : 0;
+}
+
+class Reconciler {
+ public:
+  Reconciler(const Config& config, const RunOutcome& run) : config_(config), run_(run) {}
+  Verdict run();
+
+ private:
+  void load_producers();
+  void load_consumers();
+  void sweep(std::vector<Missing>& missing);
+  void attribute(std::vector<Missing>& missing);
+  void check_library();
+  void example(std::uint64_t& shown, std::string text) {
+    if (shown++ < kExamplesPerClass) v_.examples.push_back(std::move(text));
+  }
+  std::string label(std::size_t producer) const {
+    const Incarnation& inc = *producers_[producer].inc;
+    return fmt::format("producer id {} (slot {}, pid {}, {})", inc.id, inc.slot, inc.pid,
+                       to_string(inc.end));
+  }
+
+  const Config& config_;
+  const RunOutcome& run_;
+  Verdict v_;
+  std::vector<ProducerState> producers_;
+  std::unordered_map<std::uint32_t, std::size_t> by_id_;
+  std::vector<KilledConsumer> killed_;
+  std::uint64_t shown_lost_ = 0, shown_dup_ = 0, shown_corrupt_ = 0, shown_reorder_ = 0;
+};
+
+void Reconciler::load_producers() {
+  for (const Incarnation& inc : run_.incarnations) {
+    if (inc.role != Role::producer) continue;
+    if (inc.killed()) ++v_.killed_producers;
+    ProducerState p;
+    p.inc = &inc;
+    LoadedLog<Checkpoint> log = load_producer_log(inc.log_path);
+    if (!log.exists) {
+      // A producer killed before it created its log put nothing.
+      if (!inc.killed()) v_.harness_errors.push_back("no log from " + inc.log_path);
+    }
+    if (log.torn_bytes != 0) {
+      v_.torn_bytes += log.torn_bytes;
+      if (!inc.killed()) v_.harness_errors.push_back("torn record in " + inc.log_path);
+    }
+    for (std::size_t i = 1; i < log.records.size(); ++i) {
+      if (log.records[i].committed < log.records[i - 1].committed ||
+          log.records[i].t_ns < log.records[i - 1].t_ns) {
+        v_.harness_errors.push_back("checkpoints out of order in " + inc.log_path);
+        break;
+      }
+    }
+    if (!log.records.empty()) p.hwm = log.records.back().committed;
+    p.checkpoints = std::move(log.records);
+    v_.committed += p.hwm;
+    by_id_[inc.id] = producers_.size();
+    producers_.push_back(std::move(p));
+  }
+  v_.logged_puts = v_.committed;
+}
+
+void Reconciler::load_consumers() {
+  const std::size_t np = producers_.size();
+  for (const Incarnation& inc : run_.incarnations) {
+    if (inc.role != Role::consumer) continue;
+    LoadedLog<Run> log = load_consumer_log(inc.log_path);
+    if (!log.exists && !inc.killed()) {
+      v_.harness_errors.push_back("no log from " + inc.log_path);
+    }
+    if (log.torn_bytes != 0) {
+      v_.torn_bytes += log.torn_bytes;
+      if (!inc.killed()) v_.harness_errors.push_back("torn record in " + inc.log_path);
+    }
+    std::vector<std::uint64_t> max_end(np, 0);  // per producer: 1 + highest seq seen here
+    const auto deliver = [&](std::size_t p, std::uint64_t first, std::uint64_t count) {
+      const std::uint64_t end = first + count;
+      const std::uint64_t seen = max_end[p];
+      if (seen != 0 && first + 1 < seen) {
+        // Below the highest seq this consumer already had from p: out of order (the one equal
+        // to it is a repeat, counted by the sweep as a duplicate).
+        const std::uint64_t n = std::min(end, seen - 1) - first;
+        v_.reordered += n;
+        example(shown_reorder_,
+                fmt::format("reordered: consumer id {} got seq {} of {} after seq {}", inc.id,
+                            first, label(p), seen - 1));
+      }
+      max_end[p] = std::max(seen, end);
+      producers_[p].deliveries.push_back({first, end});
+    };
+    for (const Run& r : log.records) {
+      if ((r.count & kDamaged) != 0) {
+        const std::uint32_t flags = r.count & ~kDamaged;
+        ++v_.corrupt;
+        if ((flags & kLibraryCorrupt) == 0) {
+          ++v_.received;
+          ++v_.logged_gets;
+        }
+        example(shown_corrupt_,
+                fmt::format("corrupt: consumer id {} got a damaged message ({}), header says "
+                            "producer id {} seq {}",
+                            inc.id, describe_flags(flags), r.producer, r.first_seq));
+        // A message whose header is intact still counts as that message's delivery.
+        const auto it = by_id_.find(r.producer);
+        if ((flags & kHeaderFlags) == 0 && it != by_id_.end()) deliver(it->second, r.first_seq, 1);
+        continue;
+      }
+      if (r.count == 0) {
+        v_.harness_errors.push_back("empty run record in " + inc.log_path);
+        continue;
+      }
+      v_.received += r.count;
+      v_.logged_gets += r.count;
+      const auto it = by_id_.find(r.producer);
+      if (it == by_id_.end()) {
+        v_.phantom += r.count;
+        v_.corrupt += r.count;
+        example(shown_corrupt_,
+                fmt::format("corrupt: consumer id {} got {} message(s) from producer id {}, "
+                            "which never ran",
+                            inc.id, r.count, r.producer));
+        continue;
+      }
+      deliver(it->second, r.first_seq, r.count);
+    }
+    if (inc.killed()) {
+      ++v_.killed_consumers;
+      killed_.push_back({&inc, std::move(max_end)});
+    }
+  }
+}
+
+void Reconciler::sweep(std::vector<Missing>& missing) {
+  const std::uint64_t batch = config_.log_batch;
+  for (std::size_t pi = 0; pi < producers_.size(); ++pi) {
+    ProducerState& p = producers_[pi];
+    std::sort(p.deliveries.begin(), p.deliveries.end(),
+              [](const Interval& a, const Interval& b) { return a.begin < b.begin; });
+    // Merge: union segments, and the deliveries that overlap earlier ones (duplicates).
+    std::vector<Interval> merged;
+    for (const Interval& d : p.deliveries) {
+      if (!merged.empty() && d.begin < merged.back().end) {
+        const std::uint64_t dup = std::min(d.end, merged.back().end) - d.begin;
+        v_.duplicated += dup;
+        example(shown_dup_,
+                fmt::format("duplicated: seq {}{} of {} delivered more than once", d.begin,
+                            dup > 1 ? fmt::format("..{}", d.begin + dup - 1) : std::string(),
+                            label(pi)));
+        merged.back().end = std::max(merged.back().end, d.end);
+      } else if (!merged.empty() && d.begin == merged.back().end) {
+        merged.back().end = d.end;
+      } else {
+        merged.push_back(d);
+      }
+    }
+    // A killed producer may have put up to `batch` messages it never logged: in doubt.
+    // Anything beyond that (or any unlogged seq of a producer that exited cleanly) was never put.
+    const std::uint64_t allowed_end = p.hwm + (p.inc->killed() ? batch : 0);
+    std::uint64_t top = 0;  // 1 + highest seq delivered within the allowed range
+    for (const Interval& m : merged) {
+      v_.distinct += m.end - m.begin;
+      v_.in_doubt_put += overlap(m.begin, m.end, p.hwm, allowed_end);
+      const std::uint64_t beyond = overlap(m.begin, m.end, allowed_end, ~std::uint64_t{0});
+      if (beyond != 0) {
+        v_.phantom += beyond;
+        v_.corrupt += beyond;
+        example(shown_corrupt_,
+                fmt::format("corrupt: {} seq {} delivered but never put (it logged {} puts)",
+                            label(pi), std::max(m.begin, allowed_end), p.hwm));
+      }
+      if (m.begin < allowed_end) top = std::max(top, std::min(m.end, allowed_end));
+    }
+    // put(s) starts only after put(s - 1) returned ok, so below a delivered seq every put was
+    // committed, logged or not.
+    const std::uint64_t committed_end = std::max(p.hwm, top == 0 ? 0 : top - 1);
+    std::uint64_t at = 0;
+    const auto gap = [&](std::uint64_t from, std::uint64_t to) {
+      if (to <= from) return;
+      v_.undelivered += to - from;
+      for (std::uint64_t s = from; s < to && missing.size() <= kAttributeLimit; ++s) {
+        // The last checkpoint at or below s: put(s) was called after its time.
+        const auto it =
+            std::upper_bound(p.checkpoints.begin(), p.checkpoints.end(), s,
+                             [](std::uint64_t v, const Checkpoint& c) { return v < c.committed; });
+        const std::uint64_t after = it == p.checkpoints.begin() ? p.inc->start_ns : (it - 1)->t_ns;
+        missing.push_back({pi, s, after});
+      }
+    };
+    for (const Interval& m : merged) {
+      if (m.begin >= committed_end) break;
+      gap(at, m.begin);
+      at = m.end;
+    }
+    gap(at, committed_end);
+  }
+}
+
+void Reconciler::attribute(std::vector<Missing>& missing) {
+  const std::uint64_t batch = config_.log_batch;
+  const std::uint64_t capacity = batch * killed_.size();
+  if (v_.undelivered > kAttributeLimit) {
+    // Too many to match one by one: attribute as many as the kills could explain.
+    ++v_.attribution_limit_hit;
+    v_.in_doubt_get = std::min(v_.undelivered, capacity);
+    for (std::size_t i = 0; i < missing.size() && i < kExamplesPerClass; ++i) {
+      example(shown_lost_, fmt::format("{}: seq {} of {} was committed and never received",
+                                       v_.drained ? "lost" : "undelivered", missing[i].seq,
+                                       label(missing[i].producer)));
+    }
+  } else {
+    // Bipartite matching (augmenting paths): a missing message m may be charged to killed
+    // consumer c if c could have taken it last — m was put before c died, and c logged nothing
+    // from m's producer at or after m's seq — and c has fewer than `batch` charges.
+    const std::size_t k = killed_.size();
+    std::vector<std::vector<std::size_t>> charged(k);
+    const auto can = [&](const Missing& m, std::size_t c) {
+      return m.put_after_ns < killed_[c].inc->end_ns && killed_[c].max_end[m.producer] <= m.seq;
+    };
+    std::vector<char> visited;
+    const auto assign = [&](auto& self, std::size_t mi) -> bool {
+      for (std::size_t c = 0; c < k; ++c) {
+        if (visited[c] || !can(missing[mi], c)) continue;
+        visited[c] = 1;
+        if (charged[c].size() < batch) {
+          charged[c].push_back(mi);
+          return true;
+        }
+        for (std::size_t& other : charged[c]) {
+          if (self(self, other)) {
+            other = mi;
+            return true;
+          }
+        }
+      }
+      return false;
+    };
+    for (std::size_t mi = 0; mi < missing.size(); ++mi) {
+      visited.assign(k, 0);
+      if (assign(assign, mi)) {
+        ++v_.in_doubt_get;
+      } else {
+        const Missing& m = missing[mi];
+        example(shown_lost_,
+                fmt::format("{}: seq {} of {} was committed and never received",
+                            v_.drained ? "lost" : "undelivered", m.seq, label(m.producer)));
+      }
+    }
+  }
+  if (v_.drained) v_.lost = v_.undelivered - v_.in_doubt_get;
+  v_.in_doubt_bound = batch * (v_.killed_producers + v_.killed_consumers);
+}
+
+void Reconciler::check_library() {
+  if (!run_.final_report) {
+    v_.library_consistent = false;
+    v_.library_notes.push_back("no final inspect report: " + run_.final_report_error);
+    return;
+  }
+  v_.have_library = true;
+  v_.library = run_.final_report->totals;
+  const auto batch = static_cast<std::int64_t>(config_.log_batch);
+  const auto within = [&](const char* what, std::uint64_t library, std::uint64_t logged,
+                          std::uint64_t kills) {
+    // Per killed process: the library may miss its last count (killed between the slot store
+    // and the counter bump), and the log may miss up to `batch` entries.
+    const auto d = static_cast<std::int64_t>(library - logged);
+    const auto k = static_cast<std::int64_t>(kills);
+    if (d < -k || d > batch * k) {
+      v_.library_consistent = false;
+      v_.library_notes.push_back(fmt::format(
+          "{}: library counts {}, logs say {} (difference {}, allowed {}..{} for {} killed)", what,
+          library, logged, d, -k, batch * k, kills));
+    }
+  };
+  within("msgs_put", v_.library.msgs_put, v_.logged_puts, v_.killed_producers);
+  within("msgs_got", v_.library.msgs_got, v_.logged_gets, v_.killed_consumers);
+  const std::uint64_t kills = v_.killed_producers + v_.killed_consumers;
+  if (v_.library.recovered_slots > kills) {
+    v_.library_consistent = false;
+    v_.library_notes.push_back(fmt::format("recovered_slots {} exceeds the {} killed processes",
+                                           v_.library.recovered_slots, kills));
+  }
+  if (v_.library.in_doubt > v_.killed_consumers) {
+    v_.library_consistent = false;
+    v_.library_notes.push_back(fmt::format("in_doubt {} exceeds the {} killed consumers",
+                                           v_.library.in_doubt, v_.killed_consumers));
+  }
+}
+
+Verdict Reconciler::run() {
+  v_.drained = run_.kind == RunOutcome::Kind::completed;
+  load_producers();
+  load_consumers();
+  std::vector<Missing> missing;
+  sweep(missing);
+  attribute(missing);
+  check_library();
+  return std::move(v_);
+}
+
+}  // namespace
+
+Verdict reconcile(const Config& config, const RunOutcome& run) {
+  Reconciler r(config, run);
+  return r.run();
+}
+
+}  // namespace shmq::stress

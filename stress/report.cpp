@@ -1,0 +1,310 @@
+#include "report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace shmq::stress {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+std::string result_word(const Summary& s) {
+  switch (s.run.kind) {
+    case RunOutcome::Kind::completed:
+      return s.verdict.pass() ? "PASS" : "FAIL";
+    case RunOutcome::Kind::stuck:
+      return "STUCK";
+    case RunOutcome::Kind::crashed:
+      return "CRASHED";
+    case RunOutcome::Kind::interrupted:
+      return "INTERRUPTED";
+  }
+  return "?";
+}
+
+std::vector<std::pair<const char*, std::uint64_t>> counter_fields(const CounterSnapshot& c) {
+  return {{"msgs_put", c.msgs_put},
+          {"bytes_put", c.bytes_put},
+          {"msgs_got", c.msgs_got},
+          {"bytes_got", c.bytes_got},
+          {"full_events", c.full_events},
+          {"empty_events", c.empty_events},
+          {"sleeps", c.sleeps},
+          {"wakes", c.wakes},
+          {"timeouts", c.timeouts},
+          {"closes", c.closes},
+          {"recovered_slots", c.recovered_slots},
+          {"in_doubt", c.in_doubt}};
+}
+
+Json counters_json(const CounterSnapshot& c) {
+  Json out = Json::object();
+  for (const auto& [name, value] : counter_fields(c))
+    out[name] = value;
+  return out;
+}
+
+}  // namespace
+
+std::string TextTable::render() const {
+  std::vector<std::size_t> width(columns_.size(), 0);
+  for (std::size_t i = 0; i < columns_.size(); ++i)
+    width[i] = columns_[i].title.size();
+  for (const auto& row : rows_) {
+    for (std::size_t i = 0; i < row.size() && i < width.size(); ++i)
+      width[i] = std::max(width[i], row[i].size());
+  }
+  std::string out;
+  const auto line = [&](const std::vector<std::string>& cells) {
+    std::string l = "  ";
+    for (std::size_t i = 0; i < columns_.size(); ++i) {
+      const std::string cell = i < cells.size() ? cells[i] : std::string();
+      if (i != 0) l += "  ";
+      l += columns_[i].right ? fmt::format("{:>{}}", cell, width[i])
+                             : fmt::format("{:<{}}", cell, width[i]);
+    }
+    while (!l.empty() && l.back() == ' ')
+      l.pop_back();
+    out += l + "\n";
+  };
+  std::vector<std::string> titles;
+  for (const Column& c : columns_)
+    titles.push_back(c.title);
+  if (std::any_of(titles.begin(), titles.end(), [](const std::string& t) { return !t.empty(); })) {
+    line(titles);
+  }
+  for (const auto& row : rows_)
+    line(row);
+  return out;
+}
+
+std::string human_count(double n) {
+  if (!std::isfinite(n) || n < 0) return "0";
+  if (n < 1e3) return fmt::format("{:.0f}", n);
+  if (n < 1e6) return fmt::format("{:.1f}k", n / 1e3);
+  if (n < 1e9) return fmt::format("{:.2f}M", n / 1e6);
+  return fmt::format("{:.2f}G", n / 1e9);
+}
+
+std::string format_inspect(const SegmentReport& r) {
+  std::string out;
+  const auto line = [&](const char* key, const std::string& value) {
+    out += fmt::format("  {:<12}{}\n", key, value);
+  };
+  line("segment", r.name);
+  line("kind", fmt::format("{} (layout version {})", r.kind, r.layout_version));
+  line("size", fmt::format("{} bytes", r.size_bytes));
+  line("creator", fmt::format("pid {}", r.creator_pid));
+  if (r.queue) {
+    const QueueState& q = *r.queue;
+    line("queue", fmt::format("{}, {} elements, capacity {}, max message {} B, slot stride {} B",
+                              q.mode, q.element, q.capacity, q.max_message, q.slot_stride));
+    line("state", q.closed ? "closed" : "open");
+    line("positions", fmt::format("head {}  tail {}  depth {}", q.head, q.tail, q.depth));
+    line("sleepers",
+         fmt::format("getters {}  putters {}", q.sleepers_not_empty, q.sleepers_not_full));
+    const auto pid_or_none = [](std::uint32_t pid) {
+      return pid != 0 ? std::to_string(pid) : std::string("-");
+    };
+    if (q.mode.starts_with("sp")) line("producer", pid_or_none(q.producer_pid));
+    if (q.mode.ends_with("sc")) line("consumer", pid_or_none(q.consumer_pid));
+  }
+  std::size_t alive = 0;
+  for (const AttachedProcess& p : r.processes)
+    alive += p.alive ? 1 : 0;
+  out += fmt::format("\n  processes: {} alive, {} dead\n", alive, r.processes.size() - alive);
+  TextTable t({{"ENTRY", true},
+               {"PID", true},
+               {"ROLES"},
+               {"ALIVE"},
+               {"PUT", true},
+               {"GOT", true},
+               {"SLEEPS", true},
+               {"WAKES", true}});
+  for (const AttachedProcess& p : r.processes) {
+    t.add_row({std::to_string(p.index), std::to_string(p.pid), p.role_names(),
+               p.alive ? "yes" : "no", std::to_string(p.counters.msgs_put),
+               std::to_string(p.counters.msgs_got), std::to_string(p.counters.sleeps),
+               std::to_string(p.counters.wakes)});
+  }
+  out += t.render();
+  out += "\n  counters (all processes, departed ones included)\n";
+  TextTable c({{"COUNTER"}, {"VALUE", true}});
+  for (const auto& [name, value] : counter_fields(r.totals))
+    c.add_row({name, std::to_string(value)});
+  out += c.render();
+  return out;
+}
+
+Json inspect_json(const SegmentReport& r) {
+  Json out = Json::object();
+  out["name"] = r.name;
+  out["kind"] = r.kind;
+  out["layout_version"] = r.layout_version;
+  out["size_bytes"] = r.size_bytes;
+  out["creator_pid"] = r.creator_pid;
+  if (r.queue) {
+    const QueueState& q = *r.queue;
+    out["queue"] = {{"mode", q.mode},
+                    {"element", q.element},
+                    {"capacity", q.capacity},
+                    {"max_message", q.max_message},
+                    {"head", q.head},
+                    {"tail", q.tail},
+                    {"depth", q.depth},
+                    {"closed", q.closed},
+                    {"sleepers_not_empty", q.sleepers_not_empty},
+                    {"sleepers_not_full", q.sleepers_not_full},
+                    {"producer_pid", q.producer_pid},
+                    {"consumer_pid", q.consumer_pid}};
+  } else {
+    out["queue"] = nullptr;
+  }
+  Json processes = Json::array();
+  for (const AttachedProcess& p : r.processes) {
+    processes.push_back({{"index", p.index},
+                         {"pid", p.pid},
+                         {"roles", p.role_names()},
+                         {"alive", p.alive},
+                         {"counters", counters_json(p.counters)}});
+  }
+  out["processes"] = std::move(processes);
+  out["counters"] = counters_json(r.totals);
+  return out;
+}
+
+std::string format_summary(const Summary& s) {
+  const Config& c = s.config;
+  const Verdict& v = s.verdict;
+  const RunOutcome& r = s.run;
+  const std::uint64_t kills = r.kills_producers + r.kills_consumers;
+  const double rate = r.total_seconds > 0 ? static_cast<double>(v.received) / r.total_seconds : 0;
+  const auto count = [](std::uint64_t n) { return std::to_string(n); };
+  const auto mark = [](std::uint64_t n) {
+    return n == 0 ? std::string() : std::string("<-- FAIL");
+  };
+
+  TextTable t({{""}, {"", true}, {""}});
+  t.add_row(
+      {"outcome", to_string(r.kind),
+       r.kind == RunOutcome::Kind::completed
+           ? fmt::format("{:.1f} s under load, {:.1f} s in all", r.loaded_seconds, r.total_seconds)
+           : r.reason});
+  t.add_row({"committed", count(v.committed), "puts that returned ok and were logged"});
+  t.add_row({"received", count(v.received),
+             fmt::format("{} distinct, {}/s", v.distinct, human_count(rate))});
+  t.add_row({"kills", count(kills),
+             fmt::format("producers {}, consumers {} (--chaos {}, side {})", r.kills_producers,
+                         r.kills_consumers, c.chaos, to_string(c.chaos_side))});
+  t.add_row({"stops", count(r.stops), fmt::format("--stop-chaos {}", c.stop_chaos)});
+  if (v.drained) {
+    t.add_row({"lost", count(v.lost), mark(v.lost)});
+  } else {
+    t.add_row({"lost", "n/a",
+               fmt::format("run did not drain; {} committed messages undelivered", v.undelivered)});
+  }
+  t.add_row({"duplicated", count(v.duplicated), mark(v.duplicated)});
+  t.add_row({"corrupt", count(v.corrupt),
+             v.phantom != 0 ? fmt::format("{} never put  <-- FAIL", v.phantom) : mark(v.corrupt)});
+  t.add_row({"reordered", count(v.reordered), mark(v.reordered)});
+  t.add_row({"in-doubt", count(v.in_doubt_put + v.in_doubt_get),
+             fmt::format("put {}, get {}; bound {} = log batch {} x {} killed processes",
+                         v.in_doubt_put, v.in_doubt_get, v.in_doubt_bound, c.log_batch,
+                         v.killed_producers + v.killed_consumers)});
+  if (v.have_library) {
+    t.add_row({"library", v.library_consistent ? "consistent" : "MISMATCH",
+               fmt::format("put {}, got {}, recovered_slots {}, in_doubt {}", v.library.msgs_put,
+                           v.library.msgs_got, v.library.recovered_slots, v.library.in_doubt)});
+  } else {
+    t.add_row({"library", "MISMATCH", "no final counters"});
+  }
+  t.add_row({"result", result_word(s), ""});
+
+  std::string out = fmt::format(
+      "\nshmq-stress: {} queue, {} producer(s), {} consumer(s), messages {}..{} B, capacity {}, "
+      "seed {}\n",
+      to_string(c.kind), c.producers, c.consumers, c.size_min, c.size_max, c.capacity, c.seed);
+  out += t.render();
+  for (const std::string& note : v.library_notes)
+    out += "  library: " + note + "\n";
+  for (const std::string& e : v.examples)
+    out += "  " + e + "\n";
+  for (const std::string& e : v.harness_errors)
+    out += "  shmq-stress bug: " + e + "\n";
+  if (v.attribution_limit_hit != 0) {
+    out += "  (too many undelivered messages to attribute one by one: only the bound applied)\n";
+  }
+  if (!s.log_dir.empty()) out += fmt::format("  logs kept in {}\n", s.log_dir);
+  return out;
+}
+
+Json summary_json(const Summary& s) {
+  const Config& c = s.config;
+  const Verdict& v = s.verdict;
+  const RunOutcome& r = s.run;
+  Json out = Json::object();
+  out["tool"] = "shmq-stress";
+  out["version"] = SHMQ_STRESS_VERSION;
+  out["seed"] = c.seed;
+  out["result"] = result_word(s);
+  out["pass"] = s.exit_code == 0;
+  out["exit_code"] = s.exit_code;
+  out["config"] = {{"kind", to_string(c.kind)},
+                   {"producers", c.producers},
+                   {"consumers", c.consumers},
+                   {"seconds", c.seconds},
+                   {"messages", c.messages},
+                   {"size_min", c.size_min},
+                   {"size_max", c.size_max},
+                   {"capacity", c.capacity},
+                   {"start_position", c.start_position},
+                   {"chaos", c.chaos},
+                   {"chaos_side", to_string(c.chaos_side)},
+                   {"stop_chaos", c.stop_chaos},
+                   {"stop_pause_max_ms", c.stop_pause_max.count()},
+                   {"watchdog_s", c.watchdog},
+                   {"log_batch", c.log_batch},
+                   {"segment", c.name}};
+  out["outcome"] = {{"kind", to_string(r.kind)},
+                    {"reason", r.reason},
+                    {"loaded_s", r.loaded_seconds},
+                    {"total_s", r.total_seconds}};
+  out["messages"] = {{"committed", v.committed},
+                     {"received", v.received},
+                     {"distinct", v.distinct},
+                     {"undelivered", v.undelivered}};
+  out["chaos"] = {{"kills", r.kills_producers + r.kills_consumers},
+                  {"kills_producers", r.kills_producers},
+                  {"kills_consumers", r.kills_consumers},
+                  {"stops", r.stops},
+                  {"incarnations", r.incarnations.size()}};
+  out["violations"] = {{"lost", v.drained ? Json(v.lost) : Json(nullptr)},
+                       {"duplicated", v.duplicated},
+                       {"corrupt", v.corrupt},
+                       {"phantom", v.phantom},
+                       {"reordered", v.reordered}};
+  out["in_doubt"] = {{"total", v.in_doubt_put + v.in_doubt_get},
+                     {"put", v.in_doubt_put},
+                     {"get", v.in_doubt_get},
+                     {"bound", v.in_doubt_bound},
+                     {"killed_producers", v.killed_producers},
+                     {"killed_consumers", v.killed_consumers}};
+  Json lib = Json::object();
+  lib["consistent"] = v.library_consistent;
+  lib["logged_puts"] = v.logged_puts;
+  lib["logged_gets"] = v.logged_gets;
+  lib["counters"] = v.have_library ? counters_json(v.library) : Json(nullptr);
+  lib["notes"] = v.library_notes;
+  out["library"] = std::move(lib);
+  out["examples"] = v.examples;
+  out["harness_errors"] = v.harness_errors;
+  out["watchdog"] = r.watchdog_dump.empty() ? Json(nullptr) : Json(r.watchdog_dump);
+  out["logs"] = s.log_dir.empty() ? Json(nullptr) : Json(s.log_dir);
+  return out;
+}
+
+}  // namespace shmq::stress

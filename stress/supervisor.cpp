@@ -1,0 +1,548 @@
+#include "supervisor.hpp"
+
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <csignal>
+#include <memory>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "message.hpp"
+#include "report.hpp"
+#include "shmq/error.hpp"
+#include "shmq/process.hpp"
+#include "shmq/queue.hpp"
+#include "worker.hpp"
+
+namespace shmq::stress {
+
+namespace {
+
+using StringQueue = Queue<std::string>;
+
+constexpr std::uint64_t kTickNs = 5'000'000;  // the supervisor's loop period
+
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void on_interrupt(int) {
+  g_interrupted = 1;
+}
+
+// Ctrl-C / SIGTERM end the run cleanly: workers killed, segment unlinked.
+class InterruptGuard {
+ public:
+  InterruptGuard() {
+    g_interrupted = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, &old_int_);
+    ::sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~InterruptGuard() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  InterruptGuard(const InterruptGuard&) = delete;
+  InterruptGuard& operator=(const InterruptGuard&) = delete;
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
+
+class Rng {
+ public:
+  explicit Rng(std::uint64_t seed) : state_(seed) {}
+  double uniform() { return static_cast<double>(splitmix64(state_) >> 11) * 0x1.0p-53; }
+  std::uint64_t below(std::uint64_t n) { return n == 0 ? 0 : splitmix64(state_) % n; }
+  // Time to the next event of a Poisson process of `rate` per second, in ns.
+  std::uint64_t exponential_ns(double rate) {
+    const double u = 1.0 - uniform();  // (0, 1]
+    return static_cast<std::uint64_t>(-std::log(u) / rate * 1e9);
+  }
+
+ private:
+  std::uint64_t state_;
+};
+
+void sleep_ns(std::uint64_t ns) {
+  timespec ts{static_cast<time_t>(ns / 1'000'000'000ULL), static_cast<long>(ns % 1'000'000'000ULL)};
+  ::nanosleep(&ts, nullptr);  // a signal cuts it short: the loop looks at the flag
+}
+
+double seconds_between(std::uint64_t from, std::uint64_t to) {
+  return to > from ? static_cast<double>(to - from) / 1e9 : 0.0;
+}
+
+class Supervisor {
+ public:
+  Supervisor(const Config& config, std::string log_dir)
+      : config_(config),
+        log_dir_(std::move(log_dir)),
+        rng_(config.seed ^ 0xC4A0'5C4A'05C4'A05CULL) {}
+  ~Supervisor() { unmap_shared_control(control_); }
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  RunOutcome run();
+
+ private:
+  RunOutcome run_body();
+  enum class Phase : std::uint8_t { loaded, stopping_producers, draining };
+
+  struct Slot {
+    Role role = Role::producer;
+    std::size_t incarnation = 0;  // index in out_.incarnations
+    std::unique_ptr<Process> process;
+    bool alive = false;
+    bool stopped = false;  // SIGSTOPped by --stop-chaos, SIGCONT due at cont_at_ns
+    bool stalled = false;  // SIGSTOPped for good by --inject-stall
+    std::uint64_t cont_at_ns = 0;
+  };
+
+  void spawn(unsigned slot);
+  Incarnation& current(const Slot& s) { return out_.incarnations[s.incarnation]; }
+  // Reaps workers that ended on their own; false (and out_ set) if one crashed.
+  bool reap_exited(std::uint64_t now);
+  void chaos_kill(std::uint64_t now);
+  void chaos_stop(std::uint64_t now);
+  void resume_due(std::uint64_t now, bool all);
+  // False (and out_ set) if the watchdog fired or the user interrupted.
+  bool watch(std::uint64_t now);
+  void abort_all();
+  std::uint64_t messages(Role role) const;
+  std::uint64_t violations() const;
+  std::string worker_table() const;
+  void progress(std::uint64_t now, bool last);
+  const char* phase_name() const;
+  bool alive_of(Role role) const;
+
+  const Config& config_;
+  std::string log_dir_;
+  Rng rng_;
+  SharedControl* control_ = nullptr;
+  std::vector<Slot> slots_;
+  RunOutcome out_;
+  Phase phase_ = Phase::loaded;
+  std::uint32_t next_id_ = 1;
+  std::uint64_t start_ns_ = 0;
+  std::uint64_t exits_ = 0;
+  std::uint64_t progress_mark_ = 0;
+  std::uint64_t last_progress_ns_ = 0;
+  std::uint64_t last_line_ns_ = 0;
+  std::uint64_t last_line_msgs_ = 0;
+  bool tty_ = false;
+  bool line_open_ = false;
+};
+
+void Supervisor::spawn(unsigned slot) {
+  Slot& s = slots_[slot];
+  Incarnation inc;
+  inc.id = next_id_++;
+  inc.role = s.role;
+  inc.slot = slot;
+  inc.log_path =
+      fmt::format("{}/{}-{}.log", log_dir_, s.role == Role::producer ? 'p' : 'c', inc.id);
+  WorkerSpec spec;
+  spec.role = s.role;
+  spec.slot = slot;
+  spec.id = inc.id;
+  spec.log_path = inc.log_path;
+  spec.supervisor = ::getpid();
+  inc.start_ns = monotonic_ns();
+  s.process =
+      std::make_unique<Process>([this, spec] { return run_worker(config_, spec, *control_); });
+  s.process->start();
+  inc.pid = s.process->pid();
+  s.incarnation = out_.incarnations.size();
+  out_.incarnations.push_back(std::move(inc));
+  s.alive = true;
+  s.stopped = false;
+}
+
+bool Supervisor::reap_exited(std::uint64_t now) {
+  for (Slot& s : slots_) {
+    if (!s.alive || s.process->is_alive()) continue;
+    s.alive = false;
+    s.stopped = false;
+    ++exits_;
+    Incarnation& inc = current(s);
+    inc.end_ns = now;
+    inc.exit_code = s.process->exitcode().value_or(0);
+    // A clean exit is expected from a producer once it was told to stop or ran out of tickets,
+    // and from a consumer once the queue was closed.
+    const bool expected =
+        inc.exit_code == kWorkerOk &&
+        (s.role == Role::producer ? (phase_ != Phase::loaded || config_.messages != 0)
+                                  : phase_ == Phase::draining);
+    if (expected) {
+      inc.end = Incarnation::End::exited;
+      continue;
+    }
+    inc.end = Incarnation::End::crashed;
+    out_.kind = RunOutcome::Kind::crashed;
+    out_.reason =
+        inc.exit_code < 0
+            ? fmt::format(
+                  "{} #{} (id {}, pid {}) died of signal {} ({}) that shmq-stress did "
+                  "not send",
+                  to_string(s.role), inc.slot, inc.id, inc.pid, -inc.exit_code,
+                  ::strsignal(-inc.exit_code))
+            : fmt::format("{} #{} (id {}, pid {}) exited with code {} while {}", to_string(s.role),
+                          inc.slot, inc.id, inc.pid, inc.exit_code, phase_name());
+    return false;
+  }
+  return true;
+}
+
+void Supervisor::chaos_kill(std::uint64_t now) {
+  std::vector<unsigned> eligible;
+  for (unsigned i = 0; i < slots_.size(); ++i) {
+    const Slot& s = slots_[i];
+    const bool side = config_.chaos_side == ChaosSide::both ||
+                      (config_.chaos_side == ChaosSide::producers) == (s.role == Role::producer);
+    if (s.alive && !s.stalled && side) eligible.push_back(i);
+  }
+  if (eligible.empty()) return;
+  Slot& s = slots_[eligible[rng_.below(eligible.size())]];
+  s.process->kill();  // SIGKILL; a stopped process dies as well
+  s.process->join();
+  Incarnation& inc = current(s);
+  inc.end_ns = monotonic_ns();
+  inc.exit_code = s.process->exitcode().value_or(0);
+  if (inc.exit_code != -SIGKILL) {
+    // It ended by itself just before the kill: judge it like any other exit (reap_exited sees
+    // it as ended, since it was joined).
+    reap_exited(now);
+    return;
+  }
+  inc.end = Incarnation::End::chaos_kill;
+  (s.role == Role::producer ? out_.kills_producers : out_.kills_consumers) += 1;
+  s.alive = false;
+  s.stopped = false;
+  const unsigned slot = inc.slot;
+  spawn(slot);
+}
+
+void Supervisor::chaos_stop(std::uint64_t now) {
+  std::vector<unsigned> eligible;
+  for (unsigned i = 0; i < slots_.size(); ++i) {
+    if (slots_[i].alive && !slots_[i].stopped && !slots_[i].stalled) eligible.push_back(i);
+  }
+  if (eligible.empty()) return;
+  Slot& s = slots_[eligible[rng_.below(eligible.size())]];
+  const auto max_ns = static_cast<std::uint64_t>(config_.stop_pause_max.count()) * 1'000'000ULL;
+  const std::uint64_t pause = 1'000'000 + rng_.below(max_ns > 1'000'000 ? max_ns - 1'000'000 : 1);
+  if (::kill(s.process->pid(), SIGSTOP) == 0) {
+    s.stopped = true;
+    s.cont_at_ns = now + pause;
+    ++out_.stops;
+  }
+}
+
+void Supervisor::resume_due(std::uint64_t now, bool all) {
+  for (Slot& s : slots_) {
+    if (s.alive && s.stopped && (all || now >= s.cont_at_ns)) {
+      ::kill(s.process->pid(), SIGCONT);
+      s.stopped = false;
+    }
+  }
+}
+
+std::uint64_t Supervisor::messages(Role role) const {
+  std::uint64_t n = 0;
+  for (unsigned i = 0; i < slots_.size(); ++i) {
+    // relaxed: progress figures
+    if (slots_[i].role == role) n += control_->slots[i].messages.load(std::memory_order_relaxed);
+  }
+  return n;
+}
+
+std::uint64_t Supervisor::violations() const {
+  std::uint64_t n = 0;
+  for (unsigned i = 0; i < slots_.size(); ++i) {
+    n += control_->slots[i].violations.load(std::memory_order_relaxed);  // relaxed: a figure
+  }
+  return n;
+}
+
+const char* Supervisor::phase_name() const {
+  switch (phase_) {
+    case Phase::loaded:
+      return "running under load";
+    case Phase::stopping_producers:
+      return "stopping the producers";
+    case Phase::draining:
+      return "draining the closed queue";
+  }
+  return "?";
+}
+
+bool Supervisor::alive_of(Role role) const {
+  return std::any_of(slots_.begin(), slots_.end(),
+                     [&](const Slot& s) { return s.alive && s.role == role; });
+}
+
+std::string Supervisor::worker_table() const {
+  TextTable t({{"SLOT", true},
+               {"ROLE", false},
+               {"ID", true},
+               {"PID", true},
+               {"STATE", false},
+               {"MESSAGES", true}});
+  for (unsigned i = 0; i < slots_.size(); ++i) {
+    const Slot& s = slots_[i];
+    const Incarnation& inc = out_.incarnations[s.incarnation];
+    const char* state = !s.alive    ? to_string(inc.end)
+                        : s.stalled ? "stopped (inject-stall)"
+                        : s.stopped ? "stopped (stop-chaos)"
+                                    : "running";
+    // relaxed: a progress figure
+    t.add_row({std::to_string(i), std::string(to_string(s.role)), std::to_string(inc.id),
+               std::to_string(inc.pid), state,
+               std::to_string(control_->slots[i].messages.load(std::memory_order_relaxed))});
+  }
+  return t.render();
+}
+
+bool Supervisor::watch(std::uint64_t now) {
+  if (g_interrupted != 0) {
+    out_.kind = RunOutcome::Kind::interrupted;
+    out_.reason = fmt::format("interrupted by a signal while {}", phase_name());
+    return false;
+  }
+  const std::uint64_t mark = messages(Role::producer) + messages(Role::consumer) + exits_;
+  if (mark != progress_mark_) {
+    progress_mark_ = mark;
+    last_progress_ns_ = now;
+    return true;
+  }
+  const double idle = seconds_between(last_progress_ns_, now);
+  if (config_.watchdog <= 0 || idle < config_.watchdog) return true;
+
+  out_.kind = RunOutcome::Kind::stuck;
+  out_.reason = fmt::format("no progress for {:.1f} s while {}", idle, phase_name());
+  std::string dump =
+      fmt::format("shmq-stress: watchdog: {} (messages put {}, got {}; kills {}, stops {})\n",
+                  out_.reason, messages(Role::producer), messages(Role::consumer),
+                  out_.kills_producers + out_.kills_consumers, out_.stops);
+  const bool mp_kills = (multi_producer(config_.kind) && out_.kills_producers != 0) ||
+                        (multi_consumer(config_.kind) && out_.kills_consumers != 0);
+  if (mp_kills) {
+    dump += fmt::format(
+        "shmq-stress: likely cause: --chaos killed a process on a multi-{} side of this {} queue; "
+        "a process killed between claiming a slot and publishing (or releasing) it leaves the "
+        "slot claimed, and shmq does not yet turn such a slot into a skip (docs/queue.md, "
+        "\"Crashes\"), so every later position waits behind it. Until that recovery lands, run "
+        "--chaos on this kind with --chaos-side {}.\n",
+        multi_producer(config_.kind) && out_.kills_producers != 0 ? "producer" : "consumer",
+        to_string(config_.kind),
+        config_.kind == Kind::mpmc   ? "(none: both sides are multi; use --stop-chaos only)"
+        : config_.kind == Kind::mpsc ? "consumers"
+                                     : "producers");
+  }
+  if (config_.inject_stall) {
+    dump +=
+        "shmq-stress: --inject-stall stopped every consumer for good: this is the watchdog's "
+        "self-test.\n";
+  }
+  dump += "\nworkers\n" + worker_table();
+  dump += fmt::format("\nqueue state (as `shmq inspect {}` shows it)\n", config_.name);
+  try {
+    dump += format_inspect(inspect(config_.name));
+  } catch (const std::exception& e) {
+    dump += fmt::format("inspect failed: {}\n", e.what());
+  }
+  out_.watchdog_dump = dump;
+  if (line_open_) std::fputs("\n", stderr);
+  line_open_ = false;
+  std::fputs(dump.c_str(), stderr);
+  return false;
+}
+
+void Supervisor::progress(std::uint64_t now, bool last) {
+  if (config_.quiet) return;
+  const std::uint64_t interval = tty_ ? 200'000'000 : 1'000'000'000;
+  if (!last && now - last_line_ns_ < interval) return;
+  const std::uint64_t got = messages(Role::consumer);
+  if (last && !tty_ && got == last_line_msgs_) return;  // nothing new since the last line
+  const double dt = seconds_between(last_line_ns_, now);
+  const double rate = dt > 0 ? static_cast<double>(got - last_line_msgs_) / dt : 0.0;
+  last_line_ns_ = now;
+  last_line_msgs_ = got;
+  const std::string line =
+      fmt::format("[{:7.1f}s] {:<8} msgs {:>9}  {:>9}/s  kills {}  stops {}  violations {}",
+                  seconds_between(start_ns_, now),
+                  phase_ == Phase::loaded               ? "load"
+                  : phase_ == Phase::stopping_producers ? "stop"
+                                                        : "drain",
+                  human_count(static_cast<double>(got)), human_count(rate),
+                  out_.kills_producers + out_.kills_consumers, out_.stops, violations());
+  if (tty_) {
+    fmt::print(stderr, "\r{}\x1b[K", line);
+    line_open_ = true;
+    if (last) {
+      std::fputs("\n", stderr);
+      line_open_ = false;
+    }
+  } else {
+    fmt::print(stderr, "{}\n", line);
+  }
+}
+
+void Supervisor::abort_all() {
+  for (Slot& s : slots_) {
+    if (!s.alive) continue;
+    s.process->kill();
+    ::kill(s.process->pid(), SIGCONT);
+    s.process->join();
+    Incarnation& inc = current(s);
+    inc.end_ns = monotonic_ns();
+    inc.exit_code = s.process->exitcode().value_or(0);
+    inc.end = inc.exit_code == -SIGKILL ? Incarnation::End::abort_kill
+              : inc.exit_code == 0      ? Incarnation::End::exited
+                                        : Incarnation::End::crashed;
+    s.alive = false;
+    s.stopped = false;
+  }
+}
+
+RunOutcome Supervisor::run() {
+  try {
+    return run_body();
+  } catch (...) {
+    // Setup failed half-way (fork, open): leave nothing behind.
+    abort_all();
+    try {
+      StringQueue::remove(config_.name);
+    } catch (const std::exception&) {
+      // The original error is the one to report.
+    }
+    throw;
+  }
+}
+
+RunOutcome Supervisor::run_body() {
+  InterruptGuard interrupts;
+  control_ = map_shared_control();
+  tty_ = ::isatty(STDERR_FILENO) != 0;
+
+  QueueOptions options;
+  options.capacity = config_.capacity;
+  options.producers = multi_producer(config_.kind) ? Producers::many : Producers::one;
+  options.consumers = multi_consumer(config_.kind) ? Consumers::many : Consumers::one;
+  options.max_message = config_.size_max;
+  options.start_position = config_.start_position;
+  if (config_.spin) options.wait.spin_iterations = *config_.spin;
+  // The supervisor holds no handle while workers run: they open the name like any user, and a
+  // fork never hands them one.
+  StringQueue::create(config_.name, options);
+
+  start_ns_ = monotonic_ns();
+  last_progress_ns_ = start_ns_;
+  last_line_ns_ = start_ns_;
+  slots_.resize(config_.producers + config_.consumers);
+  for (unsigned i = config_.producers; i < slots_.size(); ++i)
+    slots_[i].role = Role::consumer;
+  for (unsigned i = 0; i < slots_.size(); ++i)
+    spawn(i);
+
+  const std::uint64_t end_ns =
+      config_.seconds > 0 ? start_ns_ + static_cast<std::uint64_t>(config_.seconds * 1e9) : 0;
+  std::uint64_t next_kill = config_.chaos > 0 ? start_ns_ + rng_.exponential_ns(config_.chaos) : 0;
+  std::uint64_t next_stop =
+      config_.stop_chaos > 0 ? start_ns_ + rng_.exponential_ns(config_.stop_chaos) : 0;
+  const std::uint64_t stall_at =
+      config_.inject_stall ? start_ns_ + static_cast<std::uint64_t>(*config_.inject_stall * 1e9)
+                           : 0;
+  bool ok = true;
+
+  // ---- loaded phase: workers run; chaos strikes ----
+  std::uint64_t loaded_end = 0;
+  while (ok) {
+    const std::uint64_t now = monotonic_ns();
+    if (!(ok = reap_exited(now))) break;
+    resume_due(now, false);
+    if (next_kill != 0 && now >= next_kill) {
+      chaos_kill(now);
+      if (out_.kind != RunOutcome::Kind::completed) {
+        ok = false;
+        break;
+      }
+      next_kill = now + rng_.exponential_ns(config_.chaos);
+    }
+    if (next_stop != 0 && now >= next_stop) {
+      chaos_stop(now);
+      next_stop = now + rng_.exponential_ns(config_.stop_chaos);
+    }
+    if (stall_at != 0 && now >= stall_at) {
+      for (Slot& s : slots_) {
+        if (s.alive && s.role == Role::consumer && !s.stalled) {
+          ::kill(s.process->pid(), SIGSTOP);
+          s.stalled = true;
+        }
+      }
+    }
+    progress(now, false);
+    if (!(ok = watch(now))) break;
+    const bool out_of_time = end_ns != 0 && now >= end_ns;
+    const bool out_of_tickets = config_.messages != 0 && !alive_of(Role::producer);
+    if (out_of_time || out_of_tickets) {
+      loaded_end = now;
+      break;
+    }
+    sleep_ns(kTickNs);
+  }
+  out_.loaded_seconds = seconds_between(start_ns_, loaded_end != 0 ? loaded_end : monotonic_ns());
+
+  // ---- shutdown: producers stop, the queue is closed, consumers drain ----
+  if (ok) {
+    phase_ = Phase::stopping_producers;
+    // relaxed: a request; producers look at it between puts.
+    control_->stop_producers.store(1, std::memory_order_relaxed);
+    resume_due(0, true);
+    while ((ok = reap_exited(monotonic_ns())) && alive_of(Role::producer)) {
+      progress(monotonic_ns(), false);
+      if (!(ok = watch(monotonic_ns()))) break;
+      sleep_ns(kTickNs);
+    }
+  }
+  if (ok) {
+    phase_ = Phase::draining;
+    StringQueue::open(config_.name).close();
+    while ((ok = reap_exited(monotonic_ns())) && alive_of(Role::consumer)) {
+      progress(monotonic_ns(), false);
+      if (!(ok = watch(monotonic_ns()))) break;
+      sleep_ns(kTickNs);
+    }
+  }
+  progress(monotonic_ns(), true);
+  if (!ok) abort_all();
+
+  try {
+    out_.final_report = inspect(config_.name);
+  } catch (const std::exception& e) {
+    out_.final_report_error = e.what();
+  }
+  try {
+    StringQueue::remove(config_.name);
+  } catch (const std::exception&) {
+    // Reported by the caller's check that the name is gone.
+  }
+  out_.total_seconds = seconds_between(start_ns_, monotonic_ns());
+  return std::move(out_);
+}
+
+}  // namespace
+
+RunOutcome supervise(const Config& config, const std::string& log_dir) {
+  Supervisor supervisor(config, log_dir);
+  return supervisor.run();
+}
+
+}  // namespace shmq::stress

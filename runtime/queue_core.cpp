@@ -314,4 +314,31 @@ void QueueCore::close() noexcept {
   wake_all(control().not_full);
 }
 
+bool QueueCore::recover_stuck() noexcept {
+  if (!multi_producer_) return false;
+  const std::uint64_t pos = ring_.take_position();
+  // relaxed: a hint; recover_dead_claim() re-checks everything with the right orderings.
+  if (distance(control().tail.load(std::memory_order_relaxed), pos) <= 0) return false;  // empty
+  const auto now = std::chrono::steady_clock::now();
+  if (pos != stuck_pos_) {  // a new position to wait for: not stuck (yet)
+    stuck_pos_ = pos;
+    stuck_since_ = now;
+    return false;
+  }
+  if (now - stuck_since_ < std::chrono::milliseconds(1)) return false;
+  stuck_since_ = now;
+  const bool recovered = ring_.recover_dead_claim([this](std::uint32_t tag) {
+    // tag = (generation & 0xFFFFFF) << 8 | (index + 1): dead if its entry is free or reused.
+    const std::uint32_t index = (tag & 0xFFU) - 1;
+    if (index >= kRegistryCapacity) return false;  // not a tag: never recover on doubt
+    if (!segment_.entry_alive(index)) return true;
+    // [A3] as in Segment::is_alive(): a reused entry has a newer generation.
+    const std::uint64_t generation =
+        segment_.entry(index).generation.load(std::memory_order_acquire);
+    return (generation & 0xFFFFFFU) != (tag >> 8);
+  });
+  if (recovered) bump(counters().recovered_slots);
+  return recovered;
+}
+
 }  // namespace shmq::detail

@@ -248,4 +248,22 @@ TEST(ManagerCrash, AWaiterKilledInABarrierBreaksItForTheOthers) {
   EXPECT_FALSE(b.broken());
 }
 
+// The foundation fix the Manager needs (one MPSC request queue for every client): a producer
+// killed between claiming a slot and publishing it must not wedge the queue's consumer.
+TEST(ManagerCrash, AProducerKilledBetweenClaimAndPublishDoesNotWedgeTheConsumer) {
+  shmq::test::ScopedName name("mgr-wedge");
+  auto q = shmq::Queue<int>::create(name.str(), {.capacity = 8, .consumers = shmq::Consumers::one});
+  Child dies([&] {
+    shmq::Queue<int>::PutClaim claim;
+    if (q.try_claim(claim) != shmq::Status::ok) return 1;
+    ::kill(::getpid(), SIGKILL);  // no commit, no abandon: the slot stays claimed
+    return 2;
+  });
+  ASSERT_EQ(dies.wait(), 128 + SIGKILL);
+  ASSERT_EQ(q.put(42), shmq::Status::ok);  // behind the dead claim
+  int got = 0;
+  EXPECT_EQ(q.get_for(got, 2s), shmq::Status::ok);
+  EXPECT_EQ(got, 42);
+}
+
 }  // namespace

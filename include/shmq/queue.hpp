@@ -261,6 +261,7 @@ class Queue {
   Status try_peek(GetClaim& claim) {
     if (const Status s = core_.ensure_consumer(); s != Status::ok) return s;
     Status s = core_.ring().try_acquire(claim.claim_);
+    if (s == Status::empty && core_.recover_stuck()) s = core_.ring().try_acquire(claim.claim_);
     if (s == Status::empty && core_.closed()) {
       s = core_.ring().try_acquire(claim.claim_);
       if (s == Status::empty) return Status::closed;
@@ -323,6 +324,7 @@ class Queue {
     if (const Status s = core_.ensure_consumer(); s != Status::ok) return s;
     Ring::Claim c;
     Status s = core_.ring().try_acquire(c);
+    if (s == Status::empty && core_.recover_stuck()) s = core_.ring().try_acquire(c);
     if (s == Status::empty && core_.closed()) {
       s = core_.ring().try_acquire(c);  // a put that happened before the close is still there
       if (s == Status::empty) return Status::closed;

@@ -2,6 +2,7 @@
 // control block, the ring handle, roles and closing. Queue<T> adds the element codec on top.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -74,6 +75,11 @@ class QueueCore {
   bool multi_producer() const noexcept { return multi_producer_; }
   bool multi_consumer() const noexcept { return multi_consumer_; }
 
+  // Consumer side: when the next position has stayed claimed-but-unpublished for 1 ms,
+  // checks whether its claimer died and, if so, turns it into a skip (SlotRing::
+  // recover_dead_claim). Cheap when nothing is stuck. Returns whether a slot was recovered.
+  bool recover_stuck() noexcept;
+
   // [R5] store `closed` and wake every sleeper; pairs with [A5] in closed().
   void close() noexcept;
   bool closed() const noexcept {
@@ -91,6 +97,8 @@ class QueueCore {
   WaitPolicy wait_{};
   bool multi_producer_ = true;
   bool multi_consumer_ = true;
+  std::uint64_t stuck_pos_ = 0;  // recover_stuck(): the position that has not been published
+  std::chrono::steady_clock::time_point stuck_since_{};
 };
 
 }  // namespace shmq::detail

@@ -175,12 +175,47 @@ class SlotRing {
 
   // Frees the slot of an acquired message for the producer of pos + capacity.
   void release(const Claim& c) noexcept {
+    // relaxed: ordered by [R2]. INV-R3: while a slot is claimed and unpublished (seq == p), its
+    // claimer word is 0 or the tag of the producer that claimed p — never a stale tag.
+    c.slot->claimer.store(0, std::memory_order_relaxed);
     // [R2] hand the slot back; pairs with [A1] in try_claim().
     c.slot->seq.store(c.pos + capacity_, std::memory_order_release);
     if (!multi_consumer_) {
       // relaxed: only this consumer writes head; see publish() for tail.
       ctl_->head.store(c.pos + 1, std::memory_order_relaxed);
     }
+  }
+
+  // The next position a consumer takes (approximate for a multi-consumer ring).
+  std::uint64_t take_position() const noexcept {
+    // relaxed: a ticket, for recovery's bookkeeping only.
+    return multi_consumer_ ? ctl_->head.load(std::memory_order_relaxed) : local_head_;
+  }
+
+  // Consumer side (MP rings): if the next position to take was claimed by a producer that died
+  // before publishing it, publish an empty skip in its place so the ring moves on (DESIGN §6).
+  // `claimer_dead(tag)` must say whether the claimer with that tag is provably dead (never on a
+  // timeout alone). Returns whether a slot was recovered. A claimer killed between its claim and
+  // its tag store (a few instructions) leaves tag 0 and cannot be recovered.
+  template <class ClaimerDead>
+  bool recover_dead_claim(ClaimerDead&& claimer_dead) noexcept {
+    if (!multi_producer_) return false;  // a single producer's claim is private until published
+    const std::uint64_t pos = take_position();
+    if (distance(ctl_->tail.load(std::memory_order_relaxed), pos) <= 0) return false;  // unclaimed
+    SlotHeader* slot = slot_at(pos);
+    // [A6] see the release that freed the slot for pos (and reset its claimer, INV-R3); pairs
+    // with [R2] in release().
+    if (slot->seq.load(std::memory_order_acquire) != pos) return false;
+    // relaxed: INV-R3 makes any non-zero value the current claimer's tag.
+    const std::uint32_t tag = slot->claimer.load(std::memory_order_relaxed);
+    if (tag == 0 || !claimer_dead(tag)) return false;
+    // The claimer is dead: nobody else writes this slot until it is published.
+    slot->size.store(kSkipSize, std::memory_order_relaxed);  // relaxed: ordered by [R6]
+    std::uint64_t expected = pos;
+    // [R6] publish the skip, as [R1] would; acq_rel/relaxed: another consumer may race to do the
+    // same, and only one CAS wins.
+    return slot->seq.compare_exchange_strong(expected, pos + 1, std::memory_order_acq_rel,
+                                             std::memory_order_relaxed);
   }
 
   // Approximate number of messages (claimed positions minus taken ones), clamped to [0, capacity].

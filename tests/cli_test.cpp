@@ -581,8 +581,17 @@ TEST(CliTest, ServeRunsAManagerServerUntilSigterm) {
   ScopedManagerName scoped("cli-serve");
   const std::string& name = scoped.name.str();
   CliProcess server({"serve", name});
-  ASSERT_TRUE(eventually([&] { return server.out_so_far().find("serving") != std::string::npos; }))
-      << server.finish(1s).err;
+  // Serving once the tool's own process is attached to the manager's segment.
+  const auto serving = [&] {
+    try {
+      for (const shmq::AttachedProcess& p : shmq::inspect(name).processes)
+        if (p.alive && static_cast<pid_t>(p.pid) == server.pid()) return true;
+    } catch (const shmq::Error&) {
+    }
+    return false;
+  };
+  ASSERT_TRUE(eventually(serving)) << server.finish(1s).err;
+  EXPECT_NE(server.out_so_far().find("manager " + name), std::string::npos);
   {
     auto manager = shmq::Manager::open(name);
     auto scores = manager.dict<std::string, int>("scores");

@@ -11,8 +11,10 @@
 namespace shmq::cli {
 
 int run_serve(const std::string& name) {
-  // Said before serving (and flushed), so that a supervisor or a script sees the server start.
-  fmt::print("serving manager {} in pid {} (SIGINT or SIGTERM stops it)\n", name, ::getpid());
+  // Said (and flushed) as the server starts; Manager::serve has no "ready" hook, so a script that
+  // needs the server up waits for this pid in `shmq inspect NAME` (or retries Manager::open).
+  fmt::print("starting the server of manager {} in pid {} (SIGINT or SIGTERM stops it)\n", name,
+             ::getpid());
   std::fflush(stdout);
   Manager::serve(name);  // handles SIGINT/SIGTERM itself: returns after a clean shutdown
   fmt::print("manager {} stopped\n", name);

@@ -279,7 +279,8 @@ int run(int argc, char** argv) {
       exit_code = kExitInterrupted;
       break;
   }
-  const bool keep = c.keep_logs || exit_code != kExitPass;
+  // Logs are evidence: kept when the run found something (or could not finish), and on request.
+  const bool keep = c.keep_logs || (exit_code != kExitPass && exit_code != kExitInterrupted);
   if (keep) {
     write_run_file(log_dir, c, outcome);
   } else {

@@ -246,14 +246,17 @@ void Reconciler::sweep(std::vector<Missing>& missing) {
 void Reconciler::attribute(std::vector<Missing>& missing) {
   const std::uint64_t batch = config_.log_batch;
   const std::uint64_t capacity = batch * killed_.size();
+  v_.in_doubt_bound = batch * (v_.killed_producers + v_.killed_consumers);
+  // A run that did not drain left messages in the queue: undelivered is not lost, and there is
+  // nothing to attribute.
+  if (!v_.drained) return;
   if (v_.undelivered > kAttributeLimit) {
     // Too many to match one by one: attribute as many as the kills could explain.
     ++v_.attribution_limit_hit;
     v_.in_doubt_get = std::min(v_.undelivered, capacity);
     for (std::size_t i = 0; i < missing.size() && i < kExamplesPerClass; ++i) {
-      example(shown_lost_, fmt::format("{}: seq {} of {} was committed and never received",
-                                       v_.drained ? "lost" : "undelivered", missing[i].seq,
-                                       label(missing[i].producer)));
+      example(shown_lost_, fmt::format("lost: seq {} of {} was committed and never received",
+                                       missing[i].seq, label(missing[i].producer)));
     }
   } else {
     // Bipartite matching (augmenting paths): a missing message m may be charged to killed
@@ -288,14 +291,12 @@ void Reconciler::attribute(std::vector<Missing>& missing) {
         ++v_.in_doubt_get;
       } else {
         const Missing& m = missing[mi];
-        example(shown_lost_,
-                fmt::format("{}: seq {} of {} was committed and never received",
-                            v_.drained ? "lost" : "undelivered", m.seq, label(m.producer)));
+        example(shown_lost_, fmt::format("lost: seq {} of {} was committed and never received",
+                                         m.seq, label(m.producer)));
       }
     }
   }
-  if (v_.drained) v_.lost = v_.undelivered - v_.in_doubt_get;
-  v_.in_doubt_bound = batch * (v_.killed_producers + v_.killed_consumers);
+  v_.lost = v_.undelivered - v_.in_doubt_get;
 }
 
 void Reconciler::check_library() {

@@ -331,20 +331,18 @@ bool Supervisor::watch(std::uint64_t now) {
       fmt::format("shmq-stress: watchdog: {} (messages put {}, got {}; kills {}, stops {})\n",
                   out_.reason, messages(Role::producer), messages(Role::consumer),
                   out_.kills_producers + out_.kills_consumers, out_.stops);
-  const bool mp_kills = (multi_producer(config_.kind) && out_.kills_producers != 0) ||
-                        (multi_consumer(config_.kind) && out_.kills_consumers != 0);
-  if (mp_kills) {
+  const std::uint64_t mp_producer_kills = multi_producer(config_.kind) ? out_.kills_producers : 0;
+  const std::uint64_t mc_consumer_kills = multi_consumer(config_.kind) ? out_.kills_consumers : 0;
+  if (mp_producer_kills + mc_consumer_kills != 0) {
     dump += fmt::format(
-        "shmq-stress: likely cause: --chaos killed a process on a multi-{} side of this {} queue; "
-        "a process killed between claiming a slot and publishing (or releasing) it leaves the "
-        "slot claimed, and shmq does not yet turn such a slot into a skip (docs/queue.md, "
-        "\"Crashes\"), so every later position waits behind it. Until that recovery lands, run "
-        "--chaos on this kind with --chaos-side {}.\n",
-        multi_producer(config_.kind) && out_.kills_producers != 0 ? "producer" : "consumer",
-        to_string(config_.kind),
-        config_.kind == Kind::mpmc   ? "(none: both sides are multi; use --stop-chaos only)"
-        : config_.kind == Kind::mpsc ? "consumers"
-                                     : "producers");
+        "shmq-stress: likely cause: --chaos killed {} producer(s) on the multi-producer side and "
+        "{} consumer(s) on the multi-consumer side of this {} queue. A process killed between "
+        "claiming a slot and publishing (or releasing) it leaves the slot claimed; every later "
+        "position waits behind it until a survivor recovers the slot (DESIGN.md §6). A build "
+        "without that recovery (docs/queue.md, \"Crashes\") wedges here: there, kill only "
+        "single sides (--chaos-side consumers on mpsc, producers on spmc; --stop-chaos alone on "
+        "mpmc). A build with it should never get here: report the seed.\n",
+        mp_producer_kills, mc_consumer_kills, to_string(config_.kind));
   }
   if (config_.inject_stall) {
     dump +=

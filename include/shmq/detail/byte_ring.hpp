@@ -176,6 +176,7 @@ class ByteRing {
   // Precondition: from + n <= r.length.
   void copy_out(const Record& r, std::uint64_t from, std::byte* out,
                 std::uint64_t n) const noexcept {
+    if (n == 0) return;  // `out` may be null then (an empty container's data())
     const std::uint64_t pos = r.pos + kPipeRecordHeader + from;
     const std::uint64_t offset = pos & mask_;
     const std::uint64_t first_part = std::min(n, capacity_ - offset);

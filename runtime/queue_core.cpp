@@ -90,8 +90,13 @@ SlotRing::Config validate_queue_control(const Segment& seg, const QueueControl& 
     const std::uint64_t head = ctl.head.load(std::memory_order_relaxed);
     const std::uint64_t tail = ctl.tail.load(std::memory_order_relaxed);
     if (ctl.head.load(std::memory_order_relaxed) != head) continue;
+    // A single side's index may lag by one (INV-R1): its owner is between publish (release) and
+    // its index store, or died there; resume_producer()/resume_consumer() repair it.
     const std::int64_t depth = distance(tail, head);
-    if (depth < 0 || depth > static_cast<std::int64_t>(capacity)) {
+    const std::int64_t least = (flags & kFlagMultiProducer) != 0 ? 0 : -1;
+    const std::int64_t most =
+        static_cast<std::int64_t>(capacity) + ((flags & kFlagMultiConsumer) != 0 ? 0 : 1);
+    if (depth < least || depth > most) {
       throw Error(Errc::corrupt, name,
                   fmt::format("tail {} and head {} are {} apart, capacity {}", tail, head, depth,
                               capacity));

@@ -17,8 +17,12 @@
 // order; per-producer FIFO; every message taken exactly once.
 //
 // Invariants:
-//   INV-R1: 0 <= tail - head <= capacity (wrap-safe difference), in every legal state.
-//   INV-R2: a slot's seq is one of p, p + 1, p + capacity for the position p it serves.
+//   INV-R1: 0 <= tail - head <= capacity (wrap-safe difference), in every legal state — except
+//           that a single side's index may lag by one (its owner published, or released, and has
+//           not stored tail/head yet, or died in between): -1 <= tail - head with a single
+//           producer, tail - head <= capacity + 1 with a single consumer.
+//   INV-R2: a slot's seq is one of p, p + 1, p + capacity for the position p it serves
+//           (p + capacity + 1 once the next lap's message is published there).
 // Every value read from shared memory is checked against these before use; a violation is
 // Status::corrupt, never an out-of-bounds access (positions are masked, sizes are bounded).
 //
@@ -106,8 +110,10 @@ class SlotRing {
     for (std::uint64_t step = 0; step <= capacity_; ++step) {
       const std::uint64_t seq = slot_at(t)->seq.load(std::memory_order_acquire);  // [A1]
       if (seq == t || seq == t - capacity_ + 1) {  // free, or full (message of t - capacity)
+        // INV-R1; t is exact here, h may lag by one behind a single consumer.
         const std::int64_t depth = distance(t, h);
-        if (depth < 0 || depth > static_cast<std::int64_t>(capacity_)) return false;  // INV-R1
+        const std::int64_t most = static_cast<std::int64_t>(capacity_) + (multi_consumer_ ? 0 : 1);
+        if (depth < 0 || depth > most) return false;
         local_tail_ = t;
         return true;
       }
@@ -145,8 +151,10 @@ class SlotRing {
         local_head_ = h;
         return true;
       }
-      if (seq != h + capacity_) return false;  // INV-R2
-      ++h;                                     // taken but the head store was missed
+      // Taken, but the head store was missed; the producer may already have refilled the slot
+      // for the next lap (h + capacity + 1).
+      if (seq != h + capacity_ && seq != h + capacity_ + 1) return false;  // INV-R2
+      ++h;
     }
     return false;
   }

@@ -1,0 +1,312 @@
+// Waiting (include/shmq/detail/event_count.hpp, runtime/futex.cpp) between threads: futex wake
+// and deadline, the eventcount's no-lost-wakeup guarantee, and Queue verbs that block until
+// another handle acts. Label `threads`: these run under TSan. Cross-process waiting is in
+// queue_process_test.cpp.
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "shmq/detail/event_count.hpp"
+#include "shmq/detail/futex.hpp"
+#include "shmq/queue.hpp"
+#include "support/queue_test_util.hpp"
+#include "support/test_support.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using shmq::Status;
+using shmq::WaitPolicy;
+using shmq::detail::Counters;
+using shmq::detail::Deadline;
+using shmq::detail::EventCountData;
+using shmq::test::eventually;
+using shmq::test::ScopedName;
+using Clock = std::chrono::steady_clock;
+
+// A policy that sleeps at once, in slices so long that only a wake can end a sleep early.
+WaitPolicy sleep_only(std::chrono::milliseconds slice = 60s) {
+  WaitPolicy p;
+  p.spin_iterations = 0;
+  p.sleep_slice = slice;
+  return p;
+}
+
+// ---- futex ----
+
+TEST(Futex, WaitReturnsAtOnceWhenTheWordDiffers) {
+  std::atomic<std::uint32_t> word{1};
+  const auto start = Clock::now();
+  shmq::detail::futex_wait_until(word, 0, Clock::now() + 60s);
+  EXPECT_LT(Clock::now() - start, 10s);
+}
+
+TEST(Futex, TimedWaitReturnsAtItsDeadline) {
+  std::atomic<std::uint32_t> word{0};
+  const auto start = Clock::now();
+  const Deadline deadline = start + 50ms;
+  shmq::detail::futex_wait_until(word, 0, deadline);
+  const auto end = Clock::now();
+  EXPECT_GE(end, deadline);
+  EXPECT_LT(end - start, 10s);
+}
+
+TEST(Futex, WaitWithAPastDeadlineReturnsAtOnce) {
+  std::atomic<std::uint32_t> word{0};
+  const auto start = Clock::now();
+  shmq::detail::futex_wait_until(word, 0, start - 1s);
+  shmq::detail::futex_wait_until(word, 0, Deadline::min());
+  EXPECT_LT(Clock::now() - start, 10s);
+}
+
+TEST(Futex, SleeperIsWokenByWake) {
+  std::atomic<std::uint32_t> word{0};
+  std::atomic<bool> entered{false};
+  std::atomic<bool> done{false};
+  std::thread sleeper([&] {
+    entered.store(true);
+    const Deadline far = Clock::now() + 60s;
+    while (word.load() == 0 && Clock::now() < far)
+      shmq::detail::futex_wait_until(word, 0, far);
+    done.store(true);
+  });
+  ASSERT_TRUE(eventually([&] { return entered.load(); }));
+  std::this_thread::sleep_for(20ms);  // let it reach the futex; a wake before is fine too
+  const auto start = Clock::now();
+  word.store(1);
+  shmq::detail::futex_wake(word, 1);
+  EXPECT_TRUE(eventually([&] { return done.load(); }, 20s));
+  sleeper.join();
+  EXPECT_LT(Clock::now() - start, 20s) << "woken, not timed out";
+}
+
+// ---- eventcount ----
+
+TEST(EventCount, NotifyWithoutWaitersReportsNobodyAndLeavesTheEpoch) {
+  EventCountData ec{};
+  EXPECT_FALSE(shmq::detail::notify_all(ec));
+  EXPECT_EQ(ec.epoch.load(), 0U);
+  shmq::detail::wake_all(ec);
+  EXPECT_EQ(ec.epoch.load(), 1U) << "wake_all bumps the epoch regardless";
+}
+
+TEST(EventCount, SatisfiedConditionReturnsWithoutSleeping) {
+  EventCountData ec{};
+  Counters counters{};
+  const Status s = shmq::detail::wait_until(ec, sleep_only(), counters, Deadline::max(),
+                                            Status::empty, [] { return Status::ok; });
+  EXPECT_EQ(s, Status::ok);
+  EXPECT_EQ(counters.sleeps.load(), 0U);
+  EXPECT_EQ(ec.waiters.load(), 0U);
+}
+
+TEST(EventCount, TimedWaitReturnsTimeoutNoEarlierThanTheDeadline) {
+  EventCountData ec{};
+  Counters counters{};
+  const auto start = Clock::now();
+  const Deadline deadline = start + 60ms;
+  const Status s = shmq::detail::wait_until(ec, sleep_only(20ms), counters, deadline, Status::empty,
+                                            [] { return Status::empty; });
+  EXPECT_EQ(s, Status::timeout);
+  EXPECT_GE(Clock::now(), deadline);
+  EXPECT_LT(Clock::now() - start, 10s);
+  EXPECT_EQ(counters.timeouts.load(), 1U);
+  EXPECT_GE(counters.sleeps.load(), 1U);
+  EXPECT_EQ(ec.waiters.load(), 0U) << "a finished waiter deregisters";
+}
+
+TEST(EventCount, SleeperIsWokenByNotify) {
+  EventCountData ec{};
+  std::atomic<bool> ready{false};
+  Status result = Status::corrupt;
+  Counters counters{};
+  std::thread waiter([&] {
+    result = shmq::detail::wait_until(ec, sleep_only(), counters, Clock::now() + 60s, Status::empty,
+                                      [&] { return ready.load() ? Status::ok : Status::empty; });
+  });
+  ASSERT_TRUE(eventually([&] { return ec.waiters.load() > 0; })) << "the waiter registered";
+  const auto start = Clock::now();
+  ready.store(true);
+  EXPECT_TRUE(shmq::detail::notify_all(ec)) << "a registered waiter is seen";
+  waiter.join();
+  EXPECT_EQ(result, Status::ok);
+  EXPECT_LT(Clock::now() - start, 20s) << "woken, not ended by its 60 s slice";
+  EXPECT_EQ(ec.waiters.load(), 0U);
+}
+
+TEST(EventCount, OneNotifyWakesEverySleeper) {
+  EventCountData ec{};
+  std::atomic<bool> ready{false};
+  std::atomic<int> woken{0};
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < 3; ++i) {
+    waiters.emplace_back([&] {
+      Counters counters{};
+      const Status s =
+          shmq::detail::wait_until(ec, sleep_only(), counters, Clock::now() + 60s, Status::empty,
+                                   [&] { return ready.load() ? Status::ok : Status::empty; });
+      if (s == Status::ok) woken.fetch_add(1);
+    });
+  }
+  ASSERT_TRUE(eventually([&] { return ec.waiters.load() == 3; }));
+  const auto start = Clock::now();
+  ready.store(true);
+  EXPECT_TRUE(shmq::detail::notify_all(ec));
+  for (auto& t : waiters)
+    t.join();
+  EXPECT_EQ(woken.load(), 3);
+  EXPECT_LT(Clock::now() - start, 20s);
+}
+
+// Two threads hand a token back and forth through two eventcounts, sleeping every time. A lost
+// wakeup would leave one side asleep for its whole 60 s slice.
+TEST(EventCount, PingPongNeverLosesAWakeup) {
+  EventCountData to_b{};
+  EventCountData to_a{};
+  std::atomic<int> turn{0};  // even: A's turn, odd: B's turn
+  constexpr int kRounds = 2000;
+  const auto start = Clock::now();
+  auto player = [&](int parity, EventCountData& mine, EventCountData& theirs) {
+    Counters counters{};
+    for (int i = parity; i < 2 * kRounds; i += 2) {
+      const Status s =
+          shmq::detail::wait_until(mine, sleep_only(), counters, Clock::now() + 60s, Status::empty,
+                                   [&] { return turn.load() == i ? Status::ok : Status::empty; });
+      if (s != Status::ok) return;
+      turn.store(i + 1);
+      shmq::detail::notify_all(theirs);
+    }
+  };
+  std::thread a(player, 0, std::ref(to_a), std::ref(to_b));
+  std::thread b(player, 1, std::ref(to_b), std::ref(to_a));
+  a.join();
+  b.join();
+  EXPECT_EQ(turn.load(), 2 * kRounds);
+  EXPECT_LT(Clock::now() - start, 50s);
+}
+
+// ---- Queue verbs that block until another handle acts (one handle per thread) ----
+
+shmq::QueueOptions blocking_options(std::uint64_t capacity) {
+  shmq::QueueOptions o;
+  o.capacity = capacity;
+  o.wait = sleep_only();
+  return o;
+}
+
+std::uint64_t total_sleeps(const shmq::Queue<int>& q) {
+  std::uint64_t n = 0;
+  for (std::uint32_t i = 0; i < shmq::detail::kRegistryCapacity; ++i) {
+    n += q.core().segment().entry(i).counters.sleeps.load();
+  }
+  return n;
+}
+
+TEST(QueueWaiting, BlockedGetIsWokenByAPutFromAnotherHandle) {
+  ScopedName name("ec-get");
+  auto q = shmq::Queue<int>::create(name.str(), blocking_options(4));
+  std::atomic<bool> done{false};
+  int got = 0;
+  Status s = Status::corrupt;
+  std::thread getter([&] {
+    auto mine = shmq::Queue<int>::open(name.str(), sleep_only());
+    s = mine.get(got);
+    done.store(true);
+  });
+  ASSERT_TRUE(eventually([&] { return total_sleeps(q) > 0; })) << "the getter went to sleep";
+  EXPECT_FALSE(done.load());
+  ASSERT_EQ(q.try_put(42), Status::ok);
+  getter.join();
+  EXPECT_EQ(s, Status::ok);
+  EXPECT_EQ(got, 42);
+}
+
+TEST(QueueWaiting, BlockedPutIsWokenByAGetFromAnotherHandle) {
+  ScopedName name("ec-put");
+  auto q = shmq::Queue<int>::create(name.str(), blocking_options(2));
+  ASSERT_EQ(q.try_put(1), Status::ok);
+  ASSERT_EQ(q.try_put(2), Status::ok);
+  Status s = Status::corrupt;
+  std::thread putter([&] {
+    auto mine = shmq::Queue<int>::open(name.str(), sleep_only());
+    s = mine.put(3);
+  });
+  ASSERT_TRUE(eventually([&] { return total_sleeps(q) > 0; }));
+  int v = 0;
+  ASSERT_EQ(q.try_get(v), Status::ok);
+  putter.join();
+  EXPECT_EQ(s, Status::ok);
+  for (const int expected : {2, 3}) {
+    ASSERT_EQ(q.try_get(v), Status::ok);
+    EXPECT_EQ(v, expected);
+  }
+}
+
+TEST(QueueWaiting, CloseWakesBlockedGettersAndPuttersWithClosed) {
+  ScopedName empty_name("ec-close-get");
+  ScopedName full_name("ec-close-put");
+  auto empty = shmq::Queue<int>::create(empty_name.str(), blocking_options(2));
+  auto full = shmq::Queue<int>::create(full_name.str(), blocking_options(2));
+  ASSERT_EQ(full.try_put(1), Status::ok);
+  ASSERT_EQ(full.try_put(2), Status::ok);
+  Status get_status = Status::ok;
+  Status put_status = Status::ok;
+  std::thread getter([&] {
+    auto mine = shmq::Queue<int>::open(empty_name.str(), sleep_only());
+    int v = 0;
+    get_status = mine.get(v);
+  });
+  std::thread putter([&] {
+    auto mine = shmq::Queue<int>::open(full_name.str(), sleep_only());
+    put_status = mine.put(3);
+  });
+  ASSERT_TRUE(eventually([&] { return total_sleeps(empty) > 0 && total_sleeps(full) > 0; }));
+  const auto start = Clock::now();
+  empty.close();
+  full.close();
+  getter.join();
+  putter.join();
+  EXPECT_EQ(get_status, Status::closed);
+  EXPECT_EQ(put_status, Status::closed);
+  EXPECT_LT(Clock::now() - start, 20s) << "woken, not ended by the 60 s slice";
+}
+
+TEST(QueueWaiting, BlockingBatchAndPeekWaitForMessages) {
+  ScopedName name("ec-batch");
+  auto q = shmq::Queue<int>::create(name.str(), blocking_options(4));
+  std::size_t got = 0;
+  std::array<int, 3> out{};
+  Status many = Status::corrupt;
+  Status peek = Status::corrupt;
+  int peeked = 0;
+  std::atomic<bool> first_done{false};
+  std::thread getter([&] {
+    auto mine = shmq::Queue<int>::open(name.str(), sleep_only());
+    many = mine.get_many(out, got);
+    first_done.store(true);
+    shmq::Queue<int>::GetClaim claim;
+    peek = mine.peek(claim);
+    if (peek == Status::ok) std::memcpy(&peeked, claim.data().data(), sizeof(int));
+  });
+  ASSERT_TRUE(eventually([&] { return total_sleeps(q) > 0; }));
+  ASSERT_EQ(q.try_put(7), Status::ok);
+  ASSERT_TRUE(eventually([&] { return first_done.load(); }));
+  ASSERT_TRUE(eventually([&] { return q.core().control().not_empty.waiters.load() > 0; }))
+      << "waiting again, in peek";
+  ASSERT_EQ(q.try_put(8), Status::ok);
+  getter.join();
+  EXPECT_EQ(many, Status::ok);
+  EXPECT_EQ(got, 1U);
+  EXPECT_EQ(out[0], 7);
+  EXPECT_EQ(peek, Status::ok);
+  EXPECT_EQ(peeked, 8);
+}
+
+}  // namespace

@@ -1,0 +1,301 @@
+// Queue<T> between processes (label `process`): a sleeper in one process is woken by a put, a get
+// or a close in another (the futex is shared, not private), and single roles held by a process
+// that was SIGKILLed are taken over while a stopped holder keeps them.
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "shmq/queue.hpp"
+#include "support/queue_test_util.hpp"
+#include "support/test_support.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using shmq::Consumers;
+using shmq::Errc;
+using shmq::Producers;
+using shmq::Queue;
+using shmq::Status;
+using shmq::WaitPolicy;
+using shmq::test::Child;
+using shmq::test::eventually;
+using shmq::test::expect_error;
+using shmq::test::FdPipe;
+using shmq::test::ScopedName;
+using Clock = std::chrono::steady_clock;
+
+// Sleeps at once, in slices so long (60 s) that only a wake ends a sleep within the test's bounds.
+WaitPolicy sleep_only() {
+  WaitPolicy p;
+  p.spin_iterations = 0;
+  p.sleep_slice = 60s;
+  return p;
+}
+
+shmq::QueueOptions options(std::uint64_t capacity, Producers p = Producers::many,
+                           Consumers c = Consumers::many) {
+  shmq::QueueOptions o;
+  o.capacity = capacity;
+  o.producers = p;
+  o.consumers = c;
+  o.wait = sleep_only();
+  return o;
+}
+
+template <class T>
+std::uint64_t total_sleeps(const Queue<T>& q) {
+  std::uint64_t n = 0;
+  for (std::uint32_t i = 0; i < shmq::detail::kRegistryCapacity; ++i) {
+    n += q.core().segment().entry(i).counters.sleeps.load();
+  }
+  return n;
+}
+
+// Exit codes of the children: 0 is success, anything else names what went wrong.
+constexpr int kWrongStatus = 10;
+constexpr int kWrongValue = 11;
+constexpr int kDidNotSleep = 12;
+
+TEST(QueueProcess, ConsumerAsleepOnAnEmptyQueueIsWokenByAPutFromAnotherProcess) {
+  ScopedName name("qp-get");
+  auto q = Queue<int>::create(name.str(), options(4));
+  Child child([&] {
+    auto mine = Queue<int>::open(name.str(), sleep_only());
+    int v = 0;
+    if (mine.get(v) != Status::ok) return kWrongStatus;
+    if (v != 42) return kWrongValue;
+    return mine.core().counters().sleeps.load() >= 1 ? 0 : kDidNotSleep;
+  });
+  ASSERT_TRUE(eventually([&] { return total_sleeps(q) > 0; })) << "the child went to sleep";
+  const auto start = Clock::now();
+  ASSERT_EQ(q.try_put(42), Status::ok);
+  EXPECT_EQ(child.wait(30s), 0);
+  EXPECT_LT(Clock::now() - start, 30s) << "woken by the put, not by its 60 s slice";
+}
+
+TEST(QueueProcess, ProducerBlockedOnAFullQueueIsWokenByAGetFromAnotherProcess) {
+  ScopedName name("qp-put");
+  auto q = Queue<int>::create(name.str(), options(2));
+  ASSERT_EQ(q.try_put(1), Status::ok);
+  ASSERT_EQ(q.try_put(2), Status::ok);
+  Child child([&] {
+    auto mine = Queue<int>::open(name.str(), sleep_only());
+    if (mine.put(3) != Status::ok) return kWrongStatus;
+    return mine.core().counters().sleeps.load() >= 1 ? 0 : kDidNotSleep;
+  });
+  ASSERT_TRUE(eventually([&] { return total_sleeps(q) > 0; }));
+  int v = 0;
+  ASSERT_EQ(q.try_get(v), Status::ok);
+  EXPECT_EQ(v, 1);
+  EXPECT_EQ(child.wait(30s), 0);
+  for (const int expected : {2, 3}) {
+    ASSERT_EQ(q.try_get(v), Status::ok);
+    EXPECT_EQ(v, expected);
+  }
+}
+
+TEST(QueueProcess, CloseFromAnotherProcessWakesABlockedGetterWithClosed) {
+  ScopedName name("qp-close-get");
+  auto q = Queue<int>::create(name.str(), options(4));
+  Child child([&] {
+    auto mine = Queue<int>::open(name.str(), sleep_only());
+    int v = 0;
+    return mine.get(v) == Status::closed ? 0 : kWrongStatus;
+  });
+  ASSERT_TRUE(eventually([&] { return total_sleeps(q) > 0; }));
+  q.close();
+  EXPECT_EQ(child.wait(30s), 0);
+}
+
+TEST(QueueProcess, CloseFromAnotherProcessWakesABlockedPutterWithClosed) {
+  ScopedName name("qp-close-put");
+  auto q = Queue<int>::create(name.str(), options(2));
+  ASSERT_EQ(q.try_put(1), Status::ok);
+  ASSERT_EQ(q.try_put(2), Status::ok);
+  Child child([&] {
+    auto mine = Queue<int>::open(name.str(), sleep_only());
+    return mine.put(3) == Status::closed ? 0 : kWrongStatus;
+  });
+  ASSERT_TRUE(eventually([&] { return total_sleeps(q) > 0; }));
+  q.close();
+  EXPECT_EQ(child.wait(30s), 0);
+  EXPECT_EQ(q.size(), 2U) << "the refused put left nothing";
+}
+
+TEST(QueueProcess, EveryBlockedConsumerProcessGetsExactlyOneMessage) {
+  ScopedName name("qp-many-getters");
+  auto q = Queue<int>::create(name.str(), options(8));
+  FdPipe results;
+  std::vector<Child> children;
+  for (int i = 0; i < 3; ++i) {
+    children.emplace_back([&] {
+      auto mine = Queue<int>::open(name.str(), sleep_only());
+      int v = 0;
+      if (mine.get(v) != Status::ok) return kWrongStatus;
+      return results.write(v) ? 0 : kWrongValue;
+    });
+  }
+  ASSERT_TRUE(eventually([&] { return q.core().control().not_empty.waiters.load() == 3; }))
+      << "all three are waiting";
+  for (int v = 100; v < 103; ++v)
+    ASSERT_EQ(q.try_put(v), Status::ok);
+  std::vector<int> got;
+  for (int i = 0; i < 3; ++i) {
+    int v = 0;
+    ASSERT_TRUE(results.read(v, 30s));
+    got.push_back(v);
+  }
+  for (auto& c : children)
+    EXPECT_EQ(c.wait(30s), 0);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<int>{100, 101, 102}));
+}
+
+TEST(QueueProcess, SleeperKilledInsideGetDoesNotWedgeTheQueue) {
+  ScopedName name("qp-killed-sleeper");
+  auto q = Queue<int>::create(name.str(), options(4));
+  {
+    Child child([&] {
+      auto mine = Queue<int>::open(name.str(), sleep_only());
+      int v = 0;
+      (void)mine.get(v);
+      return 0;
+    });
+    ASSERT_TRUE(eventually([&] { return total_sleeps(q) > 0; }));
+    child.kill(SIGKILL);
+    ASSERT_EQ(child.wait(30s), 128 + SIGKILL);
+  }
+  ASSERT_EQ(q.try_put(5), Status::ok);
+  int v = 0;
+  ASSERT_EQ(q.get_for(v, 10s), Status::ok);
+  EXPECT_EQ(v, 5);
+  Child getter([&] {
+    auto mine = Queue<int>::open(name.str(), sleep_only());
+    int got = 0;
+    return mine.get(got) == Status::ok && got == 6 ? 0 : kWrongValue;
+  });
+  // The killed sleeper never deregistered: its stale count stays, and costs only a needless wake.
+  ASSERT_TRUE(eventually([&] { return q.core().control().not_empty.waiters.load() >= 2; }));
+  ASSERT_EQ(q.try_put(6), Status::ok);
+  EXPECT_EQ(getter.wait(30s), 0);
+}
+
+// ---- roles held by other processes ----
+
+struct Ready {
+  int pid;
+};
+
+TEST(QueueProcess, SingleProducerRoleIsTakenOverFromASigkilledProducer) {
+  ScopedName name("qp-sp-kill");
+  auto q = Queue<int>::create(name.str(), options(8, Producers::one, Consumers::one));
+  FdPipe ready;
+  Child child([&] {
+    auto mine = Queue<int>::open(name.str(), sleep_only());
+    mine.claim_producer();
+    for (int v = 1; v <= 3; ++v) {
+      if (mine.try_put(v) != Status::ok) return kWrongStatus;
+    }
+    ready.write(Ready{getpid()});
+    for (;;)
+      ::pause();
+  });
+  Ready r{};
+  ASSERT_TRUE(ready.read(r));
+  EXPECT_EQ(q.try_put(99), Status::role_taken);
+  expect_error([&] { q.claim_producer(); }, Errc::role_taken, name,
+               "held by live process " + std::to_string(r.pid));
+
+  child.kill(SIGKILL);
+  ASSERT_EQ(child.wait(30s), 128 + SIGKILL);
+  EXPECT_NO_THROW(q.claim_producer());
+  ASSERT_EQ(q.try_put(4), Status::ok);
+  for (int expected = 1; expected <= 4; ++expected) {
+    int v = 0;
+    ASSERT_EQ(q.try_get(v), Status::ok);
+    EXPECT_EQ(v, expected) << "nothing the dead producer committed is lost or overwritten";
+  }
+}
+
+TEST(QueueProcess, SingleConsumerRoleIsTakenOverFromASigkilledConsumer) {
+  ScopedName name("qp-sc-kill");
+  auto q = Queue<int>::create(name.str(), options(8, Producers::many, Consumers::one));
+  for (int v = 1; v <= 4; ++v)
+    ASSERT_EQ(q.try_put(v), Status::ok);
+  FdPipe ready;
+  Child child([&] {
+    auto mine = Queue<int>::open(name.str(), sleep_only());
+    int v = 0;
+    if (mine.try_get(v) != Status::ok || v != 1) return kWrongValue;
+    ready.write(Ready{getpid()});
+    for (;;)
+      ::pause();
+  });
+  Ready r{};
+  ASSERT_TRUE(ready.read(r));
+  int v = 0;
+  EXPECT_EQ(q.try_get(v), Status::role_taken);
+  child.kill(SIGKILL);
+  ASSERT_EQ(child.wait(30s), 128 + SIGKILL);
+  for (int expected = 2; expected <= 4; ++expected) {
+    ASSERT_EQ(q.try_get(v), Status::ok);
+    EXPECT_EQ(v, expected) << "what the dead consumer took is not delivered twice";
+  }
+  EXPECT_EQ(q.try_get(v), Status::empty);
+}
+
+TEST(QueueProcess, StoppedProducerKeepsItsRole) {
+  ScopedName name("qp-sp-stop");
+  auto q = Queue<int>::create(name.str(), options(8, Producers::one, Consumers::many));
+  FdPipe ready;
+  Child child([&]() -> int {
+    auto mine = Queue<int>::open(name.str(), sleep_only());
+    mine.claim_producer();
+    ready.write(Ready{getpid()});
+    for (;;)
+      ::pause();
+  });
+  Ready r{};
+  ASSERT_TRUE(ready.read(r));
+  child.kill(SIGSTOP);
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(q.try_put(1), Status::role_taken) << "a stopped process is not a dead one";
+  child.kill(SIGKILL);
+  ASSERT_EQ(child.wait(30s), 128 + SIGKILL);
+  EXPECT_EQ(q.try_put(1), Status::ok);
+}
+
+TEST(QueueProcess, MessagesCrossProcessesInOrder) {
+  ScopedName name("qp-order");
+  auto q = Queue<std::string>::create(name.str(), options(4, Producers::one, Consumers::one));
+  constexpr int kCount = 2000;
+  Child producer([&] {
+    auto mine = Queue<std::string>::open(name.str());
+    for (int i = 0; i < kCount; ++i) {
+      if (mine.put("message " + std::to_string(i)) != Status::ok) return kWrongStatus;
+    }
+    mine.close();
+    return 0;
+  });
+  int i = 0;
+  std::string out;
+  Status s;
+  while ((s = q.get_for(out, 30s)) == Status::ok) {
+    ASSERT_EQ(out, "message " + std::to_string(i));
+    ++i;
+  }
+  EXPECT_EQ(s, Status::closed);
+  EXPECT_EQ(i, kCount);
+  EXPECT_EQ(producer.wait(30s), 0);
+}
+
+}  // namespace

@@ -1,0 +1,830 @@
+// Queue<T> (include/shmq/queue.hpp, runtime/queue_core.cpp) in one process: setup calls, element
+// types, every verb, closing, batches, zero-copy claims, roles and positions through the wrap.
+// Cross-process blocking and crashes are in queue_process_test.cpp.
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "shmq/queue.hpp"
+#include "shmq/shmq.hpp"
+#include "support/queue_test_util.hpp"
+#include "support/test_support.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using shmq::Consumers;
+using shmq::Errc;
+using shmq::Producers;
+using shmq::Queue;
+using shmq::QueueOptions;
+using shmq::Status;
+using shmq::test::expect_error;
+using shmq::test::ScopedName;
+
+using Clock = std::chrono::steady_clock;
+using Bytes = std::vector<std::byte>;
+
+QueueOptions options(std::uint64_t capacity, Producers p = Producers::many,
+                     Consumers c = Consumers::many, std::uint32_t max_message = 0) {
+  QueueOptions o;
+  o.capacity = capacity;
+  o.producers = p;
+  o.consumers = c;
+  o.max_message = max_message;
+  o.wait.spin_iterations = 100;
+  o.wait.sleep_slice = 5ms;
+  return o;
+}
+
+Bytes bytes_of(std::initializer_list<int> v) {
+  Bytes b;
+  for (const int x : v)
+    b.push_back(static_cast<std::byte>(x));
+  return b;
+}
+
+// ---- setup ----
+
+TEST(QueueSetup, OpenedHandleSeesWhatTheCreatorPut) {
+  ScopedName name("q-open");
+  auto creator = Queue<int>::create(name.str(), options(8));
+  auto opened = Queue<int>::open(name.str());
+  EXPECT_EQ(opened.name(), name.str());
+  EXPECT_EQ(opened.capacity(), 8U);
+  ASSERT_EQ(creator.try_put(42), Status::ok);
+  int v = 0;
+  ASSERT_EQ(opened.try_get(v), Status::ok);
+  EXPECT_EQ(v, 42);
+  ASSERT_EQ(opened.try_put(43), Status::ok);
+  ASSERT_EQ(creator.try_get(v), Status::ok);
+  EXPECT_EQ(v, 43);
+}
+
+TEST(QueueSetup, OpenOrCreateCreatesOnceThenOpensWithTheFirstOptions) {
+  ScopedName name("q-ooc");
+  auto first = Queue<int>::open_or_create(name.str(), options(16));
+  auto second = Queue<int>::open_or_create(name.str(), options(64));
+  EXPECT_EQ(first.capacity(), 16U);
+  EXPECT_EQ(second.capacity(), 16U);
+  ASSERT_EQ(first.try_put(1), Status::ok);
+  int v = 0;
+  ASSERT_EQ(second.try_get(v), Status::ok);
+  EXPECT_EQ(v, 1);
+}
+
+TEST(QueueSetup, OpenOrCreateStillChecksTheElementType) {
+  ScopedName name("q-ooc-type");
+  auto first = Queue<int>::open_or_create(name.str());
+  expect_error([&] { Queue<double>::open_or_create(name.str()); }, Errc::type_mismatch, name);
+}
+
+TEST(QueueSetup, RemoveReturnsWhetherTheNameExisted) {
+  ScopedName name("q-remove");
+  EXPECT_FALSE(Queue<int>::remove(name.str()));
+  { auto q = Queue<int>::create(name.str()); }
+  EXPECT_TRUE(Queue<int>::remove(name.str()));
+  EXPECT_FALSE(Queue<int>::remove(name.str()));
+  expect_error([&] { Queue<int>::open(name.str()); }, Errc::not_found, name);
+}
+
+TEST(QueueSetup, CreatingAnExistingQueueReportsAlreadyExists) {
+  ScopedName name("q-exists");
+  auto q = Queue<int>::create(name.str());
+  expect_error([&] { Queue<int>::create(name.str()); }, Errc::already_exists, name);
+}
+
+TEST(QueueSetup, CapacityIsRoundedUpToAPowerOfTwo) {
+  const std::pair<std::uint64_t, std::uint64_t> cases[] = {
+      {2, 2}, {3, 4}, {4, 4}, {5, 8}, {1000, 1024}, {1024, 1024}, {1025, 2048}};
+  for (const auto& [asked, got] : cases) {
+    ScopedName name("q-cap");
+    auto q = Queue<std::uint8_t>::create(name.str(), options(asked));
+    EXPECT_EQ(q.capacity(), got) << "asked " << asked;
+  }
+}
+
+TEST(QueueSetup, CapacityOneHoldsAtLeastOneMessageWithoutOverwriting) {
+  ScopedName name("q-cap1");
+  auto q = Queue<int>::create(name.str(), options(1));
+  EXPECT_GE(q.capacity(), 1U);
+  std::vector<int> put;
+  for (int i = 0; i < 8 && q.try_put(i) == Status::ok; ++i)
+    put.push_back(i);
+  EXPECT_EQ(put.size(), q.capacity()) << "exactly capacity() messages fit";
+  for (const int expected : put) {
+    int v = -1;
+    ASSERT_EQ(q.try_get(v), Status::ok);
+    EXPECT_EQ(v, expected);
+  }
+  int v = -1;
+  EXPECT_EQ(q.try_get(v), Status::empty);
+}
+
+TEST(QueueSetup, ImpossibleSizesAreInvalidArguments) {
+  ScopedName name("q-invalid");
+  expect_error([&] { Queue<int>::create(name.str(), options(0)); }, Errc::invalid_argument, name,
+               "capacity 0");
+  expect_error([&] { Queue<int>::create(name.str(), options((1ULL << 30) + 1)); },
+               Errc::invalid_argument, name, "capacity");
+  expect_error(
+      [&] {
+        Queue<std::string>::create(name.str(),
+                                   options(4, Producers::many, Consumers::many, (64U << 20) + 1));
+      },
+      Errc::invalid_argument, name, "max_message");
+  EXPECT_FALSE(Queue<int>::remove(name.str())) << "a refused create leaves nothing behind";
+}
+
+TEST(QueueSetup, ByteQueuesDefaultTo4096ByteMessages) {
+  ScopedName name("q-default-max");
+  auto q = Queue<std::string>::create(name.str(), options(4));
+  EXPECT_EQ(q.max_message(), 4096U);
+  ScopedName fixed("q-fixed-max");
+  auto f =
+      Queue<std::uint64_t>::create(fixed.str(), options(4, Producers::many, Consumers::many, 999));
+  EXPECT_EQ(f.max_message(), 8U) << "max_message is ignored for fixed-size elements";
+}
+
+TEST(QueueSetup, OpeningWithAnotherElementTypeIsATypeMismatch) {
+  ScopedName ints("q-type-int");
+  ScopedName strings("q-type-str");
+  auto qi = Queue<int>::create(ints.str());
+  auto qs = Queue<std::string>::create(strings.str());
+  expect_error([&] { Queue<double>::open(ints.str()); }, Errc::type_mismatch, ints,
+               "fixed-size elements of 4 bytes");
+  expect_error([&] { Queue<std::string>::open(ints.str()); }, Errc::type_mismatch, ints);
+  expect_error([&] { Queue<Bytes>::open(ints.str()); }, Errc::type_mismatch, ints);
+  expect_error([&] { Queue<int>::open(strings.str()); }, Errc::type_mismatch, strings,
+               "byte messages");
+  EXPECT_NO_THROW(Queue<Bytes>::open(strings.str())) << "both are byte messages";
+}
+
+// ---- element types ----
+
+struct Point {
+  std::int32_t x;
+  double y;
+  char tag[5];
+  bool operator==(const Point&) const = default;
+};
+
+TEST(QueueElements, TriviallyCopyableStructsRoundTrip) {
+  ScopedName name("q-struct");
+  auto q = Queue<Point>::create(name.str(), options(4));
+  const Point p{-7, 3.25, {'a', 'b', 'c', 'd', '\0'}};
+  ASSERT_EQ(q.try_put(p), Status::ok);
+  Point out{};
+  ASSERT_EQ(q.try_get(out), Status::ok);
+  EXPECT_EQ(out, p);
+  EXPECT_EQ(q.max_message(), sizeof(Point));
+}
+
+TEST(QueueElements, StringsOfEveryLengthUpToMaxMessageRoundTrip) {
+  ScopedName name("q-strings");
+  auto q =
+      Queue<std::string>::create(name.str(), options(4, Producers::many, Consumers::many, 300));
+  for (std::size_t n = 0; n <= 300; n += 1 + n / 8) {
+    std::string s(n, '\0');
+    for (std::size_t i = 0; i < n; ++i)
+      s[i] = static_cast<char>((i * 31 + n) & 0xFF);
+    ASSERT_EQ(q.try_put(s), Status::ok) << n;
+    std::string out = "stale contents";
+    ASSERT_EQ(q.try_get(out), Status::ok);
+    EXPECT_EQ(out, s) << n;
+  }
+}
+
+TEST(QueueElements, ByteVectorsRoundTrip) {
+  ScopedName name("q-bytes");
+  auto q = Queue<Bytes>::create(name.str(), options(4, Producers::many, Consumers::many, 16));
+  const Bytes b = bytes_of({0, 1, 255, 128, 7});
+  ASSERT_EQ(q.try_put(b), Status::ok);
+  ASSERT_EQ(q.try_put(Bytes{}), Status::ok);
+  Bytes out(100, std::byte{9});
+  ASSERT_EQ(q.try_get(out), Status::ok);
+  EXPECT_EQ(out, b);
+  ASSERT_EQ(q.try_get(out), Status::ok);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(QueueElements, MessageLargerThanMaxMessageIsTooLargeAndNothingIsPut) {
+  ScopedName name("q-too-large");
+  auto q = Queue<std::string>::create(name.str(), options(4, Producers::many, Consumers::many, 10));
+  EXPECT_EQ(q.try_put(std::string(10, 'a')), Status::ok);
+  EXPECT_EQ(q.try_put(std::string(11, 'b')), Status::too_large);
+  EXPECT_EQ(q.put(std::string(11, 'b')), Status::too_large) << "blocking put does not wait";
+  EXPECT_EQ(q.put_for(std::string(1000, 'b'), 1s), Status::too_large);
+  EXPECT_EQ(q.size(), 1U);
+  std::string out;
+  ASSERT_EQ(q.try_get(out), Status::ok);
+  EXPECT_EQ(out, std::string(10, 'a'));
+  EXPECT_EQ(q.try_get(out), Status::empty);
+}
+
+// ---- non-blocking and bounded verbs ----
+
+TEST(QueueVerbs, TryPutReportsFullAndTryGetReportsEmpty) {
+  ScopedName name("q-full-empty");
+  auto q = Queue<int>::create(name.str(), options(4));
+  int v = 0;
+  EXPECT_EQ(q.try_get(v), Status::empty);
+  EXPECT_TRUE(q.empty());
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(q.size(), static_cast<std::size_t>(i));
+    ASSERT_EQ(q.try_put(i), Status::ok);
+    EXPECT_FALSE(q.empty());
+  }
+  EXPECT_TRUE(q.full());
+  EXPECT_EQ(q.try_put(99), Status::full);
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(q.try_get(v), Status::ok);
+    EXPECT_EQ(v, i);
+    EXPECT_FALSE(q.full());
+  }
+  EXPECT_EQ(q.try_get(v), Status::empty);
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(QueueVerbs, PutForOnAFullQueueTimesOutNoEarlierThanItsTimeout) {
+  ScopedName name("q-put-for");
+  auto q = Queue<int>::create(name.str(), options(2));
+  ASSERT_EQ(q.try_put(1), Status::ok);
+  ASSERT_EQ(q.try_put(2), Status::ok);
+  const auto start = Clock::now();
+  EXPECT_EQ(q.put_for(3, 50ms), Status::timeout);
+  const auto waited = Clock::now() - start;
+  EXPECT_GE(waited, 50ms);
+  EXPECT_LT(waited, 10s);
+  EXPECT_EQ(q.size(), 2U);
+  EXPECT_GE(q.core().counters().timeouts.load(), 1U);
+}
+
+TEST(QueueVerbs, GetForOnAnEmptyQueueTimesOutNoEarlierThanItsTimeout) {
+  ScopedName name("q-get-for");
+  auto q = Queue<std::string>::create(name.str(), options(2));
+  std::string out = "untouched";
+  const auto start = Clock::now();
+  EXPECT_EQ(q.get_for(out, 50ms), Status::timeout);
+  const auto waited = Clock::now() - start;
+  EXPECT_GE(waited, 50ms);
+  EXPECT_LT(waited, 10s);
+  EXPECT_GE(q.core().counters().sleeps.load(), 1U) << "it slept rather than spun";
+}
+
+TEST(QueueVerbs, UntilADeadlineInThePastTriesOnce) {
+  ScopedName name("q-until-past");
+  auto q = Queue<int>::create(name.str(), options(2));
+  int v = 0;
+  EXPECT_EQ(q.get_until(v, Clock::now() - 1s), Status::timeout);
+  EXPECT_EQ(q.put_until(5, Clock::now() - 1s), Status::ok) << "there was room";
+  EXPECT_EQ(q.get_until(v, Clock::now() - 1s), Status::ok) << "there was a message";
+  EXPECT_EQ(v, 5);
+  EXPECT_EQ(q.get_for(v, -5s), Status::timeout);
+  EXPECT_EQ(q.get_for(v, 0ms), Status::timeout);
+}
+
+TEST(QueueVerbs, BoundedVerbsSucceedAtOnceWhenTheyCan) {
+  ScopedName name("q-bounded-ok");
+  auto q = Queue<int>::create(name.str(), options(2));
+  EXPECT_EQ(q.put_for(1, 10s), Status::ok);
+  EXPECT_EQ(q.put(2), Status::ok);
+  int v = 0;
+  EXPECT_EQ(q.get_for(v, 10s), Status::ok);
+  EXPECT_EQ(v, 1);
+  EXPECT_EQ(q.get(v), Status::ok);
+  EXPECT_EQ(v, 2);
+}
+
+TEST(QueueVerbs, HugeTimeoutsSaturateInsteadOfOverflowing) {
+  using shmq::detail::Deadline;
+  using shmq::detail::deadline_after;
+  EXPECT_EQ(deadline_after(std::chrono::hours::max()), Deadline::max());
+  EXPECT_EQ(deadline_after(std::chrono::nanoseconds::max()), Deadline::max());
+  const auto past = deadline_after(-1h);
+  EXPECT_LE(past, Clock::now());
+  const auto soon = deadline_after(1s);
+  EXPECT_GT(soon, Clock::now());
+  EXPECT_LT(soon, Clock::now() + 2s);
+}
+
+// ---- close ----
+
+TEST(QueueClose, PutsAfterCloseReportClosed) {
+  ScopedName name("q-close-put");
+  auto q = Queue<int>::create(name.str(), options(4));
+  auto other = Queue<int>::open(name.str());
+  other.close();
+  EXPECT_TRUE(q.closed());
+  EXPECT_TRUE(other.closed());
+  EXPECT_EQ(q.try_put(1), Status::closed);
+  EXPECT_EQ(q.put(1), Status::closed);
+  EXPECT_EQ(q.put_for(1, 1s), Status::closed);
+  const std::array<int, 3> items{1, 2, 3};
+  EXPECT_EQ(q.try_put_many(items), 0U);
+  std::size_t n = 99;
+  EXPECT_EQ(q.put_many(items, &n), Status::closed);
+  EXPECT_EQ(n, 0U);
+  Queue<int>::PutClaim claim;
+  EXPECT_EQ(q.try_claim(claim), Status::closed);
+  EXPECT_FALSE(claim);
+  EXPECT_EQ(q.size(), 0U);
+}
+
+TEST(QueueClose, GetDrainsThenReportsClosedAfterClose) {
+  ScopedName name("q-close-get");
+  auto q = Queue<std::string>::create(name.str(), options(8));
+  for (const char* s : {"a", "b", "c"})
+    ASSERT_EQ(q.try_put(s), Status::ok);
+  q.close();
+  q.close();  // idempotent
+  std::string out;
+  ASSERT_EQ(q.try_get(out), Status::ok);
+  EXPECT_EQ(out, "a");
+  ASSERT_EQ(q.get(out), Status::ok);
+  EXPECT_EQ(out, "b");
+  ASSERT_EQ(q.get_for(out, 1s), Status::ok);
+  EXPECT_EQ(out, "c");
+  EXPECT_EQ(q.try_get(out), Status::closed);
+  EXPECT_EQ(q.get(out), Status::closed) << "a blocking get on a closed, drained queue returns";
+  EXPECT_EQ(q.get_for(out, 10s), Status::closed);
+  std::array<std::string, 2> many;
+  std::size_t got = 9;
+  EXPECT_EQ(q.get_many(many, got), Status::closed);
+  EXPECT_EQ(got, 0U);
+  EXPECT_EQ(q.try_get_many(many), 0U);
+  Queue<std::string>::GetClaim peek;
+  EXPECT_EQ(q.try_peek(peek), Status::closed);
+  EXPECT_EQ(q.peek(peek), Status::closed);
+  EXPECT_EQ(q.core().counters().closes.load(), 2U);
+}
+
+TEST(QueueClose, ClosedStateIsSeenByHandlesOpenedLater) {
+  ScopedName name("q-close-later");
+  {
+    auto q = Queue<int>::create(name.str(), options(4));
+    ASSERT_EQ(q.try_put(1), Status::ok);
+    q.close();
+  }
+  auto later = Queue<int>::open(name.str());
+  EXPECT_TRUE(later.closed());
+  int v = 0;
+  EXPECT_EQ(later.try_get(v), Status::ok);
+  EXPECT_EQ(v, 1);
+  EXPECT_EQ(later.try_get(v), Status::closed);
+  EXPECT_EQ(later.try_put(2), Status::closed);
+}
+
+// ---- batches ----
+
+TEST(QueueBatch, TryPutManyPutsWhatFitsInOrder) {
+  ScopedName name("q-try-put-many");
+  auto q = Queue<int>::create(name.str(), options(4));
+  const std::array<int, 6> items{10, 11, 12, 13, 14, 15};
+  EXPECT_EQ(q.try_put_many(items), 4U);
+  EXPECT_EQ(q.try_put_many(items), 0U);
+  std::array<int, 3> out{};
+  EXPECT_EQ(q.try_get_many(out), 3U);
+  EXPECT_EQ(out, (std::array<int, 3>{10, 11, 12}));
+  EXPECT_EQ(q.try_get_many(out), 1U);
+  EXPECT_EQ(out[0], 13);
+  EXPECT_EQ(q.try_get_many(out), 0U);
+  EXPECT_EQ(q.try_get_many(std::span<int>{}), 0U);
+}
+
+TEST(QueueBatch, PutManyAndGetManyMoveEverythingInOrder) {
+  ScopedName name("q-put-many");
+  auto q = Queue<std::string>::create(name.str(), options(8));
+  std::vector<std::string> items;
+  for (int i = 0; i < 8; ++i)
+    items.push_back("item" + std::to_string(i));
+  std::size_t put = 0;
+  ASSERT_EQ(q.put_many(items, &put), Status::ok);
+  EXPECT_EQ(put, 8U);
+  std::vector<std::string> out(5);
+  std::size_t got = 0;
+  ASSERT_EQ(q.get_many(out, got), Status::ok);
+  EXPECT_EQ(got, 5U);
+  ASSERT_EQ(q.get_many(out, got), Status::ok);
+  EXPECT_EQ(got, 3U) << "get_many takes what is there once at least one message is";
+  EXPECT_EQ(out[0], "item5");
+  EXPECT_EQ(out[2], "item7");
+  std::vector<std::string> none;
+  EXPECT_EQ(q.get_many(none, got), Status::ok);
+  EXPECT_EQ(got, 0U);
+}
+
+TEST(QueueBatch, BatchesStopAtATooLargeItem) {
+  ScopedName name("q-many-too-large");
+  auto q = Queue<std::string>::create(name.str(), options(8, Producers::many, Consumers::many, 4));
+  const std::array<std::string, 3> items{"ok", "too long", "ok2"};
+  EXPECT_EQ(q.try_put_many(items), 1U);
+  std::size_t put = 0;
+  EXPECT_EQ(q.put_many(items, &put), Status::too_large);
+  EXPECT_EQ(put, 1U);
+  EXPECT_EQ(q.size(), 2U);
+}
+
+// ---- zero copy ----
+
+TEST(QueueZeroCopy, ClaimedAndCommittedMessageIsDelivered) {
+  ScopedName name("q-claim");
+  auto q = Queue<std::string>::create(name.str(), options(4, Producers::many, Consumers::many, 64));
+  Queue<std::string>::PutClaim claim;
+  ASSERT_EQ(q.try_claim(claim), Status::ok);
+  ASSERT_TRUE(claim);
+  ASSERT_EQ(claim.buffer().size(), 64U);
+  const std::string text = "written in place";
+  std::memcpy(claim.buffer().data(), text.data(), text.size());
+  EXPECT_EQ(claim.commit(text.size()), Status::ok);
+  EXPECT_FALSE(claim);
+  EXPECT_EQ(claim.commit(1), Status::corrupt) << "a claim commits once";
+  std::string out;
+  ASSERT_EQ(q.try_get(out), Status::ok);
+  EXPECT_EQ(out, text);
+}
+
+TEST(QueueZeroCopy, AbandonedClaimBecomesASkipThatGettersPassOver) {
+  ScopedName name("q-abandon");
+  auto q = Queue<int>::create(name.str(), options(4));
+  {
+    Queue<int>::PutClaim dropped;
+    ASSERT_EQ(q.try_claim(dropped), Status::ok);
+  }
+  ASSERT_EQ(q.try_put(7), Status::ok);
+  int v = 0;
+  ASSERT_EQ(q.try_get(v), Status::ok);
+  EXPECT_EQ(v, 7);
+  EXPECT_EQ(q.try_get(v), Status::empty);
+  EXPECT_EQ(q.size(), 0U);
+}
+
+TEST(QueueZeroCopy, MovedClaimIsCommittedOnceAndReassignmentAbandonsTheOldOne) {
+  ScopedName name("q-claim-move");
+  auto q = Queue<int>::create(name.str(), options(4));
+  Queue<int>::PutClaim a;
+  ASSERT_EQ(q.try_claim(a), Status::ok);
+  Queue<int>::PutClaim b(std::move(a));
+  EXPECT_FALSE(a);  // NOLINT(bugprone-use-after-move): the moved-from state is specified
+  ASSERT_TRUE(b);
+  const int x = 5;
+  std::memcpy(b.buffer().data(), &x, sizeof(x));
+  Queue<int>::PutClaim c;
+  ASSERT_EQ(q.try_claim(c), Status::ok);
+  b = std::move(c);  // abandons the claim b held (a skip), takes c's
+  const int y = 6;
+  std::memcpy(b.buffer().data(), &y, sizeof(y));
+  ASSERT_EQ(b.commit(sizeof(y)), Status::ok);
+  int v = 0;
+  ASSERT_EQ(q.try_get(v), Status::ok);
+  EXPECT_EQ(v, 6);
+  EXPECT_EQ(q.try_get(v), Status::empty);
+}
+
+TEST(QueueZeroCopy, CommitLargerThanTheSlotIsTooLargeAndSkipped) {
+  ScopedName name("q-commit-large");
+  auto q = Queue<std::string>::create(name.str(), options(4, Producers::many, Consumers::many, 8));
+  Queue<std::string>::PutClaim claim;
+  ASSERT_EQ(q.try_claim(claim), Status::ok);
+  EXPECT_EQ(claim.commit(9), Status::too_large);
+  ASSERT_EQ(q.try_put("next"), Status::ok);
+  std::string out;
+  ASSERT_EQ(q.try_get(out), Status::ok);
+  EXPECT_EQ(out, "next");
+}
+
+TEST(QueueZeroCopy, ClaimOnAFullQueueReportsFull) {
+  ScopedName name("q-claim-full");
+  auto q = Queue<int>::create(name.str(), options(2));
+  ASSERT_EQ(q.try_put(1), Status::ok);
+  ASSERT_EQ(q.try_put(2), Status::ok);
+  Queue<int>::PutClaim claim;
+  EXPECT_EQ(q.try_claim(claim), Status::full);
+  EXPECT_FALSE(claim);
+}
+
+TEST(QueueZeroCopy, PeekShowsTheMessageInPlaceUntilReleased) {
+  ScopedName name("q-peek");
+  auto q = Queue<std::string>::create(name.str(), options(4));
+  ASSERT_EQ(q.try_put("first"), Status::ok);
+  ASSERT_EQ(q.try_put("second"), Status::ok);
+  Queue<std::string>::GetClaim claim;
+  ASSERT_EQ(q.try_peek(claim), Status::ok);
+  ASSERT_TRUE(claim);
+  const auto data = claim.data();
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(data.data()), data.size()), "first");
+  claim.release();
+  EXPECT_FALSE(claim);
+  EXPECT_TRUE(claim.data().empty());
+  {
+    Queue<std::string>::GetClaim dropped;
+    ASSERT_EQ(q.peek(dropped), Status::ok);
+    EXPECT_EQ(dropped.data().size(), 6U);
+  }  // dropping a claim releases it
+  EXPECT_EQ(q.try_peek(claim), Status::empty);
+  // The released slots are free again: the queue holds its full capacity.
+  for (int i = 0; i < 4; ++i)
+    ASSERT_EQ(q.try_put("x"), Status::ok);
+  EXPECT_EQ(q.try_put("x"), Status::full);
+  EXPECT_EQ(q.core().counters().msgs_got.load(), 2U);
+}
+
+TEST(QueueZeroCopy, PeekPassesOverSkips) {
+  ScopedName name("q-peek-skip");
+  auto q = Queue<int>::create(name.str(), options(4));
+  {
+    Queue<int>::PutClaim dropped;
+    ASSERT_EQ(q.try_claim(dropped), Status::ok);
+  }
+  ASSERT_EQ(q.try_put(3), Status::ok);
+  Queue<int>::GetClaim claim;
+  ASSERT_EQ(q.try_peek(claim), Status::ok);
+  int v = 0;
+  ASSERT_EQ(claim.data().size(), sizeof(int));
+  std::memcpy(&v, claim.data().data(), sizeof(int));
+  EXPECT_EQ(v, 3);
+}
+
+// ---- roles ----
+
+TEST(QueueRoles, SecondSingleProducerIsRefusedUntilTheFirstHandleIsGone) {
+  ScopedName name("q-sp");
+  auto consumer = Queue<int>::create(name.str(), options(8, Producers::one, Consumers::many));
+  {
+    auto first = Queue<int>::open(name.str());
+    ASSERT_EQ(first.try_put(1), Status::ok);
+    auto second = Queue<int>::open(name.str());
+    EXPECT_EQ(second.try_put(2), Status::role_taken);
+    EXPECT_EQ(second.put(2), Status::role_taken) << "a blocking put does not wait for the role";
+    EXPECT_EQ(second.try_put_many(std::array<int, 1>{2}), 0U);
+    Queue<int>::PutClaim claim;
+    EXPECT_EQ(second.try_claim(claim), Status::role_taken);
+    expect_error([&] { second.claim_producer(); }, Errc::role_taken, name,
+                 "held by live process " + std::to_string(getpid()));
+    EXPECT_EQ(first.try_put(3), Status::ok);
+    EXPECT_NO_THROW(first.claim_producer()) << "the holder may claim again";
+    int v = 0;
+    EXPECT_EQ(second.try_get(v), Status::ok) << "getting is not refused on a multi-consumer side";
+    EXPECT_EQ(v, 1);
+  }
+  auto third = Queue<int>::open(name.str());
+  EXPECT_NO_THROW(third.claim_producer());
+  EXPECT_EQ(third.try_put(4), Status::ok);
+  int v = 0;
+  ASSERT_EQ(consumer.try_get(v), Status::ok);
+  EXPECT_EQ(v, 3);
+  ASSERT_EQ(consumer.try_get(v), Status::ok);
+  EXPECT_EQ(v, 4) << "the new producer continues after its predecessor";
+}
+
+TEST(QueueRoles, SecondSingleConsumerIsRefusedUntilTheFirstHandleIsGone) {
+  ScopedName name("q-sc");
+  auto producer = Queue<int>::create(name.str(), options(8, Producers::many, Consumers::one));
+  for (int i = 0; i < 4; ++i)
+    ASSERT_EQ(producer.try_put(i), Status::ok);
+  int v = 0;
+  {
+    auto first = Queue<int>::open(name.str());
+    first.claim_consumer();
+    auto second = Queue<int>::open(name.str());
+    EXPECT_EQ(second.try_get(v), Status::role_taken);
+    EXPECT_EQ(second.get(v), Status::role_taken);
+    std::array<int, 2> out{};
+    EXPECT_EQ(second.try_get_many(out), 0U);
+    Queue<int>::GetClaim peek;
+    EXPECT_EQ(second.try_peek(peek), Status::role_taken);
+    expect_error([&] { second.claim_consumer(); }, Errc::role_taken, name, "consumer");
+    ASSERT_EQ(first.try_get(v), Status::ok);
+    EXPECT_EQ(v, 0);
+  }
+  auto third = Queue<int>::open(name.str());
+  for (int expected = 1; expected < 4; ++expected) {
+    ASSERT_EQ(third.try_get(v), Status::ok);
+    EXPECT_EQ(v, expected);
+  }
+}
+
+TEST(QueueRoles, OneHandleMayBeBothTheSingleProducerAndTheSingleConsumer) {
+  ScopedName name("q-spsc-self");
+  auto q = Queue<int>::create(name.str(), options(4, Producers::one, Consumers::one));
+  ASSERT_EQ(q.try_put(1), Status::ok);
+  int v = 0;
+  ASSERT_EQ(q.try_get(v), Status::ok);
+  EXPECT_EQ(v, 1);
+  auto other = Queue<int>::open(name.str());
+  EXPECT_EQ(other.try_put(2), Status::role_taken);
+  EXPECT_EQ(other.try_get(v), Status::role_taken);
+  other.close();  // closing needs no role
+  EXPECT_EQ(q.try_put(3), Status::closed);
+}
+
+TEST(QueueRoles, MultiSidesNeverRefuseAHandle) {
+  ScopedName name("q-mpmc-roles");
+  auto a = Queue<int>::create(name.str(), options(8));
+  auto b = Queue<int>::open(name.str());
+  auto c = Queue<int>::open(name.str());
+  EXPECT_NO_THROW(a.claim_producer());
+  EXPECT_NO_THROW(b.claim_producer());
+  EXPECT_NO_THROW(b.claim_consumer());
+  EXPECT_NO_THROW(c.claim_consumer());
+  EXPECT_EQ(a.try_put(1), Status::ok);
+  EXPECT_EQ(b.try_put(2), Status::ok);
+  int v = 0;
+  EXPECT_EQ(c.try_get(v), Status::ok);
+  EXPECT_EQ(b.try_get(v), Status::ok);
+}
+
+TEST(QueueRoles, MovedHandleKeepsItsRoleAndMoveAssignmentReleasesTheTargets) {
+  ScopedName name("q-role-move");
+  auto q = Queue<int>::create(name.str(), options(4, Producers::one, Consumers::many));
+  ASSERT_EQ(q.try_put(1), Status::ok);
+  Queue<int> moved(std::move(q));
+  EXPECT_EQ(moved.try_put(2), Status::ok);
+  auto other = Queue<int>::open(name.str());
+  EXPECT_EQ(other.try_put(3), Status::role_taken);
+  moved = Queue<int>::open(name.str());  // the producer handle is replaced: its role is released
+  EXPECT_EQ(other.try_put(3), Status::ok);
+  int v = 0;
+  for (const int expected : {1, 2, 3}) {
+    ASSERT_EQ(moved.try_get(v), Status::ok);
+    EXPECT_EQ(v, expected);
+  }
+}
+
+// ---- positions through the 2^64 wrap ----
+
+class QueueWrap : public ::testing::TestWithParam<std::pair<Producers, Consumers>> {};
+
+TEST_P(QueueWrap, ManyPutsAndGetsRunThroughThe64BitWrap) {
+  ScopedName name("q-wrap");
+  QueueOptions o = options(4, GetParam().first, GetParam().second, 32);
+  o.start_position = std::numeric_limits<std::uint64_t>::max() - 2;  // 2^64 - 3
+  auto q = Queue<std::string>::create(name.str(), o);
+  int sent = 0;
+  int received = 0;
+  for (int round = 0; round < 300; ++round) {
+    const int batch = 1 + round % 4;
+    for (int i = 0; i < batch; ++i)
+      ASSERT_EQ(q.try_put(std::to_string(sent++)), Status::ok);
+    EXPECT_EQ(q.size(), static_cast<std::size_t>(batch));
+    if (batch == 4) {
+      EXPECT_EQ(q.try_put("x"), Status::full);
+    }
+    for (int i = 0; i < batch; ++i) {
+      std::string out;
+      ASSERT_EQ(q.try_get(out), Status::ok);
+      ASSERT_EQ(out, std::to_string(received++));
+    }
+    std::string out;
+    EXPECT_EQ(q.try_get(out), Status::empty);
+  }
+  // A handle opened after the wrap carries on.
+  auto later = Queue<std::string>::open(name.str());
+  q = Queue<std::string>();  // give up the roles
+  ASSERT_EQ(later.try_put("after"), Status::ok);
+  std::string out;
+  ASSERT_EQ(later.try_get(out), Status::ok);
+  EXPECT_EQ(out, "after");
+  EXPECT_EQ(later.core().control().tail.load(), o.start_position + 751);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllKinds, QueueWrap,
+                         ::testing::Values(std::pair{Producers::one, Consumers::one},
+                                           std::pair{Producers::many, Consumers::one},
+                                           std::pair{Producers::one, Consumers::many},
+                                           std::pair{Producers::many, Consumers::many}),
+                         [](const auto& p) {
+                           return std::string(p.param.first == Producers::one ? "SP" : "MP") +
+                                  (p.param.second == Consumers::one ? "SC" : "MC");
+                         });
+
+// ---- a single side killed between publishing (releasing) a slot and storing its index ----
+// DESIGN §6: any process may die at any instruction. These states are simulated by rewinding the
+// index the dead party did not get to store; the queue must stay openable and lose nothing.
+
+TEST(QueueCrashWindow, ProducerKilledBetweenPublishAndTailStoreLeavesAnOpenableQueue) {
+  ScopedName name("q-crash-tail");
+  auto consumer = Queue<int>::create(name.str(), options(4, Producers::one, Consumers::many));
+  const std::uint64_t start = consumer.core().control().tail.load();
+  {
+    auto producer = Queue<int>::open(name.str());
+    ASSERT_EQ(producer.try_put(1), Status::ok);
+    producer.core().control().tail.store(start);  // published seq, died before storing tail
+  }
+  int v = 0;
+  ASSERT_EQ(consumer.try_get(v), Status::ok);  // a consumer takes it: head is now ahead of tail
+  EXPECT_EQ(v, 1);
+  EXPECT_EQ(consumer.size(), 0U);
+  auto producer = Queue<int>::open(name.str());  // must not report the lag as corruption
+  ASSERT_EQ(producer.try_put(2), Status::ok) << "the new producer resumes after the message";
+  ASSERT_EQ(consumer.try_get(v), Status::ok);
+  EXPECT_EQ(v, 2);
+  EXPECT_EQ(consumer.try_get(v), Status::empty);
+}
+
+TEST(QueueCrashWindow, ConsumerKilledBetweenReleaseAndHeadStoreLeavesAnOpenableQueue) {
+  ScopedName name("q-crash-head");
+  auto producer = Queue<int>::create(name.str(), options(2, Producers::many, Consumers::one));
+  const std::uint64_t start = producer.core().control().head.load();
+  ASSERT_EQ(producer.try_put(1), Status::ok);
+  ASSERT_EQ(producer.try_put(2), Status::ok);
+  {
+    auto consumer = Queue<int>::open(name.str());
+    int v = 0;
+    ASSERT_EQ(consumer.try_get(v), Status::ok);
+    EXPECT_EQ(v, 1);
+    consumer.core().control().head.store(start);  // released the slot, died before storing head
+  }
+  ASSERT_EQ(producer.try_put(3), Status::ok) << "the released slot is reused: tail - head = 3";
+  EXPECT_EQ(producer.try_put(4), Status::full);
+  auto consumer = Queue<int>::open(name.str());  // must not report the lag as corruption
+  for (const int expected : {2, 3}) {
+    int v = 0;
+    ASSERT_EQ(consumer.try_get(v), Status::ok) << "the new consumer resumes after the taken one";
+    EXPECT_EQ(v, expected);
+  }
+  int v = 0;
+  EXPECT_EQ(consumer.try_get(v), Status::empty);
+}
+
+TEST(QueueCrashWindow, SpscQueueSurvivesBothSidesDyingInTheirWindows) {
+  ScopedName name("q-crash-both");
+  { auto creator = Queue<int>::create(name.str(), options(2, Producers::one, Consumers::one)); }
+  const std::uint64_t start = 0;
+  {
+    auto producer = Queue<int>::open(name.str());
+    auto consumer = Queue<int>::open(name.str());
+    ASSERT_EQ(producer.try_put(1), Status::ok);
+    ASSERT_EQ(producer.try_put(2), Status::ok);
+    int v = 0;
+    ASSERT_EQ(consumer.try_get(v), Status::ok);
+    consumer.core().control().head.store(start);  // the consumer dies in its window
+    consumer = Queue<int>();
+    ASSERT_EQ(producer.try_put(3), Status::ok);  // tail - head is now capacity + 1
+  }                                              // ... and the producer goes too
+  auto producer = Queue<int>::open(name.str());
+  EXPECT_NO_THROW(producer.claim_producer());
+  EXPECT_EQ(producer.try_put(4), Status::full);
+  auto consumer = Queue<int>::open(name.str());
+  for (const int expected : {2, 3}) {
+    int v = 0;
+    ASSERT_EQ(consumer.try_get(v), Status::ok);
+    EXPECT_EQ(v, expected);
+  }
+  EXPECT_EQ(producer.try_put(4), Status::ok);
+}
+
+// ---- statistics and hostile contents on the hot path ----
+
+TEST(QueueCounters, PutsAndGetsAreCountedInTheHandlesRegistryEntry) {
+  ScopedName name("q-counters");
+  auto q = Queue<std::string>::create(name.str(), options(2));
+  ASSERT_EQ(q.try_put("abc"), Status::ok);
+  ASSERT_EQ(q.try_put("de"), Status::ok);
+  EXPECT_EQ(q.try_put("f"), Status::full);
+  std::string out;
+  ASSERT_EQ(q.try_get(out), Status::ok);
+  const auto& c = q.core().counters();
+  EXPECT_EQ(c.msgs_put.load(), 2U);
+  EXPECT_EQ(c.bytes_put.load(), 5U);
+  EXPECT_EQ(c.msgs_got.load(), 1U);
+  EXPECT_EQ(c.bytes_got.load(), 3U);
+  EXPECT_EQ(c.full_events.load(), 1U);
+  ASSERT_EQ(q.try_get(out), Status::ok);
+  EXPECT_EQ(q.try_get(out), Status::empty);
+  EXPECT_EQ(c.empty_events.load(), 1U);
+}
+
+TEST(QueueHostile, SlotSizeThatDoesNotMatchAFixedElementIsCorruptAndSkipped) {
+  ScopedName name("q-hostile-size");
+  auto q = Queue<std::uint64_t>::create(name.str(), options(4));
+  ASSERT_EQ(q.try_put(1), Status::ok);
+  ASSERT_EQ(q.try_put(2), Status::ok);
+  // Slot 0 of a Queue<uint64_t> is at 9216; its size field at +8. A peer says 3 bytes.
+  shmq::test::poke<std::uint32_t>(name, 9216 + 8, 3);
+  std::uint64_t v = 0;
+  EXPECT_EQ(q.try_get(v), Status::corrupt);
+  ASSERT_EQ(q.try_get(v), Status::ok);
+  EXPECT_EQ(v, 2U);
+}
+
+TEST(QueueHostile, GarbageSlotSequenceGivesCorruptStatusNotACrash) {
+  ScopedName name("q-hostile-seq");
+  auto q = Queue<std::uint64_t>::create(name.str(), options(4, Producers::one, Consumers::one));
+  ASSERT_EQ(q.try_put(1), Status::ok);
+  shmq::test::poke<std::uint64_t>(name, 9216, 0xDEADBEEFDEADBEEFULL);
+  std::uint64_t v = 0;
+  EXPECT_EQ(q.try_get(v), Status::corrupt);
+  EXPECT_EQ(q.get_for(v, 20ms), Status::corrupt) << "a bounded wait ends on corruption too";
+}
+
+}  // namespace

@@ -161,6 +161,7 @@ struct Connection::Impl {
   ByteRing in;   // messages to this end; invalid if this end cannot receive
   ByteRing out;  // messages from this end; invalid if this end cannot send
   std::uint64_t max_message = 0;
+  std::uint32_t ring_count = 0;  // validated: 2 if duplex, else 1
   WaitPolicy wait{};
   bool holding = false;  // this handle's role bit is set in seg->self()
   PeerWatch send_watch;
@@ -196,8 +197,9 @@ struct Connection::Impl {
   bool peer_gone(PeerWatch& w, bool force) const noexcept {
     // [A22] a close() bumps the epoch after clearing its role bit.
     const std::uint32_t epoch = peer_end().close_epoch.load(std::memory_order_acquire);
-    // relaxed: once 1, `opened` stays 1; a stale 0 only defers the verdict to the next check.
-    if (peer_end().opened.load(std::memory_order_relaxed) == 0) return false;  // pending
+    // [A22] `opened` is stored after the first holder's role bit: seeing it, the scan below
+    // sees that bit (or a later state). A stale 0 only defers the verdict to the next check.
+    if (peer_end().opened.load(std::memory_order_acquire) == 0) return false;  // pending
     const std::uint64_t now = ticks();
     if (!force && w.checked && !w.gone && epoch == w.seen_epoch &&
         now - w.last_check < kCheckInterval) {
@@ -214,17 +216,16 @@ struct Connection::Impl {
 
   // Sets this handle's role bit in its registry entry (create, open, and a forked child).
   void hold() noexcept {
-    // relaxed: see peer_gone(); the role bit below is what peers synchronise with.
-    my_end().opened.store(1, std::memory_order_relaxed);
     // [R22] announce the hold; pairs with [A22] in holds_peer().
     seg->self().roles.fetch_or(role_bit(end), std::memory_order_release);
+    // [R22] after the bit: a peer that sees `opened` finds the bit; pairs with [A22] in
+    // peer_gone().
+    my_end().opened.store(1, std::memory_order_release);
     holding = true;
   }
 
   void wake_everyone() noexcept {
-    for (std::uint32_t i = 0; i < 2; ++i) {
-      // capacity is immutable since `ready` ([A0]); 0 marks the absent ring.
-      if (ctl->rings[i].capacity == 0) continue;
+    for (std::uint32_t i = 0; i < ring_count; ++i) {
       detail::wake_all(ctl->rings[i].readable);
       detail::wake_all(ctl->rings[i].writable);
     }
@@ -341,6 +342,7 @@ std::unique_ptr<Connection::Impl> make_impl(const std::shared_ptr<Segment>& seg,
   impl->ctl = reinterpret_cast<PipeControl*>(seg->base() + detail::kBodyOffset);
   impl->end = end;
   impl->max_message = cfg.max_message;
+  impl->ring_count = cfg.ring_count;
   impl->wait = wait;
   std::byte* data = seg->base() + detail::kPipeDataOffset;
   // rings[i] carries messages to end i; a one-way pipe has only rings[0] (second -> first).

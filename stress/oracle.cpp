@@ -84,13 +84,15 @@ void Reconciler::load_producers() {
     ProducerState p;
     p.inc = &inc;
     LoadedLog<Checkpoint> log = load_producer_log(inc.log_path);
-    if (!log.exists) {
-      // A producer killed before it created its log put nothing.
-      if (!inc.killed()) v_.harness_errors.push_back("no log from " + inc.log_path);
+    // A producer killed (or failing) before it created its log put nothing.
+    if (!log.exists && inc.end == Incarnation::End::exited) {
+      v_.harness_errors.push_back("no log from " + inc.log_path);
     }
     if (log.torn_bytes != 0) {
       v_.torn_bytes += log.torn_bytes;
-      if (!inc.killed()) v_.harness_errors.push_back("torn record in " + inc.log_path);
+      if (inc.end == Incarnation::End::exited) {
+        v_.harness_errors.push_back("torn record in " + inc.log_path);
+      }
     }
     for (std::size_t i = 1; i < log.records.size(); ++i) {
       if (log.records[i].committed < log.records[i - 1].committed ||
@@ -113,12 +115,14 @@ void Reconciler::load_consumers() {
   for (const Incarnation& inc : run_.incarnations) {
     if (inc.role != Role::consumer) continue;
     LoadedLog<Run> log = load_consumer_log(inc.log_path);
-    if (!log.exists && !inc.killed()) {
+    if (!log.exists && inc.end == Incarnation::End::exited) {
       v_.harness_errors.push_back("no log from " + inc.log_path);
     }
     if (log.torn_bytes != 0) {
       v_.torn_bytes += log.torn_bytes;
-      if (!inc.killed()) v_.harness_errors.push_back("torn record in " + inc.log_path);
+      if (inc.end == Incarnation::End::exited) {
+        v_.harness_errors.push_back("torn record in " + inc.log_path);
+      }
     }
     std::vector<std::uint64_t> max_end(np, 0);  // per producer: 1 + highest seq seen here
     const auto deliver = [&](std::size_t p, std::uint64_t first, std::uint64_t count) {
@@ -254,9 +258,11 @@ void Reconciler::attribute(std::vector<Missing>& missing) {
     // Too many to match one by one: attribute as many as the kills could explain.
     ++v_.attribution_limit_hit;
     v_.in_doubt_get = std::min(v_.undelivered, capacity);
-    for (std::size_t i = 0; i < missing.size() && i < kExamplesPerClass; ++i) {
-      example(shown_lost_, fmt::format("lost: seq {} of {} was committed and never received",
-                                       missing[i].seq, label(missing[i].producer)));
+    if (v_.undelivered > capacity && !missing.empty()) {
+      example(shown_lost_, fmt::format("lost: {} committed messages never received, {} more than "
+                                       "the kills can explain; the first is seq {} of {}",
+                                       v_.undelivered, v_.undelivered - capacity, missing[0].seq,
+                                       label(missing[0].producer)));
     }
   } else {
     // Bipartite matching (augmenting paths): a missing message m may be charged to killed

@@ -302,7 +302,7 @@ Json summary_json(const Summary& s) {
   out["library"] = std::move(lib);
   out["examples"] = v.examples;
   out["harness_errors"] = v.harness_errors;
-  out["watchdog"] = r.watchdog_dump.empty() ? Json(nullptr) : Json(r.watchdog_dump);
+  out["dump"] = r.dump.empty() ? Json(nullptr) : Json(r.dump);
   out["logs"] = s.log_dir.empty() ? Json(nullptr) : Json(s.log_dir);
   return out;
 }

@@ -114,6 +114,8 @@ class Supervisor {
   void resume_due(std::uint64_t now, bool all);
   // False (and out_ set) if the watchdog fired or the user interrupted.
   bool watch(std::uint64_t now);
+  // Prints `headline`, the workers and the queue state to stderr, and keeps it for --json.
+  void print_dump(std::string headline);
   void abort_all();
   std::uint64_t messages(Role role) const;
   std::uint64_t violations() const;
@@ -195,6 +197,7 @@ bool Supervisor::reap_exited(std::uint64_t now) {
                   ::strsignal(-inc.exit_code))
             : fmt::format("{} #{} (id {}, pid {}) exited with code {} while {}", to_string(s.role),
                           inc.slot, inc.id, inc.pid, inc.exit_code, phase_name());
+    print_dump(fmt::format("shmq-stress: {}\n", out_.reason));
     return false;
   }
   return true;
@@ -349,18 +352,22 @@ bool Supervisor::watch(std::uint64_t now) {
         "shmq-stress: --inject-stall stopped every consumer for good: this is the watchdog's "
         "self-test.\n";
   }
+  print_dump(std::move(dump));
+  return false;
+}
+
+void Supervisor::print_dump(std::string dump) {
   dump += "\nworkers\n" + worker_table();
   dump += fmt::format("\nqueue state (as `shmq inspect {}` shows it)\n", config_.name);
   try {
     dump += format_inspect(inspect(config_.name));
   } catch (const std::exception& e) {
-    dump += fmt::format("inspect failed: {}\n", e.what());
+    dump += fmt::format("  inspect failed: {}\n", e.what());
   }
-  out_.watchdog_dump = dump;
   if (line_open_) std::fputs("\n", stderr);
   line_open_ = false;
   std::fputs(dump.c_str(), stderr);
-  return false;
+  out_.dump = std::move(dump);
 }
 
 void Supervisor::progress(std::uint64_t now, bool last) {

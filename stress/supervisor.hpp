@@ -57,8 +57,8 @@ constexpr const char* to_string(Incarnation::End e) noexcept {
 struct RunOutcome {
   enum class Kind : std::uint8_t { completed, stuck, crashed, interrupted };
   Kind kind = Kind::completed;
-  std::string reason;         // one line, for stuck / crashed / interrupted
-  std::string watchdog_dump;  // what was printed when the watchdog fired
+  std::string reason;  // one line, for stuck / crashed / interrupted
+  std::string dump;    // what was printed when the watchdog fired or a worker crashed
   std::vector<Incarnation> incarnations;
   std::uint64_t kills_producers = 0;
   std::uint64_t kills_consumers = 0;

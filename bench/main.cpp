@@ -1,0 +1,245 @@
+// shmq-bench: shmq side by side with the floor and other IPC mechanisms, in one run, on this
+// machine (DESIGN §8). What each figure means and how it is measured: docs/bench.md.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "bench.hpp"
+#include "peers/peers.hpp"
+#include "report.hpp"
+#include "runner.hpp"
+
+namespace shmq_bench {
+namespace {
+
+constexpr double kQuickBudget = 55;   // seconds: --quick stays under a minute
+constexpr double kRunOverhead = 0.1;  // seconds per run outside its window: fork, setup, exit
+
+std::vector<std::string> split(const std::string& list) {
+  std::vector<std::string> out;
+  std::stringstream in(list);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+struct Planned {
+  Scenario scenario;
+  Peer* peer;
+  Variant variant;
+};
+
+std::vector<Scenario> scenarios(const std::vector<std::string>& figures, bool quick) {
+  std::vector<Scenario> out;
+  auto want = [&](std::string_view f) {
+    return std::find(figures.begin(), figures.end(), f) != figures.end();
+  };
+  if (want("roundtrip")) {
+    out.push_back({Figure::roundtrip, Wait::spin, 8, 1, 1});
+    out.push_back({Figure::roundtrip, Wait::sleep, 8, 1, 1});
+  }
+  if (want("throughput")) {
+    for (const std::size_t bytes : kMessageSizes) {
+      if (quick && bytes > 1024) continue;
+      out.push_back({Figure::throughput, Wait::spin, bytes, 1, 1});
+    }
+  }
+  if (want("mpmc")) out.push_back({Figure::mpmc, Wait::normal, 64, 2, 2});
+  return out;
+}
+
+int check_json_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    fmt::print(stderr, "check-json: cannot read {}\n", path);
+    return 1;
+  }
+  nlohmann::json j;
+  try {
+    in >> j;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "check-json: {} is not JSON: {}\n", path, e.what());
+    return 1;
+  }
+  const std::vector<std::string> bad = check_json(j);
+  for (const std::string& b : bad)
+    fmt::print(stderr, "check-json: {}: {}\n", path, b);
+  if (bad.empty()) fmt::print("check-json: {}: ok ({} results)\n", path, j["results"].size());
+  return bad.empty() ? 0 : 1;
+}
+
+extern "C" void on_signal(int) {
+  g_interrupted = 1;
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"shmq-bench: shmq side by side with the floor and other IPC mechanisms"};
+  bool quick = false;
+  std::string peers_arg;
+  std::string figures_arg = "roundtrip,throughput,mpmc";
+  std::string json_path;
+  std::string check_path;
+  double seconds = 0;
+  bool list = false;
+  std::string cpus_arg;
+  app.add_flag("--quick", quick,
+               "Shorter runs, no 64 KiB messages: the whole run stays under 60 s");
+  app.add_option("--peers", peers_arg, "Comma-separated peers to run (default: all; see --list)");
+  app.add_option("--figures", figures_arg, "Comma-separated figures: roundtrip,throughput,mpmc")
+      ->capture_default_str();
+  app.add_option("--seconds", seconds, "Measured seconds per row (default 2, or 0.5 with --quick)")
+      ->check(CLI::Range(0.01, 600.0));
+  app.add_option("--json", json_path, "Also write the results to this JSON file");
+  app.add_option("--check-json", check_path,
+                 "Only validate a JSON file written by --json (keys, types, every row ok)");
+  app.add_option("--cpus", cpus_arg,
+                 "Comma-separated CPUs the processes may be pinned to (default: all allowed)");
+  app.add_flag("--list", list, "List the peers and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  if (!check_path.empty()) return check_json_file(check_path);
+
+  std::vector<std::unique_ptr<Peer>> all = all_peers();
+  if (list) {
+    for (const auto& p : all)
+      fmt::print("{:<10} {}\n", p->name(), p->description());
+    fmt::print("pinning order: {}\n", fmt::join(cpu_order({}), ","));
+    return 0;
+  }
+  std::vector<std::string> wanted = split(peers_arg);
+  for (const std::string& w : wanted) {
+    if (std::none_of(all.begin(), all.end(), [&](const auto& p) { return p->name() == w; })) {
+      fmt::print(stderr, "shmq-bench: no peer \"{}\" (see --list)\n", w);
+      return 2;
+    }
+  }
+  const std::vector<std::string> figures = split(figures_arg);
+  for (const std::string& f : figures) {
+    if (f != "roundtrip" && f != "throughput" && f != "mpmc") {
+      fmt::print(stderr, "shmq-bench: no figure \"{}\" (roundtrip, throughput, mpmc)\n", f);
+      return 2;
+    }
+  }
+
+  std::vector<Peer*> peers;
+  std::vector<std::string> peer_names;
+  std::vector<std::pair<std::string, std::string>> peer_info;
+  for (const auto& p : all) {
+    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), p->name()) == wanted.end()) {
+      continue;
+    }
+    peers.push_back(p.get());
+    peer_names.emplace_back(p->name());
+    peer_info.emplace_back(p->name(), p->description());
+  }
+
+  std::vector<Planned> plan;
+  for (const Scenario& s : scenarios(figures, quick)) {
+    for (Peer* p : peers) {
+      for (const Variant& v : p->variants(s))
+        plan.push_back({s, p, v});
+    }
+  }
+  if (plan.empty()) {
+    fmt::print(stderr, "shmq-bench: nothing to measure for these peers and figures\n");
+    return 2;
+  }
+
+  RunOptions timing;
+  timing.seconds = seconds > 0 ? seconds : (quick ? 0.5 : 2.0);
+  timing.warmup = std::clamp(timing.seconds * 0.2, 0.05, 0.25);
+  if (quick) {
+    const auto runs = static_cast<double>(plan.size());
+    const double per_run = (kQuickBudget / runs) - kRunOverhead;
+    if (timing.seconds + timing.warmup > per_run) {
+      timing.warmup = std::clamp(per_run * 0.2, 0.02, 0.25);
+      timing.seconds = std::max(0.05, per_run - timing.warmup);
+      fmt::print(stderr, "shmq-bench: --quick: {} runs, {:.2f} s each to stay under a minute\n",
+                 plan.size(), timing.seconds);
+    }
+  }
+
+  for (const std::string& c : split(cpus_arg)) {
+    try {
+      timing.cpus.push_back(std::stoi(c));
+    } catch (const std::exception&) {
+      fmt::print(stderr, "shmq-bench: --cpus: \"{}\" is not a CPU number\n", c);
+      return 2;
+    }
+  }
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<Measurement> rows;
+  for (std::size_t i = 0; i < plan.size(); ++i) {
+    const Planned& p = plan[i];
+    const std::string label =
+        fmt::format("[{}/{}] {} {} {}{}{}", i + 1, plan.size(), to_string(p.scenario.figure),
+                    p.scenario.figure == Figure::roundtrip ? std::string(to_string(p.scenario.wait))
+                                                           : fmt::format("{} B", p.scenario.bytes),
+                    p.peer->name(), p.variant.name.empty() ? "" : " ", p.variant.name);
+    if (tty) fmt::print(stderr, "\r\033[K{}", label);
+    // Unique per run: this process's pid and the run's index (DESIGN: names never collide).
+    const std::string unique = fmt::format("shmq-bench-{}-{}-{}", getpid(), i, p.peer->name());
+    try {
+      rows.push_back(measure(*p.peer, p.scenario, p.variant, timing, unique));
+    } catch (const Interrupted&) {
+      if (tty) fmt::print(stderr, "\n");
+      fmt::print(stderr, "shmq-bench: interrupted; every segment of the run was removed\n");
+      return 130;
+    }
+    if (!rows.back().ok) {
+      if (tty) fmt::print(stderr, "\n");
+      fmt::print(stderr, "shmq-bench: {} failed: {}\n", label, rows.back().error);
+    }
+  }
+  if (tty) fmt::print(stderr, "\r\033[K");
+
+  ReportConfig config;
+  config.quick = quick;
+  config.timing = timing;
+  config.peers = peer_names;
+  config.figures = figures;
+  config.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const HostInfo host = host_info(timing);
+  print_report(stdout, host, config, rows);
+
+  if (!json_path.empty()) {
+    std::ofstream out(json_path);
+    out << to_json(host, config, peer_info, rows).dump(2) << '\n';
+    if (!out) {
+      fmt::print(stderr, "shmq-bench: cannot write {}\n", json_path);
+      return 1;
+    }
+  }
+  const bool ok = std::all_of(rows.begin(), rows.end(), [](const auto& m) { return m.ok; });
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace shmq_bench
+
+int main(int argc, char** argv) {
+  try {
+    return shmq_bench::run(argc, argv);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "shmq-bench: {}\n", e.what());
+    return 1;
+  }
+}

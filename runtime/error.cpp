@@ -60,6 +60,8 @@ Error::Error(Errc code, std::string_view segment, std::string_view what)
     : Error(make_error_code(code), segment, what) {}
 
 Error::Error(std::error_code code, std::string_view segment, std::string_view what)
-    : std::system_error(code, describe(segment, what)), segment_(segment) {}
+    : std::system_error(code, describe(segment, what)),
+      segment_(segment),
+      message_(describe(segment, what)) {}
 
 }  // namespace shmq

@@ -270,7 +270,7 @@ int run_rm(const RmOptions& options) {
       }
     } catch (const Error& e) {
       std::fflush(stdout);
-      fmt::print(stderr, "shmq: {}\n", error_text(e));
+      fmt::print(stderr, "shmq: {}\n", e.what());
       rc = kExitRuntime;
     }
   }

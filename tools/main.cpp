@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
     return parse_and_run(argc, argv);
   } catch (const shmq::Error& e) {
     std::fflush(stdout);
-    fmt::print(stderr, "shmq: {}\n", error_text(e));
+    fmt::print(stderr, "shmq: {}\n", e.what());
   } catch (const std::exception& e) {
     std::fflush(stdout);
     fmt::print(stderr, "shmq: {}\n", e.what());

@@ -102,18 +102,8 @@ double seconds_since(std::uint64_t unix_ns) {
   return now > unix_ns ? static_cast<double>(now - unix_ns) / 1e9 : 0.0;
 }
 
-std::string error_text(std::string_view what, std::error_code code) {
-  const std::string category = code.message();
-  const std::string suffix = ": " + category;
-  if (what.size() > suffix.size() && what.ends_with(suffix)) {
-    const std::string_view before = what.substr(0, what.size() - suffix.size());
-    if (before.ends_with(category)) what = before;
-  }
-  return std::string(what);
-}
-
 std::string listed_error(const ListedSegment& item) {
-  std::string text = error_text(item.error, item.code);
+  std::string text = item.error;
   const std::string prefix = fmt::format("segment \"{}\": ", item.name);
   if (text.starts_with(prefix)) text.erase(0, prefix.size());
   return text;

@@ -52,12 +52,6 @@ std::string local_time(std::uint64_t unix_ns);
 std::uint64_t now_unix_ns();
 double seconds_since(std::uint64_t unix_ns);
 
-// An Error's message for the user: `segment "jobs": cause`. std::system_error appends the
-// category's message (": no such segment"); it is kept only where it adds something.
-std::string error_text(std::string_view what, std::error_code code);
-inline std::string error_text(const Error& e) {
-  return error_text(e.what(), e.code());
-}
 // Why a listed file could not be inspected, without the `segment "NAME": ` that names it.
 std::string listed_error(const ListedSegment& item);
 

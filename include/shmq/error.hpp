@@ -31,16 +31,19 @@ inline std::error_code make_error_code(Errc e) noexcept {
   return {static_cast<int>(e), error_category()};
 }
 
-// Messages read `segment "jobs": layout version 3, this library reads 1`.
+// what() reads `segment "jobs": layout version 3, this library reads 1` — the segment and the
+// cause, once (std::system_error would append the category's message to it).
 class Error : public std::system_error {
  public:
   Error(Errc code, std::string_view segment, std::string_view what);
   Error(std::error_code code, std::string_view segment, std::string_view what);
 
+  const char* what() const noexcept override { return message_.c_str(); }
   const std::string& segment() const noexcept { return segment_; }
 
  private:
   std::string segment_;
+  std::string message_;
 };
 
 }  // namespace shmq

@@ -237,6 +237,7 @@ void Server::run(const std::function<void()>& on_ready) {
       s = requests_.try_get(msg);
     }
     if (s == Status::corrupt) count(ctl().malformed);  // a frame that would not decode
+    if (s == Status::closed) stopping_ = true;  // someone closed N.req: nobody can ask any more
     if (outboxes_ != 0) flush_outboxes();
     const auto now = std::chrono::steady_clock::now();
     if (now >= next_housekeeping) {
@@ -461,7 +462,10 @@ void request_server_stop() noexcept {
 void run_server(std::string_view name, const ServerConfig& config, Segment* segment,
                 const std::function<void()>& on_ready) {
   SignalGuard signals(config.handle_signals);
-  g_stop.store(0, std::memory_order_relaxed);  // relaxed: as in request_server_stop()
+  // A stop requested before this point (a SIGTERM right after fork) is kept, not reset.
+  struct ResetStop {
+    ~ResetStop() { g_stop.store(0, std::memory_order_relaxed); }  // relaxed: a flag
+  } reset;
   Server server(name, config, segment);
   server.run(on_ready);
 }

@@ -299,7 +299,7 @@ static_assert(offsetof(PipeControl, rings) == 384);
 
 inline constexpr std::uint64_t kPipeBodyBytes = sizeof(PipeControl);
 inline constexpr std::uint64_t kPipeDataOffset = kBodyOffset + kPipeBodyBytes;
-static_assert(kPipeDataOffset == 10112);
+static_assert(kPipeDataOffset == kBodyOffset + 1664);
 static_assert(kPipeDataOffset % kIndexSeparation == 0, "ring data starts on its own lines");
 static_assert(kPipeDataOffset <= 16 * 1024, "DESIGN §8: at most 16 KiB of header");
 

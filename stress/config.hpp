@@ -9,9 +9,9 @@
 
 namespace shmq::stress {
 
-// Which transport is stressed. Queue kinds only today: Pipe and Manager join once their public
-// headers exist (docs/stress.md, "What is left").
-enum class Kind : std::uint8_t { spsc, mpsc, spmc, mpmc };
+// Which transport is stressed: a Queue of each kind, a one-way Pipe (one producer, one
+// consumer), or a list in a Manager server used as a FIFO (append / pop(0), any number of each).
+enum class Kind : std::uint8_t { spsc, mpsc, spmc, mpmc, pipe, manager };
 
 constexpr std::string_view to_string(Kind k) noexcept {
   switch (k) {
@@ -23,14 +23,21 @@ constexpr std::string_view to_string(Kind k) noexcept {
       return "spmc";
     case Kind::mpmc:
       return "mpmc";
+    case Kind::pipe:
+      return "pipe";
+    case Kind::manager:
+      return "manager";
   }
   return "?";
 }
 constexpr bool multi_producer(Kind k) noexcept {
-  return k == Kind::mpsc || k == Kind::mpmc;
+  return k == Kind::mpsc || k == Kind::mpmc || k == Kind::manager;
 }
 constexpr bool multi_consumer(Kind k) noexcept {
-  return k == Kind::spmc || k == Kind::mpmc;
+  return k == Kind::spmc || k == Kind::mpmc || k == Kind::manager;
+}
+constexpr bool is_queue(Kind k) noexcept {
+  return k != Kind::pipe && k != Kind::manager;
 }
 
 // Which processes --chaos may kill (--stop-chaos always picks from both sides).
@@ -67,7 +74,8 @@ struct Config {
   std::uint64_t messages = 0;
   std::uint32_t size_min = kMinMessageSize;
   std::uint32_t size_max = 256;
-  std::uint64_t capacity = 1024;
+  std::uint64_t capacity = 1024;  // queue: messages; pipe: see pipe_bytes
+  std::uint64_t pipe_bytes = 0;   // pipe: ring bytes, room for `capacity` messages of size_max
   std::uint64_t start_position = 0;
   double chaos = 0.0;       // SIGKILLs per second
   double stop_chaos = 0.0;  // SIGSTOPs per second

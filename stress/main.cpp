@@ -7,6 +7,7 @@
 // crashed); 3 setup failed; 64 bad command line; 130 interrupted.
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <chrono>
 #include <cstdio>
@@ -119,8 +120,9 @@ int run(int argc, char** argv) {
       "shmq-stress"};
   app.set_version_flag("--version", std::string("shmq-stress ") + SHMQ_STRESS_VERSION);
   Config c;
-  const std::map<std::string, Kind> kinds{
-      {"spsc", Kind::spsc}, {"mpsc", Kind::mpsc}, {"spmc", Kind::spmc}, {"mpmc", Kind::mpmc}};
+  const std::map<std::string, Kind> kinds{{"spsc", Kind::spsc}, {"mpsc", Kind::mpsc},
+                                          {"spmc", Kind::spmc}, {"mpmc", Kind::mpmc},
+                                          {"pipe", Kind::pipe}, {"manager", Kind::manager}};
   const std::map<std::string, ChaosSide> sides{{"producers", ChaosSide::producers},
                                                {"consumers", ChaosSide::consumers},
                                                {"both", ChaosSide::both}};
@@ -136,7 +138,9 @@ int run(int argc, char** argv) {
 
   std::string kind_text = "mpmc";
   std::string side_text = "both";
-  app.add_option("--kind", kind_text, "spsc | mpsc | spmc | mpmc")
+  app.add_option(
+         "--kind", kind_text,
+         "spsc | mpsc | spmc | mpmc (Queue) | pipe (one-way Pipe) | manager (a Manager list)")
       ->check(CLI::IsMember(kinds, CLI::ignore_case))
       ->default_str("mpmc");
   app.add_option("--producers,-p", producers,
@@ -152,8 +156,10 @@ int run(int argc, char** argv) {
   app.add_option("--messages,-n", c.messages, "puts to attempt in total, over all producers");
   app.add_option("--size", size_text, "message size in bytes, MIN:MAX or N (MIN >= 32)")
       ->default_str("32:256");
-  app.add_option("--capacity", c.capacity, "queue capacity in messages (rounded up to 2^k)")
-      ->check(CLI::Range(std::uint64_t{2}, std::uint64_t{1} << 20))
+  app.add_option("--capacity", c.capacity,
+                 "queue: capacity in messages (2^k); pipe: the ring holds this many of the "
+                 "largest messages")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20))
       ->default_str("1024");
   app.add_option("--start-position", start_text,
                  "first ring position: auto = 16 laps below the 2^64 wrap, or a number")
@@ -219,17 +225,32 @@ int run(int argc, char** argv) {
       throw UsageError{fmt::format("at most {} producers and consumers in all", kMaxWorkers)};
     }
     if (seconds_opt->count() == 0 && c.messages != 0) c.seconds = 0;
+    if (is_queue(c.kind) && c.capacity < 2) {
+      throw UsageError{"--capacity of a queue is at least 2"};
+    }
     if (c.seconds <= 0 && c.messages == 0) {
       throw UsageError{"--seconds 0 needs --messages (the run would never end)"};
     }
+    // Queue: a slot of 16 + size_max bytes, rounded to 64, per message. Pipe: a ring with room
+    // for `capacity` messages of size_max (8-byte record headers), at least 256 bytes.
     const std::uint64_t stride = (16 + std::uint64_t{c.size_max} + 63) / 64 * 64;
-    if (std::bit_ceil(c.capacity) * stride > (std::uint64_t{2} << 30)) {
+    const std::uint64_t ring = c.kind == Kind::pipe
+                                   ? std::bit_ceil(std::max<std::uint64_t>(
+                                         256, c.capacity * (8 + std::uint64_t{c.size_max})))
+                                   : std::bit_ceil(c.capacity) * stride;
+    if (ring > (std::uint64_t{1} << 30)) {
       throw UsageError{fmt::format(
-          "--capacity {} x --size max {} needs {} MiB of shared memory (limit 2048): lower one",
-          c.capacity, c.size_max, std::bit_ceil(c.capacity) * stride >> 20)};
+          "--capacity {} x --size max {} needs {} MiB of shared memory (limit 1024): lower one",
+          c.capacity, c.size_max, ring >> 20)};
     }
-    c.start_position = start_text == "auto" ? ~std::uint64_t{0} - 16 * std::bit_ceil(c.capacity) + 1
+    c.pipe_bytes = c.kind == Kind::pipe ? ring : 0;
+    // `auto`: 16 laps below the 2^64 wrap, so every run crosses it early.
+    const std::uint64_t lap = c.kind == Kind::pipe ? ring : std::bit_ceil(c.capacity);
+    c.start_position = start_text == "auto" ? std::uint64_t{0} - 16 * lap
                                             : parse_u64(start_text, "--start-position");
+    if (c.kind == Kind::pipe && c.start_position % 8 != 0) {
+      throw UsageError{"--start-position of a pipe must be a multiple of 8"};
+    }
     c.log_batch = log_batch != 0 ? log_batch : (c.chaos > 0 ? 1 : 64);
     c.stop_pause_max = std::chrono::milliseconds(stop_pause_ms);
     if (spin != 0 || app.count("--spin") != 0) c.spin = spin;
@@ -243,7 +264,7 @@ int run(int argc, char** argv) {
   // The seed comes first, so that even a run that hangs can be replayed.
   fmt::print("shmq-stress: seed {} (replay the chaos schedule with --seed {})\n", c.seed, c.seed);
   fmt::print(
-      "shmq-stress: {} queue \"{}\", {} producer(s), {} consumer(s), {}, messages {}..{} B, "
+      "shmq-stress: {} \"{}\", {} producer(s), {} consumer(s), {}, messages {}..{} B, "
       "chaos {}/s ({}), stop-chaos {}/s, watchdog {} s\n",
       to_string(c.kind), c.name, c.producers, c.consumers,
       c.seconds > 0 ? fmt::format("{} s", c.seconds) : fmt::format("{} messages", c.messages),

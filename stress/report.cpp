@@ -219,15 +219,22 @@ std::string format_summary(const Summary& s) {
     t.add_row({"library", v.library_consistent ? "consistent" : "MISMATCH",
                fmt::format("put {}, got {}, recovered_slots {}, in_doubt {}", v.library.msgs_put,
                            v.library.msgs_got, v.library.recovered_slots, v.library.in_doubt)});
+  } else if (c.kind == Kind::manager) {
+    t.add_row({"library", "n/a", "a Manager's counters count requests, not messages"});
   } else {
     t.add_row({"library", "MISMATCH", "no final counters"});
   }
   t.add_row({"result", result_word(s), ""});
 
   std::string out = fmt::format(
-      "\nshmq-stress: {} queue, {} producer(s), {} consumer(s), messages {}..{} B, capacity {}, "
-      "seed {}\n",
-      to_string(c.kind), c.producers, c.consumers, c.size_min, c.size_max, c.capacity, c.seed);
+      "\nshmq-stress: {}, {} producer(s), {} consumer(s), messages {}..{} B, {}, seed {}\n",
+      c.kind == Kind::pipe      ? std::string("one-way pipe")
+      : c.kind == Kind::manager ? std::string("manager list")
+                                : fmt::format("{} queue", to_string(c.kind)),
+      c.producers, c.consumers, c.size_min, c.size_max,
+      c.kind == Kind::pipe ? fmt::format("ring {} B", c.pipe_bytes)
+                           : fmt::format("capacity {}", c.capacity),
+      c.seed);
   out += t.render();
   for (const std::string& note : v.library_notes)
     out += "  library: " + note + "\n";
@@ -253,21 +260,14 @@ Json summary_json(const Summary& s) {
   out["result"] = result_word(s);
   out["pass"] = s.exit_code == 0;
   out["exit_code"] = s.exit_code;
-  out["config"] = {{"kind", to_string(c.kind)},
-                   {"producers", c.producers},
-                   {"consumers", c.consumers},
-                   {"seconds", c.seconds},
-                   {"messages", c.messages},
-                   {"size_min", c.size_min},
-                   {"size_max", c.size_max},
-                   {"capacity", c.capacity},
-                   {"start_position", c.start_position},
-                   {"chaos", c.chaos},
-                   {"chaos_side", to_string(c.chaos_side)},
-                   {"stop_chaos", c.stop_chaos},
-                   {"stop_pause_max_ms", c.stop_pause_max.count()},
-                   {"watchdog_s", c.watchdog},
-                   {"log_batch", c.log_batch},
+  out["config"] = {{"kind", to_string(c.kind)},  {"producers", c.producers},
+                   {"consumers", c.consumers},   {"seconds", c.seconds},
+                   {"messages", c.messages},     {"size_min", c.size_min},
+                   {"size_max", c.size_max},     {"capacity", c.capacity},
+                   {"pipe_bytes", c.pipe_bytes}, {"start_position", c.start_position},
+                   {"chaos", c.chaos},           {"chaos_side", to_string(c.chaos_side)},
+                   {"stop_chaos", c.stop_chaos}, {"stop_pause_max_ms", c.stop_pause_max.count()},
+                   {"watchdog_s", c.watchdog},   {"log_batch", c.log_batch},
                    {"segment", c.name}};
   out["outcome"] = {{"kind", to_string(r.kind)},
                     {"reason", r.reason},

@@ -15,6 +15,8 @@
 #include "message.hpp"
 #include "report.hpp"
 #include "shmq/error.hpp"
+#include "shmq/manager.hpp"
+#include "shmq/pipe.hpp"
 #include "shmq/process.hpp"
 #include "shmq/queue.hpp"
 #include "worker.hpp"
@@ -70,6 +72,53 @@ class Rng {
   std::uint64_t state_;
 };
 
+// The supervisor holds no handle while workers run: they open the name like any user, and a
+// fork never hands them one.
+void create_transport(const Config& config) {
+  WaitPolicy wait;
+  if (config.spin) wait.spin_iterations = *config.spin;
+  if (config.kind == Kind::manager) return;  // the server creates it (Supervisor::start_server)
+  if (config.kind == Kind::pipe) {
+    PipeOptions options;
+    options.duplex = false;
+    options.capacity_bytes = config.pipe_bytes;
+    options.max_message = config.size_max;
+    options.start_position = config.start_position;
+    options.wait = wait;
+    // Both ends are given up at once; workers take them over (Connection::open).
+    Pipe::create(config.name, options);
+    return;
+  }
+  QueueOptions options;
+  options.capacity = config.capacity;
+  options.producers = multi_producer(config.kind) ? Producers::many : Producers::one;
+  options.consumers = multi_consumer(config.kind) ? Consumers::many : Consumers::one;
+  options.max_message = config.size_max;
+  options.start_position = config.start_position;
+  options.wait = wait;
+  StringQueue::create(config.name, options);
+}
+
+// Every producer has exited: consumers drain what is left, then see closed.
+void end_of_input(const Config& config, SharedControl& control) {
+  if (!is_queue(config.kind)) {
+    // release: pairs with the acquire in PipeTransport::get().
+    control.producers_done.store(1, std::memory_order_release);
+    return;
+  }
+  StringQueue::open(config.name).close();
+}
+
+void remove_transport(const Config& config) {
+  if (config.kind == Kind::manager) {
+    Manager::remove(config.name);
+  } else if (config.kind == Kind::pipe) {
+    Pipe::remove(config.name);
+  } else {
+    StringQueue::remove(config.name);
+  }
+}
+
 void sleep_ns(std::uint64_t ns) {
   timespec ts{static_cast<time_t>(ns / 1'000'000'000ULL), static_cast<long>(ns % 1'000'000'000ULL)};
   ::nanosleep(&ts, nullptr);  // a signal cuts it short: the loop looks at the flag
@@ -117,6 +166,9 @@ class Supervisor {
   // Prints `headline`, the workers and the queue state to stderr, and keeps it for --json.
   void print_dump(std::string headline);
   void abort_all();
+  void start_server();
+  // Manager::shutdown() through a client handle, then joins the server; false if it would not go.
+  bool stop_server();
   std::uint64_t messages(Role role) const;
   std::uint64_t violations() const;
   std::string worker_table() const;
@@ -129,6 +181,7 @@ class Supervisor {
   Rng rng_;
   SharedControl* control_ = nullptr;
   std::vector<Slot> slots_;
+  std::unique_ptr<Process> server_;  // --kind manager: the Manager server
   RunOutcome out_;
   Phase phase_ = Phase::loaded;
   std::uint32_t next_id_ = 1;
@@ -168,6 +221,14 @@ void Supervisor::spawn(unsigned slot) {
 }
 
 bool Supervisor::reap_exited(std::uint64_t now) {
+  if (server_ && !server_->is_alive()) {
+    out_.kind = RunOutcome::Kind::crashed;
+    out_.reason = fmt::format("the manager server (pid {}) ended with {} while {}", server_->pid(),
+                              server_->exitcode().value_or(0), phase_name());
+    server_.reset();
+    print_dump(fmt::format("shmq-stress: {}\n", out_.reason));
+    return false;
+  }
   for (Slot& s : slots_) {
     if (!s.alive || s.process->is_alive()) continue;
     s.alive = false;
@@ -336,7 +397,7 @@ bool Supervisor::watch(std::uint64_t now) {
                   out_.kills_producers + out_.kills_consumers, out_.stops);
   const std::uint64_t mp_producer_kills = multi_producer(config_.kind) ? out_.kills_producers : 0;
   const std::uint64_t mc_consumer_kills = multi_consumer(config_.kind) ? out_.kills_consumers : 0;
-  if (mp_producer_kills + mc_consumer_kills != 0) {
+  if (is_queue(config_.kind) && mp_producer_kills + mc_consumer_kills != 0) {
     dump += fmt::format(
         "shmq-stress: likely cause: --chaos killed {} producer(s) on the multi-producer side and "
         "{} consumer(s) on the multi-consumer side of this {} queue. A process killed between "
@@ -400,7 +461,46 @@ void Supervisor::progress(std::uint64_t now, bool last) {
   }
 }
 
+void Supervisor::start_server() {
+  const pid_t self = ::getpid();
+  server_ = std::make_unique<Process>([this, self] { return run_manager_server(config_, self); });
+  server_->start();
+  // Manager::open waits for a server that is starting, but not for a name that does not exist
+  // yet: wait until the server has made it, so that no worker fails its first open.
+  const std::uint64_t deadline = monotonic_ns() + 10'000'000'000ULL;
+  for (;;) {
+    try {
+      Manager::open(config_.name);  // connects and leaves at once
+      return;
+    } catch (const Error& e) {
+      if (e.code() != Errc::not_found || monotonic_ns() > deadline || !server_->is_alive()) throw;
+    }
+    sleep_ns(1'000'000);
+  }
+}
+
+bool Supervisor::stop_server() {
+  if (!server_) return true;
+  try {
+    Manager::open(config_.name).shutdown();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "shmq-stress: manager shutdown: {}\n", e.what());
+  }
+  const bool ended = server_->join(std::chrono::seconds(5));
+  if (!ended) {
+    server_->kill();
+    server_->join();
+  }
+  server_.reset();
+  return ended;
+}
+
 void Supervisor::abort_all() {
+  if (server_) {
+    server_->kill();
+    server_->join();
+    server_.reset();
+  }
   for (Slot& s : slots_) {
     if (!s.alive) continue;
     s.process->kill();
@@ -424,7 +524,7 @@ RunOutcome Supervisor::run() {
     // Setup failed half-way (fork, open): leave nothing behind.
     abort_all();
     try {
-      StringQueue::remove(config_.name);
+      remove_transport(config_);
     } catch (const std::exception&) {
       // The original error is the one to report.
     }
@@ -437,16 +537,8 @@ RunOutcome Supervisor::run_body() {
   control_ = map_shared_control();
   tty_ = ::isatty(STDERR_FILENO) != 0;
 
-  QueueOptions options;
-  options.capacity = config_.capacity;
-  options.producers = multi_producer(config_.kind) ? Producers::many : Producers::one;
-  options.consumers = multi_consumer(config_.kind) ? Consumers::many : Consumers::one;
-  options.max_message = config_.size_max;
-  options.start_position = config_.start_position;
-  if (config_.spin) options.wait.spin_iterations = *config_.spin;
-  // The supervisor holds no handle while workers run: they open the name like any user, and a
-  // fork never hands them one.
-  StringQueue::create(config_.name, options);
+  create_transport(config_);
+  if (config_.kind == Kind::manager) start_server();
 
   start_ns_ = monotonic_ns();
   last_progress_ns_ = start_ns_;
@@ -519,7 +611,7 @@ RunOutcome Supervisor::run_body() {
   }
   if (ok) {
     phase_ = Phase::draining;
-    StringQueue::open(config_.name).close();
+    end_of_input(config_, *control_);
     while ((ok = reap_exited(monotonic_ns())) && alive_of(Role::consumer)) {
       progress(monotonic_ns(), false);
       if (!(ok = watch(monotonic_ns()))) break;
@@ -527,6 +619,11 @@ RunOutcome Supervisor::run_body() {
     }
   }
   progress(monotonic_ns(), true);
+  if (ok && !stop_server()) {
+    ok = false;
+    out_.kind = RunOutcome::Kind::crashed;
+    out_.reason = "the manager server did not shut down within 5 s of shutdown()";
+  }
   if (!ok) abort_all();
 
   try {
@@ -535,7 +632,7 @@ RunOutcome Supervisor::run_body() {
     out_.final_report_error = e.what();
   }
   try {
-    StringQueue::remove(config_.name);
+    remove_transport(config_);
   } catch (const std::exception&) {
     // Reported by the caller's check that the name is gone.
   }

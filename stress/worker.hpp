@@ -27,6 +27,8 @@ struct alignas(64) SlotShared {
 struct SharedControl {
   alignas(64) std::atomic<std::uint32_t> stop_producers;
   alignas(64) std::atomic<std::uint64_t> tickets;  // puts handed out under --messages
+  // Pipe: every producer has exited for good, so end-of-file is final (a queue is closed instead).
+  alignas(64) std::atomic<std::uint32_t> producers_done;
   SlotShared slots[kMaxWorkers];
 };
 
@@ -51,5 +53,10 @@ inline constexpr int kWorkerLogFailed = 5;    // a log write failed
 
 // The body of a worker process (runs in the forked child; returns its exit code).
 int run_worker(const Config& config, const WorkerSpec& spec, SharedControl& control);
+
+// --kind manager: the list producers append to and consumers pop from.
+inline constexpr const char* kManagerList = "stress";
+// The body of the Manager server process (Manager::serve until shutdown()).
+int run_manager_server(const Config& config, pid_t supervisor);
 
 }  // namespace shmq::stress

@@ -36,9 +36,9 @@ void futex_wait_until(std::atomic<std::uint32_t>& word, std::uint32_t expected,
           forever ? nullptr : &ts, nullptr, FUTEX_BITSET_MATCH_ANY);
 }
 
-void futex_wake(std::atomic<std::uint32_t>& word, int count) noexcept {
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, count, nullptr, nullptr,
-          0);
+long futex_wake(std::atomic<std::uint32_t>& word, int count) noexcept {
+  return syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, count, nullptr,
+                 nullptr, 0);
 }
 
 }  // namespace shmq::detail

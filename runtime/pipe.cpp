@@ -53,8 +53,6 @@ constexpr std::uint64_t kCheckInterval = 1ULL << 21;  // TSC ticks: 0.5-1 ms at 
 constexpr std::uint64_t kCheckInterval = 1'000'000;  // ns
 #endif
 
-constexpr auto kMinSlice = std::chrono::milliseconds(1);
-constexpr auto kMaxSlice = std::chrono::milliseconds(250);  // bounds dead-peer detection
 constexpr auto kOpenerTimeout = std::chrono::milliseconds(2000);
 constexpr std::uint64_t kReserveLimit = 64ULL << 20;  // recv reserves at most this up front
 
@@ -232,46 +230,23 @@ struct Connection::Impl {
   }
 
   void notify(detail::EventCountData& ec) const noexcept {
-    if (detail::notify_all(ec)) detail::bump(counters().wakes);
+    const long woken = detail::notify_all(ec);
+    if (woken < 0) return;
+    detail::bump(counters().wakes);
+    if (woken == 0) seg->reap_dead_sleepers();  // registered sleepers that do not sleep
   }
 
   // Runs attempt(force_peer_check) until it returns something other than `would_block`:
-  // spinning first, then sleeping on `ec` in slices; each sleeping round checks the peer.
-  // The eventcount protocol is event_count.hpp's ([F1]/[F2]).
+  // spinning first, then sleeping on `ec` in slices; each sleeping round checks the peer
+  // (event_count.hpp's wait_until).
   template <class Attempt>
   Status block(detail::EventCountData& ec, Deadline deadline, Status would_block,
                Attempt&& attempt) {
-    Status s = attempt(false);
-    if (s != would_block) return s;
-    for (std::uint32_t i = 0; i < wait.spin_iterations; ++i) {
-      detail::cpu_relax();
-      s = attempt(false);
-      if (s != would_block) return s;
-    }
-    const auto slice = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::clamp<std::chrono::milliseconds>(wait.sleep_slice, kMinSlice, kMaxSlice));
-    for (;;) {
-      const auto now = std::chrono::steady_clock::now();
-      if (now >= deadline) {
-        detail::bump(counters().timeouts);
-        return Status::timeout;
-      }
-      // seq_cst: part of the Dekker pair with [F2] below.
-      ec.waiters.fetch_add(1, std::memory_order_seq_cst);
-      // relaxed: the epoch only arms the futex compare; [F2] orders it before the re-check.
-      const std::uint32_t epoch = ec.epoch.load(std::memory_order_relaxed);
-      // [F2] order the registration before the re-check; pairs with [F1] in notify_all() and
-      // wake_all().
-      std::atomic_thread_fence(std::memory_order_seq_cst);
-      s = attempt(true);
-      if (s == would_block) {
-        detail::bump(counters().sleeps);
-        detail::futex_wait_until(ec.epoch, epoch, deadline - now > slice ? now + slice : deadline);
-      }
-      // relaxed: the count only gates wakes; a stale extra count costs one needless wake.
-      ec.waiters.fetch_sub(1, std::memory_order_relaxed);
-      if (s != would_block) return s;
-    }
+    const detail::Sleeper me{
+        counters(), &seg->self().sleeping_on,
+        static_cast<std::uint32_t>(reinterpret_cast<std::byte*>(&ec) - seg->base())};
+    return detail::wait_until(ec, wait, me, deadline, would_block, std::forward<Attempt>(attempt),
+                              [this] { seg->reap_dead_sleepers(); });
   }
 
   // The next record of the incoming ring, waiting for it; Status::closed once the peer is gone

@@ -193,6 +193,7 @@ QueueCore QueueCore::create(std::string_view name, const QueueOptions& options,
   core.multi_consumer_ = cfg.multi_consumer;
   core.ring_ =
       SlotRing(ctl, core.segment_.base() + kQueueSlotsOffset, cfg, claimer_tag(core.segment_));
+  core.ring_.set_owner(claimer_tag(core.segment_), &core.segment_.self().pending);
   return core;
 }
 
@@ -205,6 +206,7 @@ QueueCore QueueCore::open(std::string_view name, ElementInfo element, const Wait
   core.multi_consumer_ = cfg.multi_consumer;
   core.ring_ =
       SlotRing(ctl, core.segment_.base() + kQueueSlotsOffset, cfg, claimer_tag(core.segment_));
+  core.ring_.set_owner(claimer_tag(core.segment_), &core.segment_.self().pending);
   return core;
 }
 
@@ -228,7 +230,7 @@ QueueCore QueueCore::open_or_create(std::string_view name, const QueueOptions& o
 
 Status QueueCore::claim_role(bool producer) noexcept {
   const bool multi = producer ? multi_producer_ : multi_consumer_;
-  ring_.set_claimer_tag(claimer_tag(segment_));  // new after fork()
+  ring_.set_owner(claimer_tag(segment_), &segment_.self().pending);  // new after fork()
   if (!multi) {
     std::atomic<std::uint64_t>& owner =
         producer ? control().producer_owner : control().consumer_owner;
@@ -319,30 +321,84 @@ void QueueCore::close() noexcept {
   wake_all(control().not_full);
 }
 
-bool QueueCore::recover_stuck() noexcept {
-  if (!multi_producer_) return false;
-  const std::uint64_t pos = ring_.take_position();
-  // relaxed: a hint; recover_dead_claim() re-checks everything with the right orderings.
-  if (distance(control().tail.load(std::memory_order_relaxed), pos) <= 0) return false;  // empty
+bool QueueCore::lock_recovery() noexcept {
+  std::atomic<std::uint64_t>& owner = control().recovery_owner;
+  const std::uint64_t me = segment_.self_token();
+  // [A9] see what the previous holder did; pairs with [R9] in unlock_recovery().
+  std::uint64_t current = owner.load(std::memory_order_acquire);
+  for (;;) {
+    if (current != 0 && current != me && segment_.is_alive(current)) return false;  // busy
+    // [R9]/[A9]: take the lock from nobody, or from a holder that died holding it.
+    if (owner.compare_exchange_strong(current, me, std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+      return true;
+    }
+  }
+}
+
+void QueueCore::unlock_recovery() noexcept {
+  // [R9] hand over what this recovery did; pairs with [A9] in lock_recovery().
+  control().recovery_owner.store(0, std::memory_order_release);
+}
+
+// Whether the holder of `pos` (as `held` shows it) is provably dead. With a stamp, the stamp's
+// attachment decides (INV-R3). Without one, the holder is between its CAS and its stamp, or died
+// there: its intent `make_pending(pos, kind)` is in its registry entry ([R7] → [A7]). Dead only if
+// some dead process has that intent and no live one does; then the stamp is read again: a holder
+// that stamped and dropped its intent after the scan is seen here ([R8] → [A8]).
+bool QueueCore::holder_dead(const SlotRing::Held& held, std::uint64_t pos,
+                            std::uint64_t kind) noexcept {
+  if (held.tag != 0) return segment_.tag_dead(held.tag);
+  const Segment::PendingScan scan = segment_.scan_pending(make_pending(pos, kind));
+  if (scan.live || !scan.dead) return false;
+  return ring_.stamp(pos) == 0;
+}
+
+bool QueueCore::recover_stuck(Side side) noexcept {
+  const bool consumers = side == Side::consumer;
+  if (!(consumers ? multi_producer_ : multi_consumer_)) return false;  // single sides resume
+  // The position the blocked side waits on: the next one to take (held by a producer that has
+  // not published), or the oldest one producers must reuse (held by a consumer that has not
+  // released it).
+  const std::uint64_t pos =
+      consumers ? ring_.take_position() : ring_.claim_position() - ring_.capacity();
+  // relaxed: hints; the checks below re-read with the right orderings.
+  const std::uint64_t other = consumers ? control().tail.load(std::memory_order_relaxed)
+                                        : control().head.load(std::memory_order_relaxed);
+  if (distance(other, pos) <= 0) return false;  // empty (full) for real: nothing is held
+  Blocked& blocked = blocked_[consumers ? 0 : 1];
   const auto now = std::chrono::steady_clock::now();
-  if (pos != stuck_pos_) {  // a new position to wait for: not stuck (yet)
-    stuck_pos_ = pos;
-    stuck_since_ = now;
+  if (pos != blocked.pos) {  // a new position: not stuck (yet)
+    blocked.pos = pos;
+    blocked.since = now;
     return false;
   }
-  if (now - stuck_since_ < std::chrono::milliseconds(1)) return false;
-  stuck_since_ = now;
-  const bool recovered = ring_.recover_dead_claim([this](std::uint32_t tag) {
-    // tag = (generation & 0xFFFFFF) << 8 | (index + 1): dead if its entry is free or reused.
-    const std::uint32_t index = (tag & 0xFFU) - 1;
-    if (index >= kRegistryCapacity) return false;  // not a tag: never recover on doubt
-    if (!segment_.entry_alive(index)) return true;
-    // [A3] as in Segment::is_alive(): a reused entry has a newer generation.
-    const std::uint64_t generation =
-        segment_.entry(index).generation.load(std::memory_order_acquire);
-    return (generation & 0xFFFFFFU) != (tag >> 8);
-  });
-  if (recovered) bump(counters().recovered_slots);
+  if (now - blocked.since < kStuckAfter) return false;
+  blocked.since = now;
+  if (!lock_recovery()) return false;  // another process is recovering
+  bool recovered = false;
+  if (consumers) {
+    const SlotRing::Held held = ring_.claimed_unpublished(pos);
+    if (held.slot != nullptr && holder_dead(held, pos, kPendingClaim)) {
+      ring_.publish_skip_for_dead(held, pos);
+      segment_.clear_dead_pending(make_pending(pos, kPendingClaim));
+      bump(counters().recovered_slots);
+      recovered = true;
+    }
+  } else {
+    const SlotRing::Held held = ring_.taken_unreleased(pos);
+    if (held.slot != nullptr && holder_dead(held, pos, kPendingTake)) {
+      ring_.release_for_dead(held, pos);
+      segment_.clear_dead_pending(make_pending(pos, kPendingTake));
+      bump(counters().in_doubt);
+      recovered = true;
+    }
+  }
+  unlock_recovery();
+  if (recovered) {
+    // The other side may be asleep on what was just freed.
+    notify_all(consumers ? control().not_empty : control().not_full);
+  }
   return recovered;
 }
 

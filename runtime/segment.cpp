@@ -84,9 +84,7 @@ bool ofd_is_locked(int fd, std::uint64_t byte) noexcept {
   return fl.l_type != F_UNLCK;
 }
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 const char* kind_name(std::uint32_t kind) noexcept {
   switch (static_cast<SegmentKind>(kind)) {
@@ -195,8 +193,9 @@ void validate_name(std::string_view name) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '.' || c == '_' || c == '-';
     if (!ok) {
-      throw Error(Errc::invalid_name, name,
-                  fmt::format("character {:?} is not allowed (use [A-Za-z0-9._-])", c));
+      throw Error(
+          Errc::invalid_name, name,
+          fmt::format("the name has character {:?}, which is not allowed (use [A-Za-z0-9._-])", c));
     }
   }
 }
@@ -401,8 +400,7 @@ Segment Segment::open_impl(std::string_view name, std::optional<SegmentKind> kin
   }
 
   try {
-    impl->region =
-        bip::mapped_region(impl->shm, access, 0, static_cast<std::size_t>(st.st_size));
+    impl->region = bip::mapped_region(impl->shm, access, 0, static_cast<std::size_t>(st.st_size));
   } catch (const bip::interprocess_exception& e) {
     rethrow_boost(name, "mmap", e);
   }
@@ -466,32 +464,115 @@ bool Segment::remove(std::string_view name) {
   return bip::shared_memory_object::remove(std::string(name).c_str());
 }
 
+namespace {
+
+// Gives back the sleeper registration a dead owner left in `e` (see reap_dead_sleepers()).
+// The caller has established that the owner is dead and nobody else reaps `e` concurrently
+// (it holds e's lock, or it won the CAS on sleeping_on).
+void release_sleeper(std::byte* base, std::uint64_t size, std::uint32_t offset) noexcept {
+  // Only an eventcount inside the segment's body, aligned: anything else is a hostile value.
+  if (offset < kBodyOffset || offset % alignof(EventCountData) != 0 ||
+      offset + sizeof(EventCountData) > size) {
+    return;
+  }
+  auto& ec = *reinterpret_cast<EventCountData*>(base + offset);
+  // relaxed: the count only gates wakes; never below zero.
+  std::uint32_t n = ec.waiters.load(std::memory_order_relaxed);
+  while (n != 0 && !ec.waiters.compare_exchange_weak(n, n - 1, std::memory_order_relaxed,
+                                                     std::memory_order_relaxed)) {
+  }
+}
+
+}  // namespace
+
 bool Segment::Impl::attach() noexcept {
-  auto* header = static_cast<SegmentHeader*>(region.get_address());
-  for (std::uint32_t i = 0; i < kRegistryCapacity; ++i) {
-    if (!ofd_try_lock(fd(), kRegistryLockBase + i, F_WRLCK)) continue;
-    // Entry i is ours; its previous owner (if any) is gone. Retire its counters.
-    RegistryEntry& e = registry()[i];
-    auto* from = reinterpret_cast<std::atomic<std::uint64_t>*>(&e.counters);
-    auto* to = reinterpret_cast<std::atomic<std::uint64_t>*>(&header->retired);
-    for (std::size_t c = 0; c < kCounterCount; ++c) {
-      // relaxed: statistics; several attachers may retire into `retired` at once.
-      const std::uint64_t v = from[c].exchange(0, std::memory_order_relaxed);
-      if (v != 0) to[c].fetch_add(v, std::memory_order_relaxed);
+  auto* base = static_cast<std::byte*>(region.get_address());
+  auto* header = reinterpret_cast<SegmentHeader*>(base);
+  // Two passes: first only entries with no pending intent (a dead owner's intent is what
+  // recovery needs to find a claim it left half-made), then any free entry.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (std::uint32_t i = 0; i < kRegistryCapacity; ++i) {
+      RegistryEntry& e = registry()[i];
+      // acquire: pairs with the owner's release of its intent ([R8] in slot_ring.hpp).
+      if (pass == 0 && e.pending.load(std::memory_order_acquire) != 0) continue;
+      if (!ofd_try_lock(fd(), kRegistryLockBase + i, F_WRLCK)) continue;
+      // Entry i is ours; its previous owner (if any) is gone. Take back what it left: its sleeper
+      // registration, its intent, its counters.
+      // relaxed: we hold the entry's lock; the previous owner is dead.
+      const std::uint32_t sleeping = e.sleeping_on.exchange(0, std::memory_order_relaxed);
+      if (sleeping != 0) release_sleeper(base, region.get_size(), sleeping);
+      e.pending.store(0, std::memory_order_relaxed);  // relaxed: as above
+      auto* from = reinterpret_cast<std::atomic<std::uint64_t>*>(&e.counters);
+      auto* to = reinterpret_cast<std::atomic<std::uint64_t>*>(&header->retired);
+      for (std::size_t c = 0; c < kCounterCount; ++c) {
+        // relaxed: statistics; several attachers may retire into `retired` at once.
+        const std::uint64_t v = from[c].exchange(0, std::memory_order_relaxed);
+        if (v != 0) to[c].fetch_add(v, std::memory_order_relaxed);
+      }
+      // relaxed: only the lock holder writes the entry.
+      const std::uint64_t generation =
+          (e.generation.load(std::memory_order_relaxed) + 1) & ((1ULL << 56) - 1);
+      e.pid.store(static_cast<std::uint32_t>(getpid()), std::memory_order_relaxed);
+      e.roles.store(0, std::memory_order_relaxed);
+      e.attached_unix_ns.store(unix_now_ns(), std::memory_order_relaxed);
+      // [R3] publish the entry's identity; pairs with [A3] in is_alive().
+      e.generation.store(generation, std::memory_order_release);
+      self_index = i;
+      self_token = make_token(i, generation);
+      return true;
     }
-    // relaxed: only the lock holder writes the entry.
-    const std::uint64_t generation =
-        (e.generation.load(std::memory_order_relaxed) + 1) & ((1ULL << 56) - 1);
-    e.pid.store(static_cast<std::uint32_t>(getpid()), std::memory_order_relaxed);
-    e.roles.store(0, std::memory_order_relaxed);
-    e.attached_unix_ns.store(unix_now_ns(), std::memory_order_relaxed);
-    // [R3] publish the entry's identity; pairs with [A3] in is_alive().
-    e.generation.store(generation, std::memory_order_release);
-    self_index = i;
-    self_token = make_token(i, generation);
-    return true;
   }
   return false;
+}
+
+bool Segment::tag_dead(std::uint32_t tag) const noexcept {
+  const std::uint32_t index = (tag & 0xFFU) - 1;
+  if ((tag & 0xFFU) == 0 || index >= kRegistryCapacity) return false;  // not a tag: never on doubt
+  if (index == impl_->self_index) return tag != static_cast<std::uint32_t>(impl_->self_token);
+  if (!ofd_is_locked(impl_->fd(), kRegistryLockBase + index)) return true;
+  // [A3] as in is_alive(): a reused entry has a newer generation.
+  const std::uint64_t generation = entry(index).generation.load(std::memory_order_acquire);
+  return static_cast<std::uint32_t>(make_token(index, generation)) != tag;
+}
+
+Segment::PendingScan Segment::scan_pending(std::uint64_t value) const noexcept {
+  PendingScan scan;
+  for (std::uint32_t i = 0; i < kRegistryCapacity; ++i) {
+    // [A8] see an owner's cleared intent together with the claimer stamp it wrote before
+    // clearing it; pairs with [R8] in slot_ring.hpp.
+    if (entry(i).pending.load(std::memory_order_acquire) != value) continue;
+    (entry_alive(i) ? scan.live : scan.dead) = true;
+  }
+  return scan;
+}
+
+void Segment::clear_dead_pending(std::uint64_t value) const noexcept {
+  for (std::uint32_t i = 0; i < kRegistryCapacity; ++i) {
+    auto& pending = entry(i).pending;
+    // relaxed: only dead owners' intents are cleared, and only the recovery lock holder does it.
+    if (pending.load(std::memory_order_relaxed) != value || entry_alive(i)) continue;
+    std::uint64_t expected = value;
+    pending.compare_exchange_strong(expected, 0, std::memory_order_relaxed,
+                                    std::memory_order_relaxed);
+  }
+}
+
+std::uint32_t Segment::reap_dead_sleepers() const noexcept {
+  std::uint32_t reaped = 0;
+  for (std::uint32_t i = 0; i < kRegistryCapacity; ++i) {
+    auto& sleeping_on = entry(i).sleeping_on;
+    // relaxed: a dead owner wrote it before dying; the kernel's lock release orders that.
+    std::uint32_t offset = sleeping_on.load(std::memory_order_relaxed);
+    if (offset == 0 || entry_alive(i)) continue;
+    // One survivor wins the registration, and gives it back once.
+    if (!sleeping_on.compare_exchange_strong(offset, 0, std::memory_order_relaxed,
+                                             std::memory_order_relaxed)) {
+      continue;
+    }
+    release_sleeper(base_, size(), offset);
+    ++reaped;
+  }
+  return reaped;
 }
 
 bool Segment::entry_alive(std::uint32_t index) const noexcept {

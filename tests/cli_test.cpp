@@ -699,8 +699,8 @@ TEST(CliTest, AnInvalidNameIsRefusedWithAClearMessage) {
   const CliResult slash = run_cli({"rm", "has/slash"});
   EXPECT_EQ(slash.rc, 1);
   EXPECT_EQ(slash.err,
-            "shmq: segment \"has/slash\": character '/' is not allowed (use [A-Za-z0-9._-]): "
-            "invalid segment name\n");
+            "shmq: segment \"has/slash\": the name has character '/', which is not allowed "
+            "(use [A-Za-z0-9._-])\n");
 }
 
 TEST(CliTest, UsageErrorsExitTwo) {

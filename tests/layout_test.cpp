@@ -25,7 +25,7 @@ using namespace shmq::detail;
 using shmq::test::ScopedName;
 
 TEST(Layout, VersionAndMagicAreTheDocumentedValues) {
-  EXPECT_EQ(kLayoutVersion, 1U);
+  EXPECT_EQ(kLayoutVersion, 2U);
   const char expected[8] = {'S', 'H', 'M', 'Q', 'S', 'E', 'G', '1'};
   std::uint64_t magic_from_bytes = 0;
   std::memcpy(&magic_from_bytes, expected, sizeof(expected));
@@ -42,9 +42,9 @@ TEST(Layout, ConstantsAreTheDocumentedValues) {
   EXPECT_EQ(kRegistryLockBase, (1ULL << 40) + 1);
   EXPECT_EQ(kRegistryCapacity, 64U);
   EXPECT_EQ(kRegistryOffset, 256U);
-  EXPECT_EQ(kBodyOffset, 8448U);
+  EXPECT_EQ(kBodyOffset, 12544U);
   EXPECT_EQ(kQueueBodyBytes, 768U);
-  EXPECT_EQ(kQueueSlotsOffset, 9216U);
+  EXPECT_EQ(kQueueSlotsOffset, 13312U);
   EXPECT_EQ(kSlotPayloadOffset, 16U);
   EXPECT_EQ(kMaxPayloadAlign, 16U);
   EXPECT_EQ(static_cast<std::uint32_t>(SegmentKind::queue), 1U);
@@ -94,12 +94,16 @@ TEST(Layout, CountersHaveTheDocumentedOrder) {
 }
 
 TEST(Layout, RegistryEntryHasTheDocumentedSizeAndOffsets) {
-  EXPECT_EQ(sizeof(RegistryEntry), 128U);
+  EXPECT_EQ(sizeof(RegistryEntry), 192U);
   EXPECT_EQ(offsetof(RegistryEntry, generation), 0U);
   EXPECT_EQ(offsetof(RegistryEntry, attached_unix_ns), 8U);
   EXPECT_EQ(offsetof(RegistryEntry, pid), 16U);
   EXPECT_EQ(offsetof(RegistryEntry, roles), 20U);
-  EXPECT_EQ(offsetof(RegistryEntry, counters), 32U);
+  EXPECT_EQ(offsetof(RegistryEntry, pending), 24U);
+  EXPECT_EQ(offsetof(RegistryEntry, sleeping_on), 32U);
+  EXPECT_EQ(offsetof(RegistryEntry, counters), 64U);
+  EXPECT_EQ(make_pending(5, kPendingClaim), (5ULL << 2) | 1U);
+  EXPECT_EQ(make_pending(5, kPendingTake), (5ULL << 2) | 2U);
 }
 
 TEST(Layout, TokenPacksGenerationAboveTheIndex) {
@@ -126,6 +130,7 @@ TEST(Layout, QueueControlHasTheDocumentedSizeAndOffsets) {
   EXPECT_EQ(offsetof(QueueControl, closed), 640U);
   EXPECT_EQ(offsetof(QueueControl, producer_owner), 648U);
   EXPECT_EQ(offsetof(QueueControl, consumer_owner), 656U);
+  EXPECT_EQ(offsetof(QueueControl, recovery_owner), 664U);
   EXPECT_EQ(sizeof(EventCountData), 8U);
   EXPECT_EQ(offsetof(EventCountData, epoch), 0U);
   EXPECT_EQ(offsetof(EventCountData, waiters), 4U);
@@ -184,21 +189,21 @@ TEST(Layout, QueueSegmentFileHasTheDocumentedBytesAtTheDocumentedOffsets) {
   const std::uint64_t after_ns = unix_now_ns();
 
   const auto b = read_file(name);
-  // 9216 header bytes, then 8 slots of 64 bytes (16 header + 8 payload, rounded to a line).
-  ASSERT_EQ(b.size(), 9216U + 8U * 64U);
+  // 13312 header bytes, then 8 slots of 64 bytes (16 header + 8 payload, rounded to a line).
+  ASSERT_EQ(b.size(), 13312U + 8U * 64U);
 
   // SegmentHeader at 0.
   EXPECT_EQ(std::memcmp(b.data(), "SHMQSEG1", 8), 0);
-  EXPECT_EQ(at<std::uint32_t>(b, 8), 1U);      // layout version
-  EXPECT_EQ(at<std::uint32_t>(b, 12), 1U);     // kind: queue
-  EXPECT_EQ(at<std::uint64_t>(b, 16), 9728U);  // total bytes
+  EXPECT_EQ(at<std::uint32_t>(b, 8), 2U);       // layout version
+  EXPECT_EQ(at<std::uint32_t>(b, 12), 1U);      // kind: queue
+  EXPECT_EQ(at<std::uint64_t>(b, 16), 13824U);  // total bytes
   const auto created = at<std::uint64_t>(b, 24);
   EXPECT_GE(created, before_ns);
   EXPECT_LE(created, after_ns);
   EXPECT_EQ(at<std::uint32_t>(b, 32), static_cast<std::uint32_t>(getpid()));
   EXPECT_EQ(at<std::uint32_t>(b, 36), 64U);          // registry capacity
   EXPECT_EQ(at<std::uint64_t>(b, 40), 256U);         // registry offset
-  EXPECT_EQ(at<std::uint64_t>(b, 48), 8448U);        // body offset
+  EXPECT_EQ(at<std::uint64_t>(b, 48), 12544U);       // body offset
   EXPECT_EQ(at<std::uint64_t>(b, 56), 768U);         // body bytes
   EXPECT_EQ(at<std::uint32_t>(b, 64), 0x52454459U);  // ready
 
@@ -209,14 +214,14 @@ TEST(Layout, QueueSegmentFileHasTheDocumentedBytesAtTheDocumentedOffsets) {
   EXPECT_LE(attached, after_ns);
   EXPECT_EQ(at<std::uint32_t>(b, 256 + 16), static_cast<std::uint32_t>(getpid()));
   EXPECT_EQ(at<std::uint32_t>(b, 256 + 20), 1U);      // roles: producer
-  EXPECT_EQ(at<std::uint64_t>(b, 256 + 32 + 0), 1U);  // msgs_put
-  EXPECT_EQ(at<std::uint64_t>(b, 256 + 32 + 8), 8U);  // bytes_put
-  EXPECT_EQ(at<std::uint64_t>(b, 256 + 128), 0U);     // the second entry was never used
+  EXPECT_EQ(at<std::uint64_t>(b, 256 + 64 + 0), 1U);  // msgs_put
+  EXPECT_EQ(at<std::uint64_t>(b, 256 + 64 + 8), 8U);  // bytes_put
+  EXPECT_EQ(at<std::uint64_t>(b, 256 + 192), 0U);     // the second entry was never used
 
-  // QueueControl at 8448.
-  constexpr std::size_t c = 8448;
+  // QueueControl at 12544.
+  constexpr std::size_t c = 12544;
   EXPECT_EQ(at<std::uint64_t>(b, c + 0), 8U);       // capacity
-  EXPECT_EQ(at<std::uint64_t>(b, c + 8), 9216U);    // slots offset
+  EXPECT_EQ(at<std::uint64_t>(b, c + 8), 13312U);   // slots offset
   EXPECT_EQ(at<std::uint32_t>(b, c + 16), 64U);     // stride
   EXPECT_EQ(at<std::uint32_t>(b, c + 20), 8U);      // max message
   EXPECT_EQ(at<std::uint32_t>(b, c + 24), 1U);      // flags: multi-producer only
@@ -229,8 +234,8 @@ TEST(Layout, QueueSegmentFileHasTheDocumentedBytesAtTheDocumentedOffsets) {
   EXPECT_EQ(at<std::uint64_t>(b, c + 648), 0U);     // producer owner: multi-producer, none
   EXPECT_EQ(at<std::uint64_t>(b, c + 656), 0U);     // consumer owner: not yet claimed
 
-  // Slots at 9216. Position p lives in slot p % 8; 1000 % 8 == 0.
-  constexpr std::size_t s = 9216;
+  // Slots at 13312. Position p lives in slot p % 8; 1000 % 8 == 0.
+  constexpr std::size_t s = 13312;
   EXPECT_EQ(at<std::uint64_t>(b, s + 0), 1001U);                   // seq: holds the message of 1000
   EXPECT_EQ(at<std::uint32_t>(b, s + 8), 8U);                      // size
   EXPECT_EQ(at<std::uint64_t>(b, s + 16), 0xABCDEF0123456789ULL);  // payload
@@ -258,13 +263,13 @@ TEST(Layout, ByteQueueSlotsAreRoundedToWholeCacheLines) {
   auto q = shmq::Queue<std::string>::create(name.str(), opts);
   const auto b = read_file(name);
   // 16 + 100 = 116 bytes per slot, rounded up to 128.
-  ASSERT_EQ(b.size(), 9216U + 4U * 128U);
-  EXPECT_EQ(at<std::uint64_t>(b, 8448 + 0), 4U);
-  EXPECT_EQ(at<std::uint32_t>(b, 8448 + 16), 128U);
-  EXPECT_EQ(at<std::uint32_t>(b, 8448 + 20), 100U);
-  EXPECT_EQ(at<std::uint32_t>(b, 8448 + 24), 3U);  // flags: MPMC by default
-  EXPECT_EQ(at<std::uint32_t>(b, 8448 + 28), 2U);  // element kind: bytes
-  EXPECT_EQ(at<std::uint64_t>(b, 8448 + 32), 0U);  // element size
+  ASSERT_EQ(b.size(), 13312U + 4U * 128U);
+  EXPECT_EQ(at<std::uint64_t>(b, 12544 + 0), 4U);
+  EXPECT_EQ(at<std::uint32_t>(b, 12544 + 16), 128U);
+  EXPECT_EQ(at<std::uint32_t>(b, 12544 + 20), 100U);
+  EXPECT_EQ(at<std::uint32_t>(b, 12544 + 24), 3U);  // flags: MPMC by default
+  EXPECT_EQ(at<std::uint32_t>(b, 12544 + 28), 2U);  // element kind: bytes
+  EXPECT_EQ(at<std::uint64_t>(b, 12544 + 32), 0U);  // element size
 }
 
 }  // namespace

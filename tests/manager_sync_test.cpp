@@ -131,7 +131,7 @@ TEST(ManagerSemaphore, CountsPermitsAndWakesWaitersInOrder) {
   });
   std::this_thread::sleep_for(50ms);
   s.release();
-  EXPECT_EQ(waiter.wait(5s), 0);
+  EXPECT_EQ(waiter.wait(30s), 0);  // generous: the machines are loaded
   EXPECT_EQ(s.value(), 0);
   s.release(2);
   EXPECT_EQ(s.value(), 2);

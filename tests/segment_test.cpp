@@ -353,7 +353,7 @@ TEST(SegmentRegistry, DeadEntryIsReusedWithANewGenerationAndItsCountersRetired) 
 
 constexpr std::size_t kControl = shmq::detail::kBodyOffset;  // QueueControl in a queue segment
 
-// A closed, valid Queue<uint64_t> of 8 slots (9728 bytes), no handle left open.
+// A closed, valid Queue<uint64_t> of 8 slots (13824 bytes), no handle left open.
 void make_queue(const std::string& name) {
   shmq::QueueOptions opts;
   opts.capacity = 8;
@@ -392,7 +392,7 @@ TEST(SegmentValidation, OtherLayoutVersionIsAVersionMismatch) {
   ScopedName name("val-version");
   make_queue(name);
   poke<std::uint32_t>(name, 8, 3);
-  expect_open_fails(name, Errc::version_mismatch, "layout version 3, this library reads 1");
+  expect_open_fails(name, Errc::version_mismatch, "layout version 3, this library reads 2");
 }
 
 TEST(SegmentValidation, OtherKindIsWrongKind) {
@@ -408,14 +408,14 @@ TEST(SegmentValidation, TotalSizeThatIsNotTheFileSizeIsCorrupt) {
   ScopedName name("val-total");
   make_queue(name);
   poke<std::uint64_t>(name, 16, 1ULL << 40);
-  expect_open_fails(name, Errc::corrupt, "the file has 9728");
+  expect_open_fails(name, Errc::corrupt, "the file has 13824");
 }
 
 TEST(SegmentValidation, FileTruncatedBelowItsHeaderSizeIsCorrupt) {
   ScopedName name("val-trunc");
   make_queue(name);
-  ASSERT_EQ(::truncate(("/dev/shm/" + name.str()).c_str(), 9728 - 64), 0);
-  expect_open_fails(name, Errc::corrupt, "header says 9728 bytes, the file has 9664");
+  ASSERT_EQ(::truncate(("/dev/shm/" + name.str()).c_str(), 13824 - 64), 0);
+  expect_open_fails(name, Errc::corrupt, "header says 13824 bytes, the file has 13760");
 }
 
 TEST(SegmentValidation, FileGrownBeyondItsHeaderSizeIsCorrupt) {
@@ -461,8 +461,8 @@ TEST(SegmentValidation, BodyThatDoesNotFitIsCorrupt) {
     poke<std::uint64_t>(name, 48, offset);
     expect_open_fails(name, Errc::corrupt, "body");
   }
-  poke<std::uint64_t>(name, 48, 8448);
-  for (const std::uint64_t bytes : {std::uint64_t{9728}, ~std::uint64_t{0} - 100}) {
+  poke<std::uint64_t>(name, 48, 12544);
+  for (const std::uint64_t bytes : {std::uint64_t{13824}, ~std::uint64_t{0} - 100}) {
     poke<std::uint64_t>(name, 56, bytes);
     expect_open_fails(name, Errc::corrupt, "body");
   }
@@ -499,7 +499,7 @@ TEST(SegmentValidation, CapacityOneIsCorrupt) {
 TEST(SegmentValidation, SlotsOffsetElsewhereIsCorrupt) {
   ScopedName name("val-slots");
   make_queue(name);
-  poke<std::uint64_t>(name, kControl + 8, 9216 + 64);
+  poke<std::uint64_t>(name, kControl + 8, 13312 + 64);
   expect_open_fails(name, Errc::corrupt);
 }
 

@@ -50,6 +50,7 @@ template <detail::QueueElement T>
 class Queue {
   using Codec = detail::MessageCodec<T>;
   using Ring = detail::SlotRing;
+  using Side = detail::QueueCore::Side;
 
  public:
   using value_type = T;
@@ -173,8 +174,7 @@ class Queue {
   Status put_until(const T& v, std::chrono::steady_clock::time_point deadline) {
     const Status first = try_put(v);
     if (first != Status::full) return first;
-    return detail::wait_until(core_.control().not_full, core_.wait_policy(), core_.counters(),
-                              deadline, Status::full, [&] { return try_put_quiet(v); });
+    return core_.wait(Side::producer, deadline, [&](bool) { return try_put_quiet(v); });
   }
 
   // Puts as many of `items` as fit now, in order; returns how many.
@@ -189,16 +189,14 @@ class Queue {
   // (closed, too_large, corrupt, role_taken); `*put` (if given) says how many went in.
   Status put_many(std::span<const T> items, std::size_t* put = nullptr) {
     std::size_t done = 0;
-    const Status s = detail::wait_until(
-        core_.control().not_full, core_.wait_policy(), core_.counters(), detail::Deadline::max(),
-        Status::full, [&] {
-          Status last = Status::ok;
-          const std::size_t before = done;
-          while (done < items.size() && (last = put_one(items[done])) == Status::ok)
-            ++done;
-          if (done != before) notify_getters();
-          return done == items.size() ? Status::ok : last;
-        });
+    const Status s = core_.wait(Side::producer, detail::Deadline::max(), [&](bool) {
+      Status last = Status::ok;
+      const std::size_t before = done;
+      while (done < items.size() && (last = put_one(items[done])) == Status::ok)
+        ++done;
+      if (done != before) notify_getters();
+      return done == items.size() ? Status::ok : last;
+    });
     if (put) *put = done;
     return s;
   }
@@ -206,14 +204,13 @@ class Queue {
   // Zero-copy put: claim a slot, write buffer(), commit().
   Status try_claim(PutClaim& claim) {
     if (const Status s = ready_to_put(); s != Status::ok) return s;
-    const Status s = core_.ring().try_claim(claim.claim_);
+    const Status s = claim_slot(claim.claim_);
     if (s == Status::ok) claim.queue_ = this;
     return s;
   }
   Status claim(PutClaim& claim) {
-    return detail::wait_until(core_.control().not_full, core_.wait_policy(), core_.counters(),
-                              detail::Deadline::max(), Status::full,
-                              [&] { return try_claim(claim); });
+    return core_.wait(Side::producer, detail::Deadline::max(),
+                      [&](bool) { return try_claim(claim); });
   }
 
   // ---- get ----
@@ -231,8 +228,7 @@ class Queue {
   Status get_until(T& out, std::chrono::steady_clock::time_point deadline) {
     const Status first = try_get(out);
     if (first != Status::empty) return first;
-    return detail::wait_until(core_.control().not_empty, core_.wait_policy(), core_.counters(),
-                              deadline, Status::empty, [&] { return get_one(out); });
+    return core_.wait(Side::consumer, deadline, [&](bool) { return get_one(out); });
   }
 
   // Takes up to out.size() messages that are there now; returns how many.
@@ -248,20 +244,20 @@ class Queue {
   Status get_many(std::span<T> out, std::size_t& got) {
     got = 0;
     if (out.empty()) return Status::ok;
-    return detail::wait_until(core_.control().not_empty, core_.wait_policy(), core_.counters(),
-                              detail::Deadline::max(), Status::empty, [&] {
-                                const Status s = get_one(out[0]);
-                                if (s != Status::ok) return s;
-                                got = 1 + try_get_many(out.subspan(1));
-                                return Status::ok;
-                              });
+    return core_.wait(Side::consumer, detail::Deadline::max(), [&](bool) {
+      const Status s = get_one(out[0]);
+      if (s != Status::ok) return s;
+      got = 1 + try_get_many(out.subspan(1));
+      return Status::ok;
+    });
   }
 
   // Zero-copy get: look at the next message in place, then release it.
   Status try_peek(GetClaim& claim) {
     if (const Status s = core_.ensure_consumer(); s != Status::ok) return s;
     Status s = core_.ring().try_acquire(claim.claim_);
-    if (s == Status::empty && core_.recover_stuck()) s = core_.ring().try_acquire(claim.claim_);
+    if (s == Status::empty && core_.recover_stuck(Side::consumer))
+      s = core_.ring().try_acquire(claim.claim_);
     if (s == Status::empty && core_.closed()) {
       s = core_.ring().try_acquire(claim.claim_);
       if (s == Status::empty) return Status::closed;
@@ -270,9 +266,8 @@ class Queue {
     return s;
   }
   Status peek(GetClaim& claim) {
-    return detail::wait_until(core_.control().not_empty, core_.wait_policy(), core_.counters(),
-                              detail::Deadline::max(), Status::empty,
-                              [&] { return try_peek(claim); });
+    return core_.wait(Side::consumer, detail::Deadline::max(),
+                      [&](bool) { return try_peek(claim); });
   }
 
   // ---- state ----
@@ -301,13 +296,20 @@ class Queue {
     return Status::ok;
   }
 
+  // A free slot; a full ring may be full because a dead consumer holds its oldest slot.
+  Status claim_slot(Ring::Claim& c) noexcept {
+    Status s = core_.ring().try_claim(c);
+    if (s == Status::full && core_.recover_stuck(Side::producer)) s = core_.ring().try_claim(c);
+    return s;
+  }
+
   // One put without notifying (batches notify once).
   Status put_one(const T& v) {
     if (const Status s = ready_to_put(); s != Status::ok) return s;
     const std::size_t bytes = Codec::size(v);
     if (bytes > core_.ring().max_message()) return Status::too_large;
     Ring::Claim c;
-    if (const Status s = core_.ring().try_claim(c); s != Status::ok) return s;
+    if (const Status s = claim_slot(c); s != Status::ok) return s;
     Codec::encode(v, c.payload);
     core_.ring().publish(c, static_cast<std::uint32_t>(bytes));
     count_put(bytes, 1);
@@ -324,7 +326,7 @@ class Queue {
     if (const Status s = core_.ensure_consumer(); s != Status::ok) return s;
     Ring::Claim c;
     Status s = core_.ring().try_acquire(c);
-    if (s == Status::empty && core_.recover_stuck()) s = core_.ring().try_acquire(c);
+    if (s == Status::empty && core_.recover_stuck(Side::consumer)) s = core_.ring().try_acquire(c);
     if (s == Status::empty && core_.closed()) {
       s = core_.ring().try_acquire(c);  // a put that happened before the close is still there
       if (s == Status::empty) return Status::closed;
@@ -342,11 +344,13 @@ class Queue {
     return s;
   }
 
-  void notify_getters() noexcept {
-    if (detail::notify_all(core_.control().not_empty)) detail::bump(core_.counters().wakes);
-  }
-  void notify_putters() noexcept {
-    if (detail::notify_all(core_.control().not_full)) detail::bump(core_.counters().wakes);
+  void notify_getters() noexcept { notify(core_.control().not_empty); }
+  void notify_putters() noexcept { notify(core_.control().not_full); }
+  void notify(detail::EventCountData& ec) noexcept {
+    const long woken = detail::notify_all(ec);
+    if (woken < 0) return;  // nobody registered: no syscall
+    detail::bump(core_.counters().wakes);
+    if (woken == 0) core_.note_empty_wake();
   }
   void count_put(std::size_t bytes, std::uint64_t msgs) noexcept {
     detail::bump(core_.counters().msgs_put, msgs);

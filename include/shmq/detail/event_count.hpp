@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <climits>
 #include <cstdint>
 
@@ -42,16 +43,17 @@ inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) noex
   counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
 }
 
-// Call after publishing a change a waiter may be waiting for. Returns whether it woke anyone.
-inline bool notify_all(EventCountData& ec) noexcept {
+// Call after publishing a change a waiter may be waiting for. Returns -1 when no sleeper was
+// registered (no syscall), else how many the kernel woke (0 when the registered sleepers were not
+// asleep yet — or are dead: see QueueCore::note_empty_wake()).
+inline long notify_all(EventCountData& ec) noexcept {
   // [F1] order the caller's publish before the waiters load; pairs with [F2] in wait_until().
   std::atomic_thread_fence(std::memory_order_seq_cst);
   // relaxed: ordered by [F1].
-  if (ec.waiters.load(std::memory_order_relaxed) == 0) return false;
+  if (ec.waiters.load(std::memory_order_relaxed) == 0) return -1;
   // relaxed: the epoch only makes a racing futex_wait return; data is ordered by [F1]/[F2].
   ec.epoch.fetch_add(1, std::memory_order_relaxed);
-  futex_wake(ec.epoch, INT_MAX);
-  return true;
+  return futex_wake(ec.epoch, INT_MAX);
 }
 
 // Wakes every sleeper whether or not it is registered (close()).
@@ -61,41 +63,59 @@ inline void wake_all(EventCountData& ec) noexcept {
   futex_wake(ec.epoch, INT_MAX);
 }
 
-// Runs `attempt` until it returns something other than `would_block`, spinning first, then
-// sleeping on `ec`. Returns that status, or Status::timeout once `deadline` has passed.
-template <class Attempt>
-Status wait_until(EventCountData& ec, const WaitPolicy& policy, Counters& counters,
-                  Deadline deadline, Status would_block, Attempt&& attempt) {
-  Status s = attempt();
+// Who is waiting, for the bookkeeping that survives a waiter's death: the process's own registry
+// entry records which eventcount it is registered on (RegistryEntry::sleeping_on), so that
+// survivors can take a dead sleeper's registration back (Segment::reap_dead_sleepers).
+struct Sleeper {
+  Counters& counters;
+  std::atomic<std::uint32_t>* sleeping_on = nullptr;  // this process's registry field, or none
+  std::uint32_t ec_offset = 0;                        // the eventcount's offset in the segment
+};
+
+// Sleep slices are clamped to this range: a sleeper re-checks its peers at least this often.
+inline constexpr std::chrono::milliseconds kMinSleepSlice{1};
+inline constexpr std::chrono::milliseconds kMaxSleepSlice{250};
+
+// Runs `attempt(sleeping)` until it returns something other than `would_block`, spinning first,
+// then sleeping on `ec` in slices; `sleeping` is true for the re-checks made while registered as
+// a sleeper (where a slow check, e.g. a peer's liveness, is worth its syscall). Before each slice
+// `on_slice()` runs (recovery of dead peers). Returns the attempt's status, or Status::timeout
+// once `deadline` has passed.
+template <class Attempt, class OnSlice>
+Status wait_until(EventCountData& ec, const WaitPolicy& policy, const Sleeper& me,
+                  Deadline deadline, Status would_block, Attempt&& attempt, OnSlice&& on_slice) {
+  Status s = attempt(false);
   if (s != would_block) return s;
   for (std::uint32_t i = 0; i < policy.spin_iterations; ++i) {
     cpu_relax();
-    s = attempt();
+    s = attempt(false);
     if (s != would_block) return s;
   }
   const auto slice = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::max(policy.sleep_slice, std::chrono::milliseconds(1)));
+      std::clamp(policy.sleep_slice, kMinSleepSlice, kMaxSleepSlice));
   for (;;) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {
-      bump(counters.timeouts);
+      bump(me.counters.timeouts);
       return Status::timeout;
     }
+    on_slice();
+    // relaxed: read only by survivors after this process died (the kernel dropped its lock).
+    if (me.sleeping_on) me.sleeping_on->store(me.ec_offset, std::memory_order_relaxed);
     // seq_cst: part of the Dekker pair with [F2] below.
     ec.waiters.fetch_add(1, std::memory_order_seq_cst);
     // relaxed: the epoch only arms the futex compare; [F2] orders it before the re-check.
     const std::uint32_t epoch = ec.epoch.load(std::memory_order_relaxed);
     // [F2] order the registration before the re-check; pairs with [F1] in notify_all().
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    s = attempt();
+    s = attempt(true);
     if (s == would_block) {
-      bump(counters.sleeps);
+      bump(me.counters.sleeps);
       futex_wait_until(ec.epoch, epoch, deadline - now > slice ? now + slice : deadline);
     }
     // relaxed: the count only gates wakes; a stale extra count costs one needless wake.
     ec.waiters.fetch_sub(1, std::memory_order_relaxed);
-    if (s != would_block) return s;
-    s = attempt();
+    if (me.sleeping_on) me.sleeping_on->store(0, std::memory_order_relaxed);  // relaxed: as above
     if (s != would_block) return s;
   }
 }

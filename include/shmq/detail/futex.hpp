@@ -15,7 +15,7 @@ using Deadline = std::chrono::steady_clock::time_point;  // CLOCK_MONOTONIC in l
 void futex_wait_until(std::atomic<std::uint32_t>& word, std::uint32_t expected,
                       Deadline deadline) noexcept;
 
-// Wakes up to `count` sleepers on `word`, in any process.
-void futex_wake(std::atomic<std::uint32_t>& word, int count) noexcept;
+// Wakes up to `count` sleepers on `word`, in any process. Returns how many it woke.
+long futex_wake(std::atomic<std::uint32_t>& word, int count) noexcept;
 
 }  // namespace shmq::detail

@@ -30,7 +30,7 @@ inline constexpr std::uint64_t kMagic = 0x31474553514d4853ULL;
 // The layout version. Bump it whenever any struct in this file changes a size, an offset or the
 // meaning of a field, and update tests/layout_test.cpp in the same change. An opener refuses every
 // version but its own: there is no cross-version compatibility.
-inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::uint32_t kLayoutVersion = 2;
 
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::size_t kIndexSeparation = 128;
@@ -105,18 +105,36 @@ struct RegistryEntry {
   std::atomic<std::uint64_t> attached_unix_ns;
   std::atomic<std::uint32_t> pid;
   std::atomic<std::uint32_t> roles;  // kRole* bits
-  std::uint8_t pad_[32 - 24];
+  // A multi-side claim (take) in progress: make_pending(pos, kPendingClaim/Take), written before
+  // the CAS on tail (head) and cleared once the slot's claimer word names the owner. A dead entry
+  // with a pending value is how recovery finds a claimer killed between its CAS and its stamp;
+  // such an entry is not reused until recovery clears it.
+  std::atomic<std::uint64_t> pending;
+  // Offset (from the segment base) of the EventCountData this process is registered on as a
+  // sleeper, 0 for none: lets survivors take a dead sleeper's registration back.
+  std::atomic<std::uint32_t> sleeping_on;
+  std::uint8_t pad_[64 - 36];
   Counters counters;
+  std::uint8_t pad2_[192 - 64 - sizeof(Counters)];
 };
 static_assert(std::is_standard_layout_v<RegistryEntry>);
-static_assert(sizeof(RegistryEntry) == 128);
-static_assert(offsetof(RegistryEntry, counters) == 32);
+static_assert(sizeof(RegistryEntry) == 192);
+static_assert(offsetof(RegistryEntry, pending) == 24);
+static_assert(offsetof(RegistryEntry, sleeping_on) == 32);
+static_assert(offsetof(RegistryEntry, counters) == 64, "counters on lines of their own");
+
+inline constexpr std::uint64_t kPendingClaim = 1;  // a producer's CAS on tail
+inline constexpr std::uint64_t kPendingTake = 2;   // a consumer's CAS on head
+//   pending: bits 63..2: position (low 62 bits)    bits 1..0: kPendingClaim / kPendingTake
+inline constexpr std::uint64_t make_pending(std::uint64_t pos, std::uint64_t kind) {
+  return (pos << 2) | kind;
+}
 
 inline constexpr std::uint32_t kRegistryCapacity = 64;
 inline constexpr std::uint64_t kRegistryOffset = sizeof(SegmentHeader);
 inline constexpr std::uint64_t kBodyOffset =
     kRegistryOffset + kRegistryCapacity * sizeof(RegistryEntry);
-static_assert(kBodyOffset == 8448);
+static_assert(kBodyOffset == 12544);
 
 // A registry token names one attachment: an entry index and that entry's generation.
 //   bits 63..8: generation (low 56 bits)    bits 7..0: index + 1 (0 = nobody)
@@ -167,7 +185,10 @@ struct QueueControl {
   std::uint32_t pad5_;
   std::atomic<std::uint64_t> producer_owner;  // SP queues: token of the producer, 0 = none
   std::atomic<std::uint64_t> consumer_owner;  // SC queues: token of the consumer, 0 = none
-  std::uint8_t pad6_[128 - 24];
+  // Token of the process recovering a dead party's slot (QueueCore::recover_stuck), 0 = none;
+  // taken by CAS, from a dead holder too. Serialises recoverers: recovery is a rare slow path.
+  std::atomic<std::uint64_t> recovery_owner;
+  std::uint8_t pad6_[128 - 32];
 };
 static_assert(std::is_standard_layout_v<QueueControl>);
 static_assert(sizeof(QueueControl) == 768);
@@ -177,6 +198,7 @@ static_assert(offsetof(QueueControl, not_empty) == 384);
 static_assert(offsetof(QueueControl, not_full) == 512);
 static_assert(offsetof(QueueControl, closed) == 640);
 static_assert(offsetof(QueueControl, producer_owner) == 648);
+static_assert(offsetof(QueueControl, recovery_owner) == 664);
 
 // The header of every slot; the payload follows at +16 in the same line(s).
 // Slot state, for position p mapped to this slot (p & mask):

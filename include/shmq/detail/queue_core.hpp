@@ -3,9 +3,11 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "shmq/detail/event_count.hpp"
 #include "shmq/detail/layout.hpp"
@@ -75,10 +77,38 @@ class QueueCore {
   bool multi_producer() const noexcept { return multi_producer_; }
   bool multi_consumer() const noexcept { return multi_consumer_; }
 
-  // Consumer side: when the next position has stayed claimed-but-unpublished for 1 ms,
-  // checks whether its claimer died and, if so, turns it into a skip (SlotRing::
-  // recover_dead_claim). Cheap when nothing is stuck. Returns whether a slot was recovered.
-  bool recover_stuck() noexcept;
+  // Recovery of a dead party's slot (DESIGN §6). `side` is who is blocked: consumers on an
+  // empty ring (the next position may be claimed by a dead producer: it becomes a skip, counted
+  // in recovered_slots) or producers on a full ring (the oldest slot may be taken by a dead
+  // consumer: it is freed and its message counted lost, in in_doubt). The holder's death is
+  // established through the kernel (registry locks), never a timeout; a position must have been
+  // blocked for kStuckAfter before a check is paid. Returns whether a slot was recovered.
+  enum class Side { consumer, producer };
+  static constexpr std::chrono::milliseconds kStuckAfter{1};
+  bool recover_stuck(Side side) noexcept;
+
+  // Blocking, with the eventcount of `side` (consumers wait for items, producers for space).
+  template <class Attempt>
+  Status wait(Side side, Deadline deadline, Attempt&& attempt) {
+    EventCountData& ec = side == Side::consumer ? control().not_empty : control().not_full;
+    const Sleeper me{
+        counters(), &segment_.self().sleeping_on,
+        static_cast<std::uint32_t>(reinterpret_cast<std::byte*>(&ec) - segment_.base())};
+    return wait_until(ec, wait_, me, deadline,
+                      side == Side::consumer ? Status::empty : Status::full,
+                      std::forward<Attempt>(attempt), [this, side] {
+                        segment_.reap_dead_sleepers();
+                        recover_stuck(side);
+                      });
+  }
+
+  // After a notify that found registered sleepers but woke nobody: after a run of those, take
+  // back dead sleepers' registrations (so notifiers stop paying a futex wake per message).
+  void note_empty_wake() noexcept {
+    if (++empty_wakes_ < kEmptyWakesBeforeReap) return;
+    empty_wakes_ = 0;
+    segment_.reap_dead_sleepers();
+  }
 
   // [R5] store `closed` and wake every sleeper; pairs with [A5] in closed().
   void close() noexcept;
@@ -97,8 +127,18 @@ class QueueCore {
   WaitPolicy wait_{};
   bool multi_producer_ = true;
   bool multi_consumer_ = true;
-  std::uint64_t stuck_pos_ = 0;  // recover_stuck(): the position that has not been published
-  std::chrono::steady_clock::time_point stuck_since_{};
+  bool lock_recovery() noexcept;
+  void unlock_recovery() noexcept;
+  bool holder_dead(const SlotRing::Held& held, std::uint64_t pos, std::uint64_t kind) noexcept;
+
+  // recover_stuck(): per side, the blocked position and since when.
+  struct Blocked {
+    std::uint64_t pos = 0;
+    std::chrono::steady_clock::time_point since{};
+  };
+  Blocked blocked_[2]{};
+  static constexpr std::uint32_t kEmptyWakesBeforeReap = 64;
+  std::uint32_t empty_wakes_ = 0;
 };
 
 }  // namespace shmq::detail

@@ -110,6 +110,21 @@ class Segment {
 
   // Whether the attachment named by `token` is alive (kernel-backed; a stopped process is alive).
   bool is_alive(std::uint64_t token) const noexcept;
+  // Whether the attachment stamped as `tag` (the token's low 32 bits, as slots record claimers)
+  // is provably dead: its entry's lock is free, or the entry has been reused since. Never on doubt.
+  bool tag_dead(std::uint32_t tag) const noexcept;
+
+  // Registry intents (RegistryEntry::pending): who, alive or dead, has `value` pending.
+  struct PendingScan {
+    bool live = false;  // a live process has it pending
+    bool dead = false;  // a dead process has it pending
+  };
+  PendingScan scan_pending(std::uint64_t value) const noexcept;
+  // Clears `value` from the entries of dead processes (their intent has been dealt with).
+  void clear_dead_pending(std::uint64_t value) const noexcept;
+  // Takes back the sleeper registrations of dead processes (RegistryEntry::sleeping_on), so
+  // notifiers stop paying a futex wake for them. Returns how many were taken back.
+  std::uint32_t reap_dead_sleepers() const noexcept;
   // Whether registry entry `index` is held by a live process.
   bool entry_alive(std::uint32_t index) const noexcept;
 

@@ -23,6 +23,9 @@
 //           producer, tail - head <= capacity + 1 with a single consumer.
 //   INV-R2: a slot's seq is one of p, p + 1, p + capacity for the position p it serves
 //           (p + capacity + 1 once the next lap's message is published there).
+//   INV-R3: a slot's claimer word is 0 or the tag of the party holding it (multi sides): the
+//           producer between its claim and its publish, the consumer between its take and its
+//           release. Holders stamp it after their CAS and clear it when they let go.
 // Every value read from shared memory is checked against these before use; a violation is
 // Status::corrupt, never an out-of-bounds access (positions are masked, sizes are bounded).
 //
@@ -46,6 +49,9 @@ namespace shmq::detail {
 constexpr std::int64_t distance(std::uint64_t a, std::uint64_t b) noexcept {
   return static_cast<std::int64_t>(a - b);
 }
+
+// Intents of rings that have no registry entry (rings on plain memory, in tests) go here.
+inline std::atomic<std::uint64_t> unowned_pending{0};
 
 class SlotRing {
  public:
@@ -91,8 +97,12 @@ class SlotRing {
     control.head.store(start, std::memory_order_relaxed);  // relaxed: as above
   }
 
-  // The claimer stamp written into slots this handle claims (changes after fork()).
-  void set_claimer_tag(std::uint32_t tag) noexcept { tag_ = tag; }
+  // Who this handle is (both change after fork()): the claimer stamp it writes into slots it
+  // holds, and its registry entry's intent word (RegistryEntry::pending; multi sides only).
+  void set_owner(std::uint32_t tag, std::atomic<std::uint64_t>* pending) noexcept {
+    tag_ = tag;
+    pending_ = pending;
+  }
 
   std::uint64_t capacity() const noexcept { return capacity_; }
   std::uint32_t max_message() const noexcept { return max_message_; }
@@ -130,6 +140,8 @@ class SlotRing {
   // Makes the claimed slot's message visible; size == kSkipSize publishes an empty skip.
   void publish(const Claim& c, std::uint32_t size) noexcept {
     c.slot->size.store(size, std::memory_order_relaxed);  // relaxed: ordered by [R1]
+    // relaxed: ordered by [R1]. INV-R3: the stamp names the holder only while it holds the slot.
+    if (multi_producer_) c.slot->claimer.store(0, std::memory_order_relaxed);
     // [R1] publish the message; pairs with [A2] in try_acquire().
     c.slot->seq.store(c.pos + 1, std::memory_order_release);
     if (!multi_producer_) {
@@ -183,9 +195,8 @@ class SlotRing {
 
   // Frees the slot of an acquired message for the producer of pos + capacity.
   void release(const Claim& c) noexcept {
-    // relaxed: ordered by [R2]. INV-R3: while a slot is claimed and unpublished (seq == p), its
-    // claimer word is 0 or the tag of the producer that claimed p — never a stale tag.
-    c.slot->claimer.store(0, std::memory_order_relaxed);
+    // relaxed: ordered by [R2]. INV-R3 as in publish().
+    if (multi_consumer_) c.slot->claimer.store(0, std::memory_order_relaxed);
     // [R2] hand the slot back; pairs with [A1] in try_claim().
     c.slot->seq.store(c.pos + capacity_, std::memory_order_release);
     if (!multi_consumer_) {
@@ -194,36 +205,67 @@ class SlotRing {
     }
   }
 
-  // The next position a consumer takes (approximate for a multi-consumer ring).
+  // ---- recovery primitives (DESIGN §6; the policy is QueueCore::recover_stuck) ----
+  //
+  // A multi side's party may die holding a slot: a producer between its CAS on tail and its
+  // publish (the slot stays seq == p), a consumer between its CAS on head and its release
+  // (seq == p + 1). INV-R3 says who holds it: the slot's claimer word is 0 or the holder's tag
+  // (a holder stamps it right after its CAS and clears it when it lets go). A holder killed
+  // between its CAS and its stamp is found through its registry intent (RegistryEntry::pending,
+  // written before the CAS, [R7]; cleared after the stamp, [R8]).
+
+  // The next position consumers take / producers claim (approximate on a multi side).
   std::uint64_t take_position() const noexcept {
     // relaxed: a ticket, for recovery's bookkeeping only.
     return multi_consumer_ ? ctl_->head.load(std::memory_order_relaxed) : local_head_;
   }
+  std::uint64_t claim_position() const noexcept {
+    // relaxed: a ticket, for recovery's bookkeeping only.
+    return multi_producer_ ? ctl_->tail.load(std::memory_order_relaxed) : local_tail_;
+  }
 
-  // Consumer side (MP rings): if the next position to take was claimed by a producer that died
-  // before publishing it, publish an empty skip in its place so the ring moves on (DESIGN §6).
-  // `claimer_dead(tag)` must say whether the claimer with that tag is provably dead (never on a
-  // timeout alone). Returns whether a slot was recovered. A claimer killed between its claim and
-  // its tag store (a few instructions) leaves tag 0 and cannot be recovered.
-  template <class ClaimerDead>
-  bool recover_dead_claim(ClaimerDead&& claimer_dead) noexcept {
-    if (!multi_producer_) return false;  // a single producer's claim is private until published
-    const std::uint64_t pos = take_position();
-    if (distance(ctl_->tail.load(std::memory_order_relaxed), pos) <= 0) return false;  // unclaimed
+  // A slot some party holds at position `pos`, as recovery sees it.
+  struct Held {
+    SlotHeader* slot = nullptr;  // null: nobody holds pos (or pos is not what was asked)
+    std::uint32_t tag = 0;       // the holder's stamp; 0 if it has not stamped (yet)
+  };
+  // A producer's claim on `pos` that is not published: tail has passed pos, seq is still pos.
+  Held claimed_unpublished(std::uint64_t pos) const noexcept {
+    if (!multi_producer_) return {};  // a single producer's claim is private until published
+    // [A7] see the claimer's intent; pairs with [R7] in try_claim_multi().
+    if (distance(ctl_->tail.load(std::memory_order_acquire), pos) <= 0) return {};
     SlotHeader* slot = slot_at(pos);
-    // [A6] see the release that freed the slot for pos (and reset its claimer, INV-R3); pairs
-    // with [R2] in release().
-    if (slot->seq.load(std::memory_order_acquire) != pos) return false;
-    // relaxed: INV-R3 makes any non-zero value the current claimer's tag.
-    const std::uint32_t tag = slot->claimer.load(std::memory_order_relaxed);
-    if (tag == 0 || !claimer_dead(tag)) return false;
-    // The claimer is dead: nobody else writes this slot until it is published.
-    slot->size.store(kSkipSize, std::memory_order_relaxed);  // relaxed: ordered by [R6]
-    std::uint64_t expected = pos;
-    // [R6] publish the skip, as [R1] would; acq_rel/relaxed: another consumer may race to do the
-    // same, and only one CAS wins.
-    return slot->seq.compare_exchange_strong(expected, pos + 1, std::memory_order_acq_rel,
-                                             std::memory_order_relaxed);
+    // [A6] see the release that freed the slot for pos (and cleared its stamp); pairs with [R2].
+    if (slot->seq.load(std::memory_order_acquire) != pos) return {};
+    return {slot, slot->claimer.load(std::memory_order_relaxed)};  // relaxed: after [A6]
+  }
+  // A consumer's take of `pos` that is not released: head has passed pos, seq is still pos + 1.
+  Held taken_unreleased(std::uint64_t pos) const noexcept {
+    if (!multi_consumer_) return {};  // a single consumer's message is redelivered instead
+    // [A7] as above, for head; pairs with [R7] in try_acquire_multi().
+    if (distance(ctl_->head.load(std::memory_order_acquire), pos) <= 0) return {};
+    SlotHeader* slot = slot_at(pos);
+    // [A6'] see the publish of pos (which cleared the producer's stamp); pairs with [R1].
+    if (slot->seq.load(std::memory_order_acquire) != pos + 1) return {};
+    return {slot, slot->claimer.load(std::memory_order_relaxed)};  // relaxed: after [A6']
+  }
+  // The stamp now in the slot of `pos` (to re-check it after a registry scan, see [A8]).
+  std::uint32_t stamp(std::uint64_t pos) const noexcept {
+    return slot_at(pos)->claimer.load(std::memory_order_relaxed);  // relaxed: after [A8]
+  }
+  // Publishes an empty skip for a dead producer's claim on `pos`. Caller: the recovery lock
+  // holder, after claimed_unpublished(pos) named a dead holder; nobody else writes the slot.
+  void publish_skip_for_dead(const Held& h, std::uint64_t pos) noexcept {
+    h.slot->size.store(kSkipSize, std::memory_order_relaxed);  // relaxed: ordered by [R6]
+    h.slot->claimer.store(0, std::memory_order_relaxed);       // relaxed: ordered by [R6]
+    // [R6] publish the skip, as [R1] would; pairs with [A2] in try_acquire().
+    h.slot->seq.store(pos + 1, std::memory_order_release);
+  }
+  // Frees the slot of a dead consumer's take of `pos` (its message is lost: counted in_doubt).
+  void release_for_dead(const Held& h, std::uint64_t pos) noexcept {
+    h.slot->claimer.store(0, std::memory_order_relaxed);  // relaxed: ordered by [R6']
+    // [R6'] hand the slot back, as [R2] would; pairs with [A1] in try_claim().
+    h.slot->seq.store(pos + capacity_, std::memory_order_release);
   }
 
   // Approximate number of messages (claimed positions minus taken ones), clamped to [0, capacity].
@@ -266,12 +308,16 @@ class SlotRing {
       const std::uint64_t seq = slot_at(pos)->seq.load(std::memory_order_acquire);
       const std::int64_t d = distance(seq, pos);
       if (d == 0) {
-        // relaxed/relaxed: the CAS only hands out the ticket; [A1] already ordered the slot.
-        if (ctl_->tail.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed,
+        // relaxed: published by [R7].
+        pending_->store(make_pending(pos, kPendingClaim), std::memory_order_relaxed);
+        // [R7] take the ticket, publishing the intent above to recovery; pairs with [A7] in
+        // claimed_unpublished(). Failure relaxed: nothing is taken. [A1] ordered the slot.
+        if (ctl_->tail.compare_exchange_weak(pos, pos + 1, std::memory_order_release,
                                              std::memory_order_relaxed)) {
           c = claim_at(pos);
-          // relaxed: read by recovery only after seeing the claim in `tail`.
-          c.slot->claimer.store(tag_, std::memory_order_relaxed);
+          c.slot->claimer.store(tag_, std::memory_order_relaxed);  // relaxed: ordered by [R8]
+          // [R8] the stamp names us now: drop the intent; pairs with [A8] in scan_pending().
+          pending_->store(0, std::memory_order_release);
           return Status::ok;
         }
         continue;  // pos was reloaded by the failed CAS
@@ -305,12 +351,16 @@ class SlotRing {
       const std::uint64_t seq = slot_at(pos)->seq.load(std::memory_order_acquire);
       const std::int64_t d = distance(seq, pos + 1);
       if (d == 0) {
-        // relaxed/relaxed: the CAS only hands out the ticket; [A2] already ordered the slot.
-        if (ctl_->head.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed,
+        // relaxed: published by [R7].
+        pending_->store(make_pending(pos, kPendingTake), std::memory_order_relaxed);
+        // [R7] take the ticket, publishing the intent above; pairs with [A7] in
+        // taken_unreleased(). Failure relaxed: nothing is taken. [A2] ordered the slot.
+        if (ctl_->head.compare_exchange_weak(pos, pos + 1, std::memory_order_release,
                                              std::memory_order_relaxed)) {
           c = claim_at(pos);
-          // relaxed: read by recovery only after seeing the claim in `head`.
-          c.slot->claimer.store(tag_, std::memory_order_relaxed);
+          c.slot->claimer.store(tag_, std::memory_order_relaxed);  // relaxed: ordered by [R8]
+          // [R8] as in try_claim_multi().
+          pending_->store(0, std::memory_order_release);
           return Status::ok;
         }
         continue;
@@ -331,6 +381,8 @@ class SlotRing {
   bool multi_producer_ = true;
   bool multi_consumer_ = true;
   std::uint32_t tag_ = 0;
+  // Where intents go: this handle's RegistryEntry::pending (a sink until set_owner()).
+  std::atomic<std::uint64_t>* pending_ = &unowned_pending;
   std::uint64_t local_tail_ = 0;  // SP: next position to claim
   std::uint64_t local_head_ = 0;  // SC: next position to take
 };

@@ -6,6 +6,7 @@
 // peer's close_epoch moved (a close() anywhere), and otherwise at most about once a millisecond
 // per direction (PeerWatch).
 #include "shmq/pipe.hpp"
+#include "fork_list.hpp"
 
 #include <pthread.h>
 
@@ -272,42 +273,17 @@ struct Connection::Impl {
 
 namespace {
 
-// Every open Connection of this process. A forked child re-announces the ends it inherited
-// (after the segment layer gave it its own registry entries: its pthread_atfork handler was
-// registered first, when the first segment was made, so it runs first).
-std::mutex g_list_mutex;
-Connection::Impl* g_list_head = nullptr;  // NOLINT: process-wide by nature
-
-void on_fork_child() noexcept {
-  for (Connection::Impl* impl = g_list_head; impl != nullptr; impl = impl->next) {
-    if (impl->holding) impl->hold();
-    impl->send_watch = {};
-    impl->recv_watch = {};
-  }
+// In a forked child, re-announce the ends it inherited (after the segment layer gave it its own
+// registry entries: its list was used first, when the first segment was made, so its pthread_atfork
+// handler runs first).
+void rehold_in_child(Connection::Impl& impl) noexcept {
+  if (impl.holding) impl.hold();
+  impl.send_watch = {};
+  impl.recv_watch = {};
 }
 
-void list_insert(Connection::Impl* impl) {
-  static std::once_flag registered;
-  std::call_once(registered, [] {
-    pthread_atfork([] { g_list_mutex.lock(); }, [] { g_list_mutex.unlock(); },
-                   [] {
-                     on_fork_child();
-                     g_list_mutex.unlock();
-                   });
-  });
-  std::lock_guard lock(g_list_mutex);
-  impl->next = g_list_head;
-  if (g_list_head) g_list_head->prev = impl;
-  g_list_head = impl;
-}
-
-void list_erase(Connection::Impl* impl) {
-  std::lock_guard lock(g_list_mutex);
-  if (impl->prev) impl->prev->next = impl->next;
-  if (impl->next) impl->next->prev = impl->prev;
-  if (g_list_head == impl) g_list_head = impl->next;
-  impl->prev = impl->next = nullptr;
-}
+// Every open Connection of this process.
+using OpenConnections = detail::ForkList<Connection::Impl, rehold_in_child>;
 
 std::unique_ptr<Connection::Impl> make_impl(const std::shared_ptr<Segment>& seg,
                                             const PipeConfig& cfg, End end,
@@ -496,14 +472,14 @@ Connection Connection::open(std::string_view name, End end, const WaitPolicy& wa
   impl->hold();
   // [R23] hand the turn on, with our hold registered; pairs with [A23].
   opener.store(0, std::memory_order_release);
-  list_insert(impl.get());
+  OpenConnections::insert(impl.get());
   return Connection(std::move(impl));
 }
 
 void Connection::close() noexcept {
   Impl* m = impl_.get();
   if (m == nullptr) return;
-  list_erase(m);
+  OpenConnections::erase(m);
   if (m->holding) {
     // [R22] give the end up after everything this handle published; pairs with [A22].
     m->seg->self().roles.fetch_and(~role_bit(m->end), std::memory_order_release);
@@ -684,8 +660,8 @@ std::pair<Connection, Connection> Pipe::create(std::string_view name, const Pipe
   first->hold();
   second->hold();
   release_openers(*first->ctl);
-  list_insert(first.get());
-  list_insert(second.get());
+  OpenConnections::insert(first.get());
+  OpenConnections::insert(second.get());
   return {Connection(std::move(first)), Connection(std::move(second))};
 }
 
@@ -694,7 +670,7 @@ Connection Connection::create(std::string_view name, End end, const PipeOptions&
   auto impl = make_impl(c.seg, c.cfg, end, options.wait);
   impl->hold();
   release_openers(*impl->ctl);
-  list_insert(impl.get());
+  OpenConnections::insert(impl.get());
   return Connection(std::move(impl));
 }
 

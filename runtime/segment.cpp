@@ -21,6 +21,7 @@
 
 #include <fmt/format.h>
 
+#include "fork_list.hpp"
 #include "shmq/error.hpp"
 
 namespace shmq::detail {
@@ -127,40 +128,11 @@ struct Segment::Impl {
 
 namespace {
 
-// Every attached Segment::Impl of this process. The mutex is held across fork() (prepare) so the
-// child sees a consistent list.
-std::mutex g_list_mutex;
-Segment::Impl* g_list_head = nullptr;  // NOLINT: process-wide by nature
-
-void on_fork_child() noexcept;
-
-void list_insert(Segment::Impl* impl) {
-  static std::once_flag registered;
-  std::call_once(registered, [] {
-    pthread_atfork([] { g_list_mutex.lock(); }, [] { g_list_mutex.unlock(); },
-                   [] {
-                     on_fork_child();
-                     g_list_mutex.unlock();
-                   });
-  });
-  std::lock_guard lock(g_list_mutex);
-  impl->next = g_list_head;
-  if (g_list_head) g_list_head->prev = impl;
-  g_list_head = impl;
-}
-
-void list_erase(Segment::Impl* impl) {
-  std::lock_guard lock(g_list_mutex);
-  if (impl->prev) impl->prev->next = impl->next;
-  if (impl->next) impl->next->prev = impl->prev;
-  if (g_list_head == impl) g_list_head = impl->next;
-  impl->prev = impl->next = nullptr;
-}
-
 // In the child: give each handle its own open file description (so its locks are its own), then
 // its own registry entry. The parent's locks stay with the parent's descriptor.
-void on_fork_child() noexcept {
-  for (Segment::Impl* impl = g_list_head; impl != nullptr; impl = impl->next) {
+void reattach_in_child(Segment::Impl& node) noexcept {
+  Segment::Impl* impl = &node;
+  {
     const int fd = impl->fd();
     char path[64];
     std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
@@ -178,6 +150,9 @@ void on_fork_child() noexcept {
     }
   }
 }
+
+// Every attached Segment::Impl of this process (observers are not in it).
+using AttachedSegments = ForkList<Segment::Impl, reattach_in_child>;
 
 }  // namespace
 
@@ -225,7 +200,7 @@ Segment::Segment(std::unique_ptr<Impl> impl, std::byte* base, const SegmentInfo&
 
 Segment::~Segment() {
   if (!impl_ || base_ == nullptr || impl_->observer) return;
-  list_erase(impl_.get());
+  AttachedSegments::erase(impl_.get());
   RegistryEntry& me = self();
   // relaxed: only the owner writes its entry; readers treat roles as advisory once the lock is
   // gone.
@@ -319,7 +294,7 @@ Segment Segment::create(std::string_view name, const CreateSpec& spec, const Ini
   init(base);
 
   if (!impl->attach()) throw_registry_full(name);
-  list_insert(impl.get());
+  AttachedSegments::insert(impl.get());
   Segment seg(std::move(impl), base, info);
   // [R0] publish the initialised segment; pairs with [A0] in open().
   shared->ready.store(kReadyValue, std::memory_order_release);
@@ -454,7 +429,7 @@ Segment Segment::open_impl(std::string_view name, std::optional<SegmentKind> kin
   }
   if (!observe) {
     if (!impl->attach()) throw_registry_full(name);
-    list_insert(impl.get());
+    AttachedSegments::insert(impl.get());
   }
   return Segment(std::move(impl), base, info);
 }

@@ -88,6 +88,7 @@ struct Config {
   unsigned log_batch = 1;
   std::string log_dir;  // parent of the run's temporary log directory
   bool keep_logs = false;
+  bool keep_segment = false;          // leave the segment of a stuck or crashed run in place
   std::optional<std::uint32_t> spin;  // WaitPolicy::spin_iterations; library default if unset
   bool quiet = false;
   std::string name;  // segment name

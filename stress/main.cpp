@@ -185,6 +185,8 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(1U, 4096U));
   app.add_option("--log-dir", c.log_dir, "where the run's temporary log directory goes");
   app.add_flag("--keep-logs", c.keep_logs, "keep the logs even when the run passes");
+  app.add_flag("--keep-segment", c.keep_segment,
+               "leave the segment of a stuck or crashed run for `shmq inspect` / `shmq dump`");
   app.add_option("--spin", spin, "spin iterations before a blocked put/get sleeps");
   app.add_option("--name", c.name, "segment name (default: shmq-stress-<pid>-<seed>)");
   app.add_flag("--quiet,-q", c.quiet, "no live progress line");

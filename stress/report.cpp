@@ -246,6 +246,9 @@ std::string format_summary(const Summary& s) {
     out += "  (too many undelivered messages to attribute one by one: only the bound applied)\n";
   }
   if (!s.log_dir.empty()) out += fmt::format("  logs kept in {}\n", s.log_dir);
+  if (r.segment_kept) {
+    out += fmt::format("  segment kept: shmq inspect {0}; remove it with shmq rm {0}\n", c.name);
+  }
   return out;
 }
 
@@ -304,6 +307,7 @@ Json summary_json(const Summary& s) {
   out["harness_errors"] = v.harness_errors;
   out["dump"] = r.dump.empty() ? Json(nullptr) : Json(r.dump);
   out["logs"] = s.log_dir.empty() ? Json(nullptr) : Json(s.log_dir);
+  out["segment_kept"] = r.segment_kept;
   return out;
 }
 

@@ -631,10 +631,16 @@ RunOutcome Supervisor::run_body() {
   } catch (const std::exception& e) {
     out_.final_report_error = e.what();
   }
-  try {
-    remove_transport(config_);
-  } catch (const std::exception&) {
-    // Reported by the caller's check that the name is gone.
+  // --keep-segment: a run that could not finish leaves its segment (every worker is dead by now)
+  // for `shmq inspect` / `shmq dump` and a byte-level look.
+  if (ok || !config_.keep_segment) {
+    try {
+      remove_transport(config_);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "shmq-stress: unlinking {}: {}\n", config_.name, e.what());
+    }
+  } else {
+    out_.segment_kept = true;
   }
   out_.total_seconds = seconds_between(start_ns_, monotonic_ns());
   return std::move(out_);

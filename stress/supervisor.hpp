@@ -67,6 +67,7 @@ struct RunOutcome {
   double total_seconds = 0;                   // setup to the last join
   std::optional<SegmentReport> final_report;  // inspect() after every worker was joined
   std::string final_report_error;
+  bool segment_kept = false;  // --keep-segment on a run that could not finish
 };
 
 constexpr const char* to_string(RunOutcome::Kind k) noexcept {

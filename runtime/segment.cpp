@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "fork_list.hpp"
+#include "shmq/detail/futex.hpp"
 #include "shmq/error.hpp"
 
 namespace shmq::detail {
@@ -227,6 +228,7 @@ const std::string& Segment::name() const noexcept {
 }
 
 Segment Segment::create(std::string_view name, const CreateSpec& spec, const InitBody& init) {
+  enable_asymmetric_fences();  // before this process can notify or sleep (futex.hpp)
   validate_name(name);
   if (spec.total_bytes < kBodyOffset + spec.body_bytes) {
     throw Error(Errc::invalid_argument, name, "total size smaller than header and body");
@@ -319,6 +321,7 @@ Segment Segment::observe(std::string_view name, std::chrono::milliseconds ready_
 
 Segment Segment::open_impl(std::string_view name, std::optional<SegmentKind> kind,
                            std::chrono::milliseconds ready_timeout, bool observe) {
+  enable_asymmetric_fences();  // before this process can notify or sleep (futex.hpp)
   validate_name(name);
   const std::string shm_name(name);
   auto impl = std::make_unique<Impl>();

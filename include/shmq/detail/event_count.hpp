@@ -48,7 +48,8 @@ inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) noex
 // asleep yet — or are dead: see QueueCore::note_empty_wake()).
 inline long notify_all(EventCountData& ec) noexcept {
   // [F1] order the caller's publish before the waiters load; pairs with [F2] in wait_until().
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // Light: a compiler barrier when the sleepers' [F2] is a heavy fence (futex.hpp).
+  light_fence();
   // relaxed: ordered by [F1].
   if (ec.waiters.load(std::memory_order_relaxed) == 0) return -1;
   // relaxed: the epoch only makes a racing futex_wait return; data is ordered by [F1]/[F2].
@@ -106,8 +107,10 @@ Status wait_until(EventCountData& ec, const WaitPolicy& policy, const Sleeper& m
     ec.waiters.fetch_add(1, std::memory_order_seq_cst);
     // relaxed: the epoch only arms the futex compare; [F2] orders it before the re-check.
     const std::uint32_t epoch = ec.epoch.load(std::memory_order_relaxed);
-    // [F2] order the registration before the re-check; pairs with [F1] in notify_all().
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // [F2] order the registration before the re-check; pairs with [F1] in notify_all(). Heavy:
+    // every running registered process passes a full barrier (futex.hpp), so a notifier's light
+    // [F1] is enough. Paid only on the way to sleep.
+    heavy_fence();
     s = attempt(true);
     if (s == would_block) {
       bump(me.counters.sleeps);

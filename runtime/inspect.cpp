@@ -205,8 +205,9 @@ std::vector<std::vector<std::byte>> peek_messages(std::string_view name, std::si
     if (size == detail::kSkipSize) continue;
     if (size > cfg.max_message) break;  // corrupt: stop rather than guess
     std::vector<std::byte> copy(size);
-    std::memcpy(copy.data(), reinterpret_cast<const std::byte*>(slot) + detail::kSlotPayloadOffset,
-                size);
+    if (size != 0)
+      std::memcpy(copy.data(),
+                  reinterpret_cast<const std::byte*>(slot) + detail::kSlotPayloadOffset, size);
     // Seqlock-style re-check: order the copy before the re-read of seq. If the slot moved on
     // meanwhile, the copy may be torn: drop it.
     std::atomic_thread_fence(std::memory_order_acquire);

@@ -39,8 +39,8 @@ void run(Input& in, const std::string& name, const shmq::QueueOptions& opt) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return;
   const off_t size = ::lseek(fd, 0, SEEK_END);
-  void* map = ::mmap(nullptr, static_cast<std::size_t>(size), PROT_READ | PROT_WRITE, MAP_SHARED,
-                     fd, 0);
+  void* map =
+      ::mmap(nullptr, static_cast<std::size_t>(size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   ::close(fd);
   if (map == MAP_FAILED) return;
   auto* peer = static_cast<unsigned char*>(map);
@@ -63,10 +63,18 @@ void run(Input& in, const std::string& name, const shmq::QueueOptions& opt) {
         std::memcpy(peer + at, &value, std::min(len, static_cast<std::size_t>(size) - at));
         break;
       }
-      case 2: (void)q.try_put(make<T>(op)); break;
-      case 3: (void)q.try_get(out); break;
-      case 4: (void)q.put_for(make<T>(op), std::chrono::milliseconds(0)); break;
-      case 5: (void)q.get_for(out, std::chrono::milliseconds(0)); break;
+      case 2:
+        (void)q.try_put(make<T>(op));
+        break;
+      case 3:
+        (void)q.try_get(out);
+        break;
+      case 4:
+        (void)q.put_for(make<T>(op), std::chrono::milliseconds(0));
+        break;
+      case 5:
+        (void)q.get_for(out, std::chrono::milliseconds(0));
+        break;
       case 6: {
         typename shmq::Queue<T>::PutClaim c;
         if (q.try_claim(c) == shmq::Status::ok && (op & 0x10)) (void)c.commit(op % 8);
@@ -82,9 +90,17 @@ void run(Input& in, const std::string& name, const shmq::QueueOptions& opt) {
         (void)q.try_put_many(items);
         break;
       }
-      case 9: (void)q.try_get_many(batch); break;
-      case 10: (void)q.size(); (void)q.empty(); (void)q.full(); break;
-      case 11: if ((op & 0xF0) == 0xF0) q.close(); break;
+      case 9:
+        (void)q.try_get_many(batch);
+        break;
+      case 10:
+        (void)q.size();
+        (void)q.empty();
+        (void)q.full();
+        break;
+      case 11:
+        if ((op & 0xF0) == 0xF0) q.close();
+        break;
     }
   }
   ::munmap(map, static_cast<std::size_t>(size));

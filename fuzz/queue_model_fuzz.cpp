@@ -27,7 +27,8 @@ using Model = std::deque<std::optional<std::string>>;
 
 // What a getter does to the ring: pass over leading skips, then take one message if any.
 std::optional<std::string> model_take(Model& m) {
-  while (!m.empty() && !m.front()) m.pop_front();
+  while (!m.empty() && !m.front())
+    m.pop_front();
   if (m.empty()) return std::nullopt;
   std::string v = *m.front();
   m.pop_front();
@@ -55,7 +56,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::uint32_t next = 0;
     const auto fresh = [&](std::uint8_t len) {
       std::string s(len % 30, '.');
-      for (std::size_t i = 0; i < s.size(); ++i) s[i] = static_cast<char>('a' + (next + i) % 26);
+      for (std::size_t i = 0; i < s.size(); ++i)
+        s[i] = static_cast<char>('a' + (next + i) % 26);
       ++next;
       return s;
     };
@@ -140,7 +142,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             }
           }
           check(n == expect);
-          for (std::size_t i = 0; i < n; ++i) model.push_back(items[i]);
+          for (std::size_t i = 0; i < n; ++i)
+            model.push_back(items[i]);
           break;
         }
         case 5: {

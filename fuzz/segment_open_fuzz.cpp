@@ -55,10 +55,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const unsigned preload = in.take<std::uint8_t>() % (opt.capacity + 1);
   if (bytes) {
     auto q = shmq::Queue<std::string>::create(name, opt);
-    for (unsigned i = 0; i < preload; ++i) (void)q.try_put(std::string(i * 3 % 33, 'x'));
+    for (unsigned i = 0; i < preload; ++i)
+      (void)q.try_put(std::string(i * 3 % 33, 'x'));
   } else {
     auto q = shmq::Queue<std::uint64_t>::create(name, opt);
-    for (unsigned i = 0; i < preload; ++i) (void)q.try_put(i);
+    for (unsigned i = 0; i < preload; ++i)
+      (void)q.try_put(i);
   }
 
   // Patch the file as a hostile peer would, after its creator detached.

@@ -47,8 +47,7 @@ inline std::uint64_t test_seed(const char* what) {
   if (const char* env = std::getenv("SHMQ_SEED")) {
     seed = std::strtoull(env, nullptr, 0);
   } else {
-    seed = static_cast<std::uint64_t>(
-        std::chrono::steady_clock::now().time_since_epoch().count());
+    seed = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   }
   std::fprintf(stderr, "[seed] %s: SHMQ_SEED=%llu\n", what, static_cast<unsigned long long>(seed));
   return seed;

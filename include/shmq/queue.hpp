@@ -254,14 +254,7 @@ class Queue {
 
   // Zero-copy get: look at the next message in place, then release it.
   Status try_peek(GetClaim& claim) {
-    if (const Status s = core_.ensure_consumer(); s != Status::ok) return s;
-    Status s = core_.ring().try_acquire(claim.claim_);
-    if (s == Status::empty && core_.recover_stuck(Side::consumer))
-      s = core_.ring().try_acquire(claim.claim_);
-    if (s == Status::empty && core_.closed()) {
-      s = core_.ring().try_acquire(claim.claim_);
-      if (s == Status::empty) return Status::closed;
-    }
+    const Status s = acquire_one(claim.claim_);
     if (s == Status::ok) claim.queue_ = this;
     return s;
   }
@@ -321,17 +314,23 @@ class Queue {
     return s;
   }
 
-  // One get without notifying; empty becomes closed once the queue is closed and drained.
-  Status take_one(T& out) {
+  // The next message, in place. A ring blocked behind a dead producer's slot is recovered; empty
+  // becomes closed once the queue is closed and drained.
+  Status acquire_one(Ring::Claim& c) {
     if (const Status s = core_.ensure_consumer(); s != Status::ok) return s;
-    Ring::Claim c;
     Status s = core_.ring().try_acquire(c);
     if (s == Status::empty && core_.recover_stuck(Side::consumer)) s = core_.ring().try_acquire(c);
     if (s == Status::empty && core_.closed()) {
       s = core_.ring().try_acquire(c);  // a put that happened before the close is still there
       if (s == Status::empty) return Status::closed;
     }
-    if (s != Status::ok) return s;
+    return s;
+  }
+
+  // One get without notifying (batches notify once).
+  Status take_one(T& out) {
+    Ring::Claim c;
+    if (const Status s = acquire_one(c); s != Status::ok) return s;
     const bool decoded = Codec::decode({c.payload, c.size}, out);
     core_.ring().release(c);
     if (!decoded) return Status::corrupt;

@@ -404,19 +404,28 @@ TEST(PipeTest, RecvDrainsThenReportsClosedWhenThePeerIsKilled) {
   auto pipe_ends = Pipe::create(name.str());
   Connection& reader = pipe_ends.first;
   Connection& writer = pipe_ends.second;
+  // The child says "all three sent" through an OS pipe, so the kill cannot land between sends.
+  int sent_fd[2];
+  ASSERT_EQ(::pipe(sent_fd), 0);
   Process child(
-      [](Connection& w) {
+      [](Connection& w, int done_fd) {
         for (int i = 0; i < 3; ++i) {
           if (w.send(i) != Status::ok) return 2;
         }
+        const char byte = 1;
+        if (::write(done_fd, &byte, 1) != 1) return 3;
         for (;;)
           pause();
       },
-      std::ref(writer));
+      std::ref(writer), sent_fd[1]);
   child.start();
   writer.close();
+  ::close(sent_fd[1]);
+  char byte = 0;
+  ASSERT_EQ(::read(sent_fd[0], &byte, 1), 1);
+  ::close(sent_fd[0]);
   int v = -1;
-  ASSERT_EQ(reader.recv(v), Status::ok);  // the child is running and has sent
+  ASSERT_EQ(reader.recv(v), Status::ok);
   EXPECT_EQ(v, 0);
   child.kill();
   ASSERT_TRUE(child.join(5s));
@@ -460,16 +469,24 @@ TEST(PipeTest, MessageCutShortByAKilledSenderIsNotDelivered) {
   auto pipe_ends = Pipe::create(name.str(), {.capacity_bytes = 256});
   Connection& reader = pipe_ends.first;
   Connection& writer = pipe_ends.second;
+  int sent_fd[2];
+  ASSERT_EQ(::pipe(sent_fd), 0);
   Process child(
-      [](Connection& w) {
+      [](Connection& w, int done_fd) {
         if (w.send(std::string_view("whole")) != Status::ok) return 2;
+        const char byte = 1;
+        if (::write(done_fd, &byte, 1) != 1) return 4;
         (void)w.send(std::string(100000, 'x'));  // blocks mid-message: nobody reads yet
         return 3;
       },
-      std::ref(writer));
+      std::ref(writer), sent_fd[1]);
   child.start();
   writer.close();
-  std::this_thread::sleep_for(100ms);  // the child has filled the ring mid-message
+  ::close(sent_fd[1]);
+  char byte = 0;
+  ASSERT_EQ(::read(sent_fd[0], &byte, 1), 1);  // "whole" is in the ring
+  ::close(sent_fd[0]);
+  std::this_thread::sleep_for(100ms);  // most likely the child has filled the ring mid-message
   child.kill();
   ASSERT_TRUE(child.join(5s));
   std::string s;

@@ -3,11 +3,18 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <ctime>
 #include <fstream>
 #include <optional>
 #include <utility>
+
+// The commit this binary was configured from (bench/CMakeLists.txt); "unknown" outside git.
+#ifndef SHMQ_BENCH_GIT_COMMIT
+#define SHMQ_BENCH_GIT_COMMIT "unknown"
+#endif
 
 namespace shmq_bench {
 namespace {
@@ -306,6 +313,20 @@ json to_json(const HostInfo& host, const ReportConfig& config,
                  {"peers", config.peers},
                  {"figures", config.figures},
                  {"elapsed_s", config.elapsed_s}};
+  // Who, where and when, for plots and for comparing files (bench/plot.py prints it on every
+  // PNG). The commit is the source tree's HEAD when CMake last configured (bench/CMakeLists.txt
+  // reconfigures when HEAD moves); uncommitted edits are not in it.
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char date[32] = "";
+  std::strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  j["meta"] = {{"cpu_model", host.cpu_model},
+               {"nproc", sysconf(_SC_NPROCESSORS_ONLN)},
+               {"cpus_allowed", host.cpus},
+               {"kernel", host.kernel},
+               {"date_utc", date},
+               {"git_commit", SHMQ_BENCH_GIT_COMMIT}};
   j["peers"] = json::array();
   for (const auto& [name, description] : peers) {
     j["peers"].push_back({{"name", name}, {"description", description}});

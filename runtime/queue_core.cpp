@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "shmq/detail/crash_point.hpp"
 #include "shmq/error.hpp"
 
 namespace shmq::detail {
@@ -298,6 +299,7 @@ void QueueCore::release_roles() noexcept {
   if (!segment_.valid()) return;
   const std::uint64_t me = segment_.self_token();
   const std::uint32_t held = segment_.held_roles();
+  if (held != 0) SHMQ_CRASH_POINT(role_release_before_handover);
   if ((held & kRoleProducer) != 0 && !multi_producer_) {
     std::uint64_t mine = me;
     // [R4] hand the role over with everything this producer published; pairs with [A4].
@@ -341,17 +343,21 @@ void QueueCore::unlock_recovery() noexcept {
   control().recovery_owner.store(0, std::memory_order_release);
 }
 
-// Whether the holder of `pos` (as `held` shows it) is provably dead. With a stamp, the stamp's
-// attachment decides (INV-R3). Without one, the holder is between its CAS and its stamp, or died
-// there: its intent `make_pending(pos, kind)` is in its registry entry ([R7] → [A7]). Dead only if
-// some dead process has that intent and no live one does; then the stamp is read again: a holder
-// that stamped and dropped its intent after the scan is seen here ([R8] → [A8]).
+// Whether the holder of `pos` (as `held` shows it) is provably dead. A stamp naming (pos, kind)
+// is the holder's (INV-R3): its attachment decides. Without one, the holder is between its CAS
+// and its stamp, or died there: its intent `make_pending(pos, kind)` is in its registry entry
+// ([R7] → [A7]). Dead only if some dead process has that intent and no live one does (a live
+// holder's intent is visible until its stamp is: [R8] → [A8]); then the stamp is read again, for
+// a holder that stamped and dropped its intent during the scan. The caller acts with a CAS on the
+// slot's seq, so a holder that let go of the slot after this judgment is never overruled.
 bool QueueCore::holder_dead(const SlotRing::Held& held, std::uint64_t pos,
                             std::uint64_t kind) noexcept {
-  if (held.tag != 0) return segment_.tag_dead(held.tag);
+  if (stamp_names(held.stamp, pos, kind)) return segment_.tag_dead(stamp_tag(held.stamp));
   const Segment::PendingScan scan = segment_.scan_pending(make_pending(pos, kind));
   if (scan.live || !scan.dead) return false;
-  return ring_.stamp(pos) == 0;
+  const std::uint64_t again = ring_.stamp(pos);
+  if (stamp_names(again, pos, kind)) return segment_.tag_dead(stamp_tag(again));
+  return true;
 }
 
 bool QueueCore::recover_stuck(Side side) noexcept {
@@ -376,22 +382,27 @@ bool QueueCore::recover_stuck(Side side) noexcept {
   if (now - blocked.since < kStuckAfter) return false;
   blocked.since = now;
   if (!lock_recovery()) return false;  // another process is recovering
+  SHMQ_CRASH_POINT(recover_lock_held);
   bool recovered = false;
   if (consumers) {
-    const SlotRing::Held held = ring_.claimed_unpublished(pos);
-    if (held.slot != nullptr && holder_dead(held, pos, kPendingClaim)) {
-      ring_.publish_skip_for_dead(held, pos);
+    // A recoverer that died mid-skip (we took the lock from it) left its marker: finish it.
+    recovered = ring_.finish_interrupted_skip(pos);
+    if (!recovered) {
+      const SlotRing::Held held = ring_.claimed_unpublished(pos);
+      recovered = held.slot != nullptr && holder_dead(held, pos, kPendingClaim) &&
+                  ring_.publish_skip_for_dead(held, pos);
+    }
+    if (recovered) {
       segment_.clear_dead_pending(make_pending(pos, kPendingClaim));
       bump(counters().recovered_slots);
-      recovered = true;
     }
   } else {
     const SlotRing::Held held = ring_.taken_unreleased(pos);
-    if (held.slot != nullptr && holder_dead(held, pos, kPendingTake)) {
-      ring_.release_for_dead(held, pos);
+    recovered = held.slot != nullptr && holder_dead(held, pos, kPendingTake) &&
+                ring_.release_for_dead(held, pos);
+    if (recovered) {
       segment_.clear_dead_pending(make_pending(pos, kPendingTake));
       bump(counters().in_doubt);
-      recovered = true;
     }
   }
   unlock_recovery();

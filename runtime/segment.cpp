@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "fork_list.hpp"
+#include "shmq/detail/crash_point.hpp"
 #include "shmq/detail/futex.hpp"
 #include "shmq/error.hpp"
 
@@ -474,6 +475,7 @@ bool Segment::Impl::attach() noexcept {
       // acquire: pairs with the owner's release of its intent ([R8] in slot_ring.hpp).
       if (pass == 0 && e.pending.load(std::memory_order_acquire) != 0) continue;
       if (!ofd_try_lock(fd(), kRegistryLockBase + i, F_WRLCK)) continue;
+      SHMQ_CRASH_POINT(attach_entry_locked);
       // Entry i is ours; its previous owner (if any) is gone. Take back what it left: its sleeper
       // registration, its intent, its counters.
       // relaxed: we hold the entry's lock; the previous owner is dead.

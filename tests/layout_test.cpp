@@ -25,7 +25,7 @@ using namespace shmq::detail;
 using shmq::test::ScopedName;
 
 TEST(Layout, VersionAndMagicAreTheDocumentedValues) {
-  EXPECT_EQ(kLayoutVersion, 2U);
+  EXPECT_EQ(kLayoutVersion, 3U);
   const char expected[8] = {'S', 'H', 'M', 'Q', 'S', 'E', 'G', '1'};
   std::uint64_t magic_from_bytes = 0;
   std::memcpy(&magic_from_bytes, expected, sizeof(expected));
@@ -45,7 +45,7 @@ TEST(Layout, ConstantsAreTheDocumentedValues) {
   EXPECT_EQ(kBodyOffset, 12544U);
   EXPECT_EQ(kQueueBodyBytes, 768U);
   EXPECT_EQ(kQueueSlotsOffset, 13312U);
-  EXPECT_EQ(kSlotPayloadOffset, 16U);
+  EXPECT_EQ(kSlotPayloadOffset, 32U);
   EXPECT_EQ(kMaxPayloadAlign, 16U);
   EXPECT_EQ(static_cast<std::uint32_t>(SegmentKind::queue), 1U);
   EXPECT_EQ(static_cast<std::uint32_t>(SegmentKind::pipe), 2U);
@@ -137,10 +137,11 @@ TEST(Layout, QueueControlHasTheDocumentedSizeAndOffsets) {
 }
 
 TEST(Layout, SlotHeaderHasTheDocumentedSizeAndOffsets) {
-  EXPECT_EQ(sizeof(SlotHeader), 16U);
+  EXPECT_EQ(sizeof(SlotHeader), 32U);
   EXPECT_EQ(offsetof(SlotHeader, seq), 0U);
-  EXPECT_EQ(offsetof(SlotHeader, size), 8U);
-  EXPECT_EQ(offsetof(SlotHeader, claimer), 12U);
+  EXPECT_EQ(offsetof(SlotHeader, stamp), 8U);
+  EXPECT_EQ(offsetof(SlotHeader, size), 16U);
+  EXPECT_EQ(kSlotPayloadOffset, 32U);
 }
 
 // ---- the bytes of a real segment file, read with plain read() ----
@@ -189,12 +190,12 @@ TEST(Layout, QueueSegmentFileHasTheDocumentedBytesAtTheDocumentedOffsets) {
   const std::uint64_t after_ns = unix_now_ns();
 
   const auto b = read_file(name);
-  // 13312 header bytes, then 8 slots of 64 bytes (16 header + 8 payload, rounded to a line).
+  // 13312 header bytes, then 8 slots of 64 bytes (32 header + 8 payload, rounded to a line).
   ASSERT_EQ(b.size(), 13312U + 8U * 64U);
 
   // SegmentHeader at 0.
   EXPECT_EQ(std::memcmp(b.data(), "SHMQSEG1", 8), 0);
-  EXPECT_EQ(at<std::uint32_t>(b, 8), 2U);       // layout version
+  EXPECT_EQ(at<std::uint32_t>(b, 8), 3U);       // layout version
   EXPECT_EQ(at<std::uint32_t>(b, 12), 1U);      // kind: queue
   EXPECT_EQ(at<std::uint64_t>(b, 16), 13824U);  // total bytes
   const auto created = at<std::uint64_t>(b, 24);
@@ -236,9 +237,11 @@ TEST(Layout, QueueSegmentFileHasTheDocumentedBytesAtTheDocumentedOffsets) {
 
   // Slots at 13312. Position p lives in slot p % 8; 1000 % 8 == 0.
   constexpr std::size_t s = 13312;
-  EXPECT_EQ(at<std::uint64_t>(b, s + 0), 1001U);                   // seq: holds the message of 1000
-  EXPECT_EQ(at<std::uint32_t>(b, s + 8), 8U);                      // size
-  EXPECT_EQ(at<std::uint64_t>(b, s + 16), 0xABCDEF0123456789ULL);  // payload
+  EXPECT_EQ(at<std::uint64_t>(b, s + 0), 1001U);  // seq: holds the message of 1000
+  // stamp: the producer's claim of 1000 (make_pending = 1000 << 2 | 1), tag = entry 0, generation 1
+  EXPECT_EQ(at<std::uint64_t>(b, s + 8), (4001ULL << 32) | 257U);
+  EXPECT_EQ(at<std::uint32_t>(b, s + 16), 8U);                     // size
+  EXPECT_EQ(at<std::uint64_t>(b, s + 32), 0xABCDEF0123456789ULL);  // payload
   for (std::uint64_t i = 1; i < 8; ++i) {
     EXPECT_EQ(at<std::uint64_t>(b, s + i * 64), 1000U + i) << "slot " << i;  // free for 1000+i
   }
@@ -262,10 +265,10 @@ TEST(Layout, ByteQueueSlotsAreRoundedToWholeCacheLines) {
   opts.max_message = 100;
   auto q = shmq::Queue<std::string>::create(name.str(), opts);
   const auto b = read_file(name);
-  // 16 + 100 = 116 bytes per slot, rounded up to 128.
-  ASSERT_EQ(b.size(), 13312U + 4U * 128U);
+  // 32 + 100 = 132 bytes per slot, rounded up to 192.
+  ASSERT_EQ(b.size(), 13312U + 4U * 192U);
   EXPECT_EQ(at<std::uint64_t>(b, 12544 + 0), 4U);
-  EXPECT_EQ(at<std::uint32_t>(b, 12544 + 16), 128U);
+  EXPECT_EQ(at<std::uint32_t>(b, 12544 + 16), 192U);
   EXPECT_EQ(at<std::uint32_t>(b, 12544 + 20), 100U);
   EXPECT_EQ(at<std::uint32_t>(b, 12544 + 24), 3U);  // flags: MPMC by default
   EXPECT_EQ(at<std::uint32_t>(b, 12544 + 28), 2U);  // element kind: bytes

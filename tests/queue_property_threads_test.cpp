@@ -78,7 +78,8 @@ RC_GTEST_PROP(QueuePropertyThreads, BareSlotRingDeliversOnceIntactAndInOrderAcro
   Scenario s = shmq::test::generate_scenario(4, 150);
   RC_LOG() << s << '\n';
   const std::uint64_t capacity = std::max<std::uint64_t>(2, std::bit_ceil(s.capacity));
-  const auto stride = static_cast<std::uint32_t>((16 + s.max_message + 63) / 64 * 64);
+  const auto stride =
+      static_cast<std::uint32_t>((shmq::detail::kSlotPayloadOffset + s.max_message + 63) / 64 * 64);
   const std::size_t bytes = sizeof(shmq::detail::QueueControl) + capacity * stride;
   std::unique_ptr<std::byte, decltype(&std::free)> mem(
       static_cast<std::byte*>(std::aligned_alloc(64, bytes)), &std::free);

@@ -809,8 +809,8 @@ TEST(QueueHostile, SlotSizeThatDoesNotMatchAFixedElementIsCorruptAndSkipped) {
   auto q = Queue<std::uint64_t>::create(name.str(), options(4));
   ASSERT_EQ(q.try_put(1), Status::ok);
   ASSERT_EQ(q.try_put(2), Status::ok);
-  // Slot 0 of a Queue<uint64_t> is at 13312; its size field at +8. A peer says 3 bytes.
-  shmq::test::poke<std::uint32_t>(name, 13312 + 8, 3);
+  // Slot 0 of a Queue<uint64_t> is at 13312; its size field at +16. A peer says 3 bytes.
+  shmq::test::poke<std::uint32_t>(name, 13312 + 16, 3);
   std::uint64_t v = 0;
   EXPECT_EQ(q.try_get(v), Status::corrupt);
   ASSERT_EQ(q.try_get(v), Status::ok);

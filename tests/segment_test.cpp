@@ -391,8 +391,8 @@ TEST(SegmentValidation, ZeroMagicWithReadySetIsNotASegment) {
 TEST(SegmentValidation, OtherLayoutVersionIsAVersionMismatch) {
   ScopedName name("val-version");
   make_queue(name);
-  poke<std::uint32_t>(name, 8, 3);
-  expect_open_fails(name, Errc::version_mismatch, "layout version 3, this library reads 2");
+  poke<std::uint32_t>(name, 8, 7);
+  expect_open_fails(name, Errc::version_mismatch, "layout version 7, this library reads 3");
 }
 
 TEST(SegmentValidation, OtherKindIsWrongKind) {

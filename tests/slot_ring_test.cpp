@@ -35,7 +35,8 @@ class HeapRing {
   HeapRing(std::uint64_t capacity, std::uint32_t max_message, std::uint64_t start)
       : capacity_(capacity),
         max_message_(max_message),
-        stride_(static_cast<std::uint32_t>((16 + max_message + 63) / 64 * 64)),
+        stride_(static_cast<std::uint32_t>((shmq::detail::kSlotPayloadOffset + max_message + 63) /
+                                           64 * 64)),
         bytes_(sizeof(QueueControl) + capacity * stride_),
         mem_(static_cast<std::byte*>(std::aligned_alloc(64, bytes_)), &std::free) {
     std::memset(mem_.get(), 0, bytes_);
@@ -435,6 +436,79 @@ TEST(SlotRing, DistanceIsWrapSafe) {
   EXPECT_EQ(distance(2, std::numeric_limits<std::uint64_t>::max() - 1), 4);
   EXPECT_EQ(distance(std::numeric_limits<std::uint64_t>::max() - 1, 2), -4);
   EXPECT_EQ(distance(5, 5), 0);
+}
+
+// ---- recovery primitives: they act only on a slot that has not moved on (INV-R3) ----
+
+// The race CI's stress run found: a recoverer judged a claim (no stamp naming it, a dead intent)
+// while its live holder was publishing; acting on that judgment must fail once the slot moved on.
+TEST(SlotRingRecovery, SkipForAClaimThatWasPublishedMeanwhileIsRefused) {
+  HeapRing mem(4, 24, kNearWrap);
+  SlotRing producer = mem.handle(true, true, 7);
+  SlotRing::Claim c;
+  ASSERT_EQ(producer.try_claim(c), Status::ok);
+  const SlotRing::Held held = producer.claimed_unpublished(c.pos);
+  ASSERT_NE(held.slot, nullptr);
+  EXPECT_TRUE(shmq::detail::stamp_names(held.stamp, c.pos, shmq::detail::kPendingClaim));
+  EXPECT_EQ(shmq::detail::stamp_tag(held.stamp), 7U);
+  std::memcpy(c.payload, "kept", 4);
+  producer.publish(c, 4);  // the holder was alive after all
+  EXPECT_FALSE(producer.publish_skip_for_dead(held, c.pos));
+  std::string out;
+  ASSERT_EQ(get(producer, out), Status::ok);
+  EXPECT_EQ(out, "kept");
+}
+
+TEST(SlotRingRecovery, ReleaseForATakeThatWasReleasedMeanwhileIsRefused) {
+  HeapRing mem(4, 24, kNearWrap);
+  SlotRing ring = mem.handle(true, true, 9);
+  ASSERT_EQ(put(ring, "a"), Status::ok);
+  SlotRing::Claim c;
+  ASSERT_EQ(ring.try_acquire(c), Status::ok);
+  const SlotRing::Held held = ring.taken_unreleased(c.pos);
+  ASSERT_NE(held.slot, nullptr);
+  EXPECT_TRUE(shmq::detail::stamp_names(held.stamp, c.pos, shmq::detail::kPendingTake));
+  ring.release(c);
+  // The producer of the next lap takes the slot; a late recovery must not free it again.
+  for (int i = 0; i < 4; ++i)
+    ASSERT_EQ(put(ring, "x"), Status::ok);
+  EXPECT_FALSE(ring.release_for_dead(held, c.pos));
+  EXPECT_EQ(put(ring, "y"), Status::full);
+}
+
+TEST(SlotRingRecovery, StaleStampsDoNotNameTheNextHolder) {
+  HeapRing mem(2, 24, 0);
+  SlotRing ring = mem.handle(true, true, 5);
+  ASSERT_EQ(put(ring, "a"), Status::ok);  // position 0: stamped as claim, then as take
+  std::string out;
+  ASSERT_EQ(get(ring, out), Status::ok);
+  ASSERT_EQ(put(ring, "b"), Status::ok);  // position 1
+  ASSERT_EQ(put(ring, "c"), Status::ok);  // position 2: slot 0 again
+  const std::uint64_t stamp = mem.slot_for(2).stamp.load();
+  EXPECT_TRUE(shmq::detail::stamp_names(stamp, 2, shmq::detail::kPendingClaim));
+  EXPECT_FALSE(shmq::detail::stamp_names(stamp, 0, shmq::detail::kPendingClaim));
+  EXPECT_FALSE(shmq::detail::stamp_names(stamp, 0, shmq::detail::kPendingTake));
+  EXPECT_FALSE(shmq::detail::stamp_names(stamp, 2, shmq::detail::kPendingTake));
+}
+
+// A recoverer killed between marking a dead claim and publishing its skip leaves seq == pos - 1:
+// consumers see the slot empty (never corrupt), and the next recoverer finishes the skip.
+TEST(SlotRingRecovery, InterruptedSkipLooksEmptyAndIsFinishedByTheNextRecoverer) {
+  for (const bool mc : {true, false}) {
+    HeapRing mem(4, 24, kNearWrap);
+    SlotRing ring = mem.handle(true, mc, 3);
+    SlotRing::Claim dead;
+    ASSERT_EQ(ring.try_claim(dead), Status::ok);  // its holder "dies" here
+    ASSERT_EQ(put(ring, "after"), Status::ok);
+    mem.slot_for(dead.pos).seq.store(dead.pos - 1);  // the marker a dead recoverer left
+    std::string out;
+    EXPECT_EQ(get(ring, out), Status::empty) << "mc " << mc;
+    EXPECT_FALSE(ring.finish_interrupted_skip(dead.pos + 1));
+    ASSERT_TRUE(ring.finish_interrupted_skip(dead.pos));
+    EXPECT_FALSE(ring.finish_interrupted_skip(dead.pos));  // once
+    ASSERT_EQ(get(ring, out), Status::ok) << "mc " << mc;
+    EXPECT_EQ(out, "after");
+  }
 }
 
 }  // namespace

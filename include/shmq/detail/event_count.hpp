@@ -18,6 +18,7 @@
 #include <climits>
 #include <cstdint>
 
+#include "shmq/detail/crash_point.hpp"
 #include "shmq/detail/futex.hpp"
 #include "shmq/detail/layout.hpp"
 #include "shmq/options.hpp"
@@ -114,6 +115,7 @@ Status wait_until(EventCountData& ec, const WaitPolicy& policy, const Sleeper& m
     s = attempt(true);
     if (s == would_block) {
       bump(me.counters.sleeps);
+      SHMQ_CRASH_POINT(sleep_registered);
       futex_wait_until(ec.epoch, epoch, deadline - now > slice ? now + slice : deadline);
     }
     // relaxed: the count only gates wakes; a stale extra count costs one needless wake.

@@ -30,7 +30,7 @@ inline constexpr std::uint64_t kMagic = 0x31474553514d4853ULL;
 // The layout version. Bump it whenever any struct in this file changes a size, an offset or the
 // meaning of a field, and update tests/layout_test.cpp in the same change. An opener refuses every
 // version but its own: there is no cross-version compatibility.
-inline constexpr std::uint32_t kLayoutVersion = 2;
+inline constexpr std::uint32_t kLayoutVersion = 3;
 
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::size_t kIndexSeparation = 128;
@@ -129,6 +129,18 @@ inline constexpr std::uint64_t kPendingTake = 2;   // a consumer's CAS on head
 inline constexpr std::uint64_t make_pending(std::uint64_t pos, std::uint64_t kind) {
   return (pos << 2) | kind;
 }
+// A slot stamp: bits 63..32 the low 32 bits of make_pending(pos, kind) (never 0: kind is not),
+// bits 31..0 the holder's tag (the low 32 bits of its registry token).
+inline constexpr std::uint64_t make_stamp(std::uint64_t pos, std::uint64_t kind,
+                                          std::uint32_t tag) {
+  return (make_pending(pos, kind) << 32) | tag;
+}
+inline constexpr bool stamp_names(std::uint64_t stamp, std::uint64_t pos, std::uint64_t kind) {
+  return (stamp >> 32) == (make_pending(pos, kind) & 0xFFFFFFFFULL);
+}
+inline constexpr std::uint32_t stamp_tag(std::uint64_t stamp) {
+  return static_cast<std::uint32_t>(stamp);
+}
 
 inline constexpr std::uint32_t kRegistryCapacity = 64;
 inline constexpr std::uint64_t kRegistryOffset = sizeof(SegmentHeader);
@@ -200,17 +212,24 @@ static_assert(offsetof(QueueControl, closed) == 640);
 static_assert(offsetof(QueueControl, producer_owner) == 648);
 static_assert(offsetof(QueueControl, recovery_owner) == 664);
 
-// The header of every slot; the payload follows at +16 in the same line(s).
+// The header of every slot; the payload follows at +32 in the same line(s).
 // Slot state, for position p mapped to this slot (p & mask):
 //   seq == p            free: a producer may claim p
 //   seq == p + 1        holds the message of position p
 //   seq == p + capacity consumed: free for position p + capacity
+//   seq == p - 1        (tail past p) a recoverer is turning a dead producer's claim of p into
+//                       a skip; only ever seen while the recovery lock is held (or its holder died)
+// `stamp` names the last holder of the slot and what it held (make_stamp): a multi-side producer
+// writes it right after its CAS on tail, a multi-side consumer right after its CAS on head. It is
+// never cleared: the position in it tells a stale stamp from the current holder's (INV-R3).
 struct SlotHeader {
   std::atomic<std::uint64_t> seq;
-  std::atomic<std::uint32_t> size;     // payload bytes, or kSkipSize for a slot that holds nothing
-  std::atomic<std::uint32_t> claimer;  // low 32 bits of the token that owns the slot (MP/MC)
+  std::atomic<std::uint64_t> stamp;  // make_stamp(pos, kind, tag), 0 before the first holder
+  std::atomic<std::uint32_t> size;   // payload bytes, or kSkipSize for a slot that holds nothing
+  std::uint32_t reserved0;
+  std::uint64_t reserved1;  // keeps the payload 16-byte aligned
 };
-static_assert(sizeof(SlotHeader) == 16);
+static_assert(sizeof(SlotHeader) == 32);
 inline constexpr std::uint32_t kSkipSize = 0xFFFFFFFFU;
 inline constexpr std::size_t kSlotPayloadOffset = sizeof(SlotHeader);
 inline constexpr std::size_t kMaxPayloadAlign = 16;

@@ -23,9 +23,10 @@
 //           producer, tail - head <= capacity + 1 with a single consumer.
 //   INV-R2: a slot's seq is one of p, p + 1, p + capacity for the position p it serves
 //           (p + capacity + 1 once the next lap's message is published there).
-//   INV-R3: a slot's claimer word is 0 or the tag of the party holding it (multi sides): the
-//           producer between its claim and its publish, the consumer between its take and its
-//           release. Holders stamp it after their CAS and clear it when they let go.
+//   INV-R3: a slot's stamp names its last holder on a multi side and what it held
+//           (make_stamp(pos, kind, tag)): a producer stamps right after its CAS on tail, a
+//           consumer right after its CAS on head. Stamps are never cleared: a stamp that does
+//           not name (pos, kind) is a former holder's, and says nothing about the holder of pos.
 // Every value read from shared memory is checked against these before use; a violation is
 // Status::corrupt, never an out-of-bounds access (positions are masked, sizes are bounded).
 //
@@ -40,6 +41,7 @@
 #include <cstring>
 #include <span>
 
+#include "shmq/detail/crash_point.hpp"
 #include "shmq/detail/layout.hpp"
 #include "shmq/status.hpp"
 
@@ -140,11 +142,11 @@ class SlotRing {
   // Makes the claimed slot's message visible; size == kSkipSize publishes an empty skip.
   void publish(const Claim& c, std::uint32_t size) noexcept {
     c.slot->size.store(size, std::memory_order_relaxed);  // relaxed: ordered by [R1]
-    // relaxed: ordered by [R1]. INV-R3: the stamp names the holder only while it holds the slot.
-    if (multi_producer_) c.slot->claimer.store(0, std::memory_order_relaxed);
+    SHMQ_CRASH_POINT(publish_before_seq);
     // [R1] publish the message; pairs with [A2] in try_acquire().
     c.slot->seq.store(c.pos + 1, std::memory_order_release);
     if (!multi_producer_) {
+      SHMQ_CRASH_POINT(publish_before_tail);
       // relaxed: only this producer writes tail; observers want an approximate size, and a
       // missed store is repaired by resume_producer().
       ctl_->tail.store(c.pos + 1, std::memory_order_relaxed);
@@ -159,7 +161,8 @@ class SlotRing {
     std::uint64_t h = ctl_->head.load(std::memory_order_relaxed);  // relaxed: ticket
     for (std::uint64_t step = 0; step <= capacity_; ++step) {
       const std::uint64_t seq = slot_at(h)->seq.load(std::memory_order_acquire);  // [A2]
-      if (seq == h || seq == h + 1) {  // empty, or holds the message of h
+      // Empty, holds the message of h, or a dead producer's claim of h is being recovered.
+      if (seq == h || seq == h + 1 || (seq == h - 1 && multi_producer_)) {
         local_head_ = h;
         return true;
       }
@@ -195,11 +198,11 @@ class SlotRing {
 
   // Frees the slot of an acquired message for the producer of pos + capacity.
   void release(const Claim& c) noexcept {
-    // relaxed: ordered by [R2]. INV-R3 as in publish().
-    if (multi_consumer_) c.slot->claimer.store(0, std::memory_order_relaxed);
+    SHMQ_CRASH_POINT(release_before_seq);
     // [R2] hand the slot back; pairs with [A1] in try_claim().
     c.slot->seq.store(c.pos + capacity_, std::memory_order_release);
     if (!multi_consumer_) {
+      SHMQ_CRASH_POINT(release_before_head);
       // relaxed: only this consumer writes head; see publish() for tail.
       ctl_->head.store(c.pos + 1, std::memory_order_relaxed);
     }
@@ -209,10 +212,11 @@ class SlotRing {
   //
   // A multi side's party may die holding a slot: a producer between its CAS on tail and its
   // publish (the slot stays seq == p), a consumer between its CAS on head and its release
-  // (seq == p + 1). INV-R3 says who holds it: the slot's claimer word is 0 or the holder's tag
-  // (a holder stamps it right after its CAS and clears it when it lets go). A holder killed
-  // between its CAS and its stamp is found through its registry intent (RegistryEntry::pending,
-  // written before the CAS, [R7]; cleared after the stamp, [R8]).
+  // (seq == p + 1). INV-R3 says who holds it: a stamp naming (p, kind) is the holder's. A holder
+  // killed between its CAS and its stamp is found through its registry intent
+  // (RegistryEntry::pending, written before the CAS, [R7]; cleared after the stamp, [R8]).
+  // Recovery acts with a CAS on the slot's seq, so a slot that moved on after it was judged (its
+  // holder published or released after all) is left alone.
 
   // The next position consumers take / producers claim (approximate on a multi side).
   std::uint64_t take_position() const noexcept {
@@ -227,7 +231,7 @@ class SlotRing {
   // A slot some party holds at position `pos`, as recovery sees it.
   struct Held {
     SlotHeader* slot = nullptr;  // null: nobody holds pos (or pos is not what was asked)
-    std::uint32_t tag = 0;       // the holder's stamp; 0 if it has not stamped (yet)
+    std::uint64_t stamp = 0;     // the slot's stamp (the holder's if it names pos, see INV-R3)
   };
   // A producer's claim on `pos` that is not published: tail has passed pos, seq is still pos.
   Held claimed_unpublished(std::uint64_t pos) const noexcept {
@@ -235,9 +239,9 @@ class SlotRing {
     // [A7] see the claimer's intent; pairs with [R7] in try_claim_multi().
     if (distance(ctl_->tail.load(std::memory_order_acquire), pos) <= 0) return {};
     SlotHeader* slot = slot_at(pos);
-    // [A6] see the release that freed the slot for pos (and cleared its stamp); pairs with [R2].
+    // [A6] see the release that freed the slot for pos; pairs with [R2].
     if (slot->seq.load(std::memory_order_acquire) != pos) return {};
-    return {slot, slot->claimer.load(std::memory_order_relaxed)};  // relaxed: after [A6]
+    return {slot, slot->stamp.load(std::memory_order_relaxed)};  // relaxed: after [A6]
   }
   // A consumer's take of `pos` that is not released: head has passed pos, seq is still pos + 1.
   Held taken_unreleased(std::uint64_t pos) const noexcept {
@@ -245,27 +249,48 @@ class SlotRing {
     // [A7] as above, for head; pairs with [R7] in try_acquire_multi().
     if (distance(ctl_->head.load(std::memory_order_acquire), pos) <= 0) return {};
     SlotHeader* slot = slot_at(pos);
-    // [A6'] see the publish of pos (which cleared the producer's stamp); pairs with [R1].
+    // [A6'] see the publish of pos; pairs with [R1].
     if (slot->seq.load(std::memory_order_acquire) != pos + 1) return {};
-    return {slot, slot->claimer.load(std::memory_order_relaxed)};  // relaxed: after [A6']
+    return {slot, slot->stamp.load(std::memory_order_relaxed)};  // relaxed: after [A6']
   }
   // The stamp now in the slot of `pos` (to re-check it after a registry scan, see [A8]).
-  std::uint32_t stamp(std::uint64_t pos) const noexcept {
-    return slot_at(pos)->claimer.load(std::memory_order_relaxed);  // relaxed: after [A8]
+  std::uint64_t stamp(std::uint64_t pos) const noexcept {
+    return slot_at(pos)->stamp.load(std::memory_order_relaxed);  // relaxed: after [A8]
   }
-  // Publishes an empty skip for a dead producer's claim on `pos`. Caller: the recovery lock
-  // holder, after claimed_unpublished(pos) named a dead holder; nobody else writes the slot.
-  void publish_skip_for_dead(const Held& h, std::uint64_t pos) noexcept {
-    h.slot->size.store(kSkipSize, std::memory_order_relaxed);  // relaxed: ordered by [R6]
-    h.slot->claimer.store(0, std::memory_order_relaxed);       // relaxed: ordered by [R6]
-    // [R6] publish the skip, as [R1] would; pairs with [A2] in try_acquire().
-    h.slot->seq.store(pos + 1, std::memory_order_release);
+  // Turns a dead producer's claim on `pos` into an empty skip. Caller: the recovery lock holder,
+  // after claimed_unpublished(pos) named a dead holder. False if the slot moved on meanwhile.
+  // The slot passes through seq == pos - 1 ("being recovered": consumers see it empty), so that
+  // the skip's size is written before any consumer can take the slot.
+  bool publish_skip_for_dead(const Held& h, std::uint64_t pos) noexcept {
+    std::uint64_t expected = pos;
+    // acq_rel: fails if the holder published after all; success makes the slot ours.
+    if (!h.slot->seq.compare_exchange_strong(expected, pos - 1, std::memory_order_acq_rel,
+                                             std::memory_order_relaxed)) {
+      return false;
+    }
+    SHMQ_CRASH_POINT(recover_skip_marked);
+    finish_skip(h.slot, pos);
+    return true;
+  }
+  // A recoverer that died between marking `pos` and publishing its skip left seq == pos - 1:
+  // finishes its work. Caller: the recovery lock holder (so the marker's writer is dead).
+  bool finish_interrupted_skip(std::uint64_t pos) noexcept {
+    if (!multi_producer_) return false;
+    // [A7] tail past pos first: from then on seq is >= pos, except for the marker.
+    if (distance(ctl_->tail.load(std::memory_order_acquire), pos) <= 0) return false;
+    SlotHeader* slot = slot_at(pos);
+    if (slot->seq.load(std::memory_order_acquire) != pos - 1) return false;
+    finish_skip(slot, pos);
+    return true;
   }
   // Frees the slot of a dead consumer's take of `pos` (its message is lost: counted in_doubt).
-  void release_for_dead(const Held& h, std::uint64_t pos) noexcept {
-    h.slot->claimer.store(0, std::memory_order_relaxed);  // relaxed: ordered by [R6']
-    // [R6'] hand the slot back, as [R2] would; pairs with [A1] in try_claim().
-    h.slot->seq.store(pos + capacity_, std::memory_order_release);
+  // False if the slot moved on meanwhile.
+  bool release_for_dead(const Held& h, std::uint64_t pos) noexcept {
+    std::uint64_t expected = pos + 1;
+    // [R6'] hand the slot back, as [R2] would; pairs with [A1] in try_claim(). Fails if the
+    // holder released after all.
+    return h.slot->seq.compare_exchange_strong(expected, pos + capacity_, std::memory_order_acq_rel,
+                                               std::memory_order_relaxed);
   }
 
   // Approximate number of messages (claimed positions minus taken ones), clamped to [0, capacity].
@@ -281,6 +306,11 @@ class SlotRing {
  private:
   SlotHeader* slot_at(std::uint64_t pos) const noexcept {
     return reinterpret_cast<SlotHeader*>(slots_ + (pos & mask_) * stride_);
+  }
+  static void finish_skip(SlotHeader* slot, std::uint64_t pos) noexcept {
+    slot->size.store(kSkipSize, std::memory_order_relaxed);  // relaxed: ordered by [R6]
+    // [R6] publish the skip, as [R1] would; pairs with [A2] in try_acquire().
+    slot->seq.store(pos + 1, std::memory_order_release);
   }
   Claim claim_at(std::uint64_t pos) const noexcept {
     SlotHeader* s = slot_at(pos);
@@ -315,7 +345,9 @@ class SlotRing {
         if (ctl_->tail.compare_exchange_weak(pos, pos + 1, std::memory_order_release,
                                              std::memory_order_relaxed)) {
           c = claim_at(pos);
-          c.slot->claimer.store(tag_, std::memory_order_relaxed);  // relaxed: ordered by [R8]
+          SHMQ_CRASH_POINT(claim_before_stamp);
+          // relaxed: ordered by [R8].
+          c.slot->stamp.store(make_stamp(pos, kPendingClaim, tag_), std::memory_order_relaxed);
           // [R8] the stamp names us now: drop the intent; pairs with [A8] in scan_pending().
           pending_->store(0, std::memory_order_release);
           return Status::ok;
@@ -340,7 +372,9 @@ class SlotRing {
       return Status::ok;
     }
     if (seq == pos) return Status::empty;  // free, or claimed and not yet published
-    return Status::corrupt;                // INV-R2
+    // A recoverer is turning a dead producer's claim of pos into a skip.
+    if (seq == pos - 1 && multi_producer_) return Status::empty;
+    return Status::corrupt;  // INV-R2
   }
 
   Status try_acquire_multi(Claim& c) noexcept {
@@ -358,7 +392,9 @@ class SlotRing {
         if (ctl_->head.compare_exchange_weak(pos, pos + 1, std::memory_order_release,
                                              std::memory_order_relaxed)) {
           c = claim_at(pos);
-          c.slot->claimer.store(tag_, std::memory_order_relaxed);  // relaxed: ordered by [R8]
+          SHMQ_CRASH_POINT(take_before_stamp);
+          // relaxed: ordered by [R8].
+          c.slot->stamp.store(make_stamp(pos, kPendingTake, tag_), std::memory_order_relaxed);
           // [R8] as in try_claim_multi().
           pending_->store(0, std::memory_order_release);
           return Status::ok;

@@ -1,0 +1,68 @@
+// Named crash points (DESIGN §6): the places in put, get, recovery, attach and cleanup where a
+// process killed at the wrong instruction leaves shared state half-changed. Test builds
+// (SHMQ_CRASH_POINTS, on in Debug builds) compile them in, and a test arms one to SIGKILL the
+// process exactly there (tests/crash_point_test.cpp enumerates them all). Elsewhere
+// SHMQ_CRASH_POINT(name) compiles to nothing.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+// X(name, what the half-done state is)
+#define SHMQ_CRASH_POINT_LIST(X)                                                             \
+  X(claim_before_stamp, "multi producer: tail CAS done, slot not stamped (only the intent)") \
+  X(publish_before_seq, "producer: payload and size written, seq not stored (claim held)")   \
+  X(publish_before_tail, "single producer: seq published, tail not stored (tail lags one)")  \
+  X(take_before_stamp, "multi consumer: head CAS done, slot not stamped (only the intent)")  \
+  X(release_before_seq, "consumer: message copied out, slot not released (take held)")       \
+  X(release_before_head, "single consumer: slot released, head not stored (head lags one)")  \
+  X(recover_lock_held, "recovery: recovery lock taken, nothing done yet")                    \
+  X(recover_skip_marked, "recovery: dead claim marked, skip not published (seq == pos - 1)") \
+  X(sleep_registered, "waiter: registered on the eventcount, asleep")                        \
+  X(attach_entry_locked, "attach: registry entry locked, identity not published")            \
+  X(role_release_before_handover, "cleanup: single-side role still named, handle going away")
+
+namespace shmq::detail {
+
+enum class CrashPoint : std::uint8_t {
+#define SHMQ_CRASH_POINT_ENUM(name, what) name,
+  SHMQ_CRASH_POINT_LIST(SHMQ_CRASH_POINT_ENUM)
+#undef SHMQ_CRASH_POINT_ENUM
+};
+
+struct CrashPointInfo {
+  std::string_view name;
+  std::string_view what;
+};
+
+inline constexpr std::array kCrashPoints = {
+#define SHMQ_CRASH_POINT_INFO(name, what) CrashPointInfo{#name, what},
+    SHMQ_CRASH_POINT_LIST(SHMQ_CRASH_POINT_INFO)
+#undef SHMQ_CRASH_POINT_INFO
+};
+
+// Whether this build has crash points compiled in.
+#ifdef SHMQ_CRASH_POINTS
+inline constexpr bool kCrashPointsEnabled = true;
+#else
+inline constexpr bool kCrashPointsEnabled = false;
+#endif
+
+// Arms `point` in this process: its `nth` hit (1-based) from now raises SIGKILL. One point is
+// armed at a time; arming again replaces it. A no-op where crash points are compiled out.
+void crash_point_arm(CrashPoint point, std::uint64_t nth) noexcept;
+void crash_point_disarm() noexcept;
+// How often `point` was passed in this process since start (0 where compiled out).
+std::uint64_t crash_point_hits(CrashPoint point) noexcept;
+// Called by SHMQ_CRASH_POINT; kills the process if `point` is armed and its count is reached.
+void crash_point_hit(CrashPoint point) noexcept;
+
+}  // namespace shmq::detail
+
+#ifdef SHMQ_CRASH_POINTS
+#define SHMQ_CRASH_POINT(name) ::shmq::detail::crash_point_hit(::shmq::detail::CrashPoint::name)
+#else
+#define SHMQ_CRASH_POINT(name) ((void)0)
+#endif

@@ -1,0 +1,410 @@
+// Every named crash point (include/shmq/detail/crash_point.hpp) × many seeds: a child process is
+// SIGKILLed exactly there, and the survivors must go on with nothing committed lost, nothing
+// delivered twice, per-producer order kept, and what a death did cost counted (recovered_slots,
+// in_doubt). The seed picks which hit of the point kills (so a different position, lap and slot
+// each time). SHMQ_CRASH_SEEDS sets how many seeds per point (default 10; CI), SHMQ_SEED the first.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "shmq/detail/crash_point.hpp"
+#include "shmq/inspect.hpp"
+#include "shmq/queue.hpp"
+#include "support/queue_test_util.hpp"
+#include "support/test_support.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using shmq::Consumers;
+using shmq::Producers;
+using shmq::Queue;
+using shmq::Status;
+using shmq::detail::CrashPoint;
+using shmq::test::Child;
+using shmq::test::ScopedName;
+
+constexpr int kKilled = 128 + SIGKILL;
+constexpr std::uint64_t kMarkerBase = 1'000'000;  // values the survivors put after the crash
+constexpr std::size_t kLogCapacity = 4096;
+// Short sleep slices: a blocked survivor re-checks for dead peers every millisecond.
+constexpr shmq::WaitPolicy kWait{.spin_iterations = 100, .sleep_slice = 1ms};
+
+// What a child did before it died, in memory shared with the parent (MAP_SHARED, before fork).
+struct SharedLog {
+  std::atomic<std::uint64_t> committed;  // puts that returned ok
+  std::atomic<std::uint64_t> got_count;  // gets that returned ok
+  std::uint64_t got[kLogCapacity];
+};
+
+class SharedLogMap {
+ public:
+  SharedLogMap() {
+    void* p = ::mmap(nullptr, sizeof(SharedLog), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                     -1, 0);
+    if (p == MAP_FAILED) throw std::runtime_error("mmap failed");
+    log_ = new (p) SharedLog{};
+  }
+  ~SharedLogMap() { ::munmap(log_, sizeof(SharedLog)); }
+  SharedLogMap(const SharedLogMap&) = delete;
+  SharedLogMap& operator=(const SharedLogMap&) = delete;
+  SharedLog& operator*() const { return *log_; }
+  SharedLog* operator->() const { return log_; }
+
+ private:
+  SharedLog* log_;
+};
+
+std::uint64_t seeds_per_point() {
+  const char* env = std::getenv("SHMQ_CRASH_SEEDS");
+  return env != nullptr ? std::max<std::uint64_t>(1, std::strtoull(env, nullptr, 0)) : 10;
+}
+
+shmq::QueueOptions options(std::uint64_t capacity, bool mp, bool mc) {
+  shmq::QueueOptions o;
+  o.capacity = capacity;
+  o.producers = mp ? Producers::many : Producers::one;
+  o.consumers = mc ? Consumers::many : Consumers::one;
+  o.wait = kWait;
+  // Near the 2^64 wrap, so recovery's position arithmetic is exercised across it.
+  o.start_position = std::numeric_limits<std::uint64_t>::max() - 5;
+  return o;
+}
+
+shmq::CounterSnapshot totals(const std::string& name) {
+  return shmq::inspect(name).totals;
+}
+
+// Gets until `want` markers arrived (or a get fails); appends everything got to `out`.
+::testing::AssertionResult drain_until_markers(Queue<std::uint64_t>& q, std::uint64_t want,
+                                               std::vector<std::uint64_t>& out) {
+  std::uint64_t markers = 0;
+  while (markers < want) {
+    std::uint64_t v = 0;
+    const Status s = q.get_for(v, 10s);
+    if (s != Status::ok) {
+      return ::testing::AssertionFailure()
+             << "get: " << to_string(s) << " after " << markers << " of " << want << " markers";
+    }
+    out.push_back(v);
+    if (v >= kMarkerBase) ++markers;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// The oracle for one producer's values 0..n-1 followed by markers: each value at most once, in
+// order; every value below `must_have` present.
+::testing::AssertionResult delivered_once_in_order(const std::vector<std::uint64_t>& got,
+                                                   std::uint64_t must_have, std::uint64_t markers) {
+  std::vector<std::uint64_t> values;
+  std::uint64_t marker_count = 0;
+  for (const std::uint64_t v : got) {
+    if (v >= kMarkerBase) {
+      if (v != kMarkerBase + marker_count) {
+        return ::testing::AssertionFailure() << "marker " << v << " out of order";
+      }
+      ++marker_count;
+    } else {
+      values.push_back(v);
+    }
+  }
+  if (marker_count != markers) {
+    return ::testing::AssertionFailure() << marker_count << " markers of " << markers;
+  }
+  for (std::size_t i = 1; i < values.size(); ++i) {
+    if (values[i] <= values[i - 1]) {
+      return ::testing::AssertionFailure()
+             << "value " << values[i] << " after " << values[i - 1] << " (duplicate or reordered)";
+    }
+  }
+  for (std::uint64_t v = 0; v < must_have; ++v) {
+    if (!std::binary_search(values.begin(), values.end(), v)) {
+      return ::testing::AssertionFailure() << "committed value " << v << " lost";
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// ---- scenarios: one per (point, queue kind); each returns a failure with the seed's story ----
+
+struct Scenario {
+  CrashPoint point;
+  const char* label;
+  std::function<void(std::uint64_t seed)> run;
+};
+
+// A producer dies at the point during its nth put; a survivor puts markers after it; a consumer
+// must get every committed value once, in order, then the markers (the dead claim skipped).
+void producer_dies(CrashPoint point, bool mp, bool mc, std::uint64_t seed) {
+  ScopedName name("crash-prod");
+  const std::uint64_t nth = 1 + seed % 40;
+  auto q = Queue<std::uint64_t>::create(name.str(), options(64, mp, mc));
+  if (!mp) q.claim_consumer();  // the parent is the consumer; the child the (single) producer
+  SharedLogMap log;
+  Child child([&] {
+    auto mine = Queue<std::uint64_t>::open(name.str(), kWait);
+    shmq::detail::crash_point_arm(point, nth);
+    for (std::uint64_t v = 0; v < 48; ++v) {
+      if (mine.put_for(v, 10s) != Status::ok) return 2;
+      log->committed.store(v + 1);
+    }
+    return 3;  // never reached the point
+  });
+  ASSERT_EQ(child.wait(), kKilled) << "the child did not die at the point";
+  const std::uint64_t committed = log->committed.load();
+  // The survivor (the parent, producer and consumer now) puts a marker behind the dead claim and
+  // gets up to it: the blocked get recovers the claim. Then more than a lap through the ring.
+  constexpr std::uint64_t kMarkers = 70;
+  std::vector<std::uint64_t> got;
+  ASSERT_EQ(q.put_for(kMarkerBase, 10s), Status::ok);
+  ASSERT_TRUE(drain_until_markers(q, 1, got));
+  for (std::uint64_t m = 1; m < kMarkers; ++m) {
+    ASSERT_EQ(q.put_for(kMarkerBase + m, 10s), Status::ok) << "marker " << m;
+    ASSERT_TRUE(drain_until_markers(q, 1, got)) << "marker " << m;
+  }
+  std::uint64_t v = 0;
+  EXPECT_EQ(q.try_get(v), Status::empty);
+  EXPECT_TRUE(delivered_once_in_order(got, committed, kMarkers)) << "committed " << committed;
+  // A dead multi-producer claim is recovered as a skip, and counted.
+  if (mp && point != CrashPoint::publish_before_tail) {
+    EXPECT_GE(totals(name).recovered_slots, 1U);
+  }
+}
+
+// A consumer dies at the point during its nth get of a full queue; survivors get the rest and put
+// markers for more than a lap (so producers need the dead consumer's slot). Single consumer: the
+// message it held is redelivered; multi consumer: lost, counted in in_doubt.
+void consumer_dies(CrashPoint point, bool mp, bool mc, std::uint64_t seed) {
+  ScopedName name("crash-cons");
+  const std::uint64_t nth = 1 + seed % 16;
+  constexpr std::uint64_t kCapacity = 16;
+  auto q = Queue<std::uint64_t>::create(name.str(), options(kCapacity, mp, mc));
+  for (std::uint64_t v = 0; v < kCapacity; ++v)
+    ASSERT_EQ(q.try_put(v), Status::ok);
+  SharedLogMap log;
+  Child child([&] {
+    auto mine = Queue<std::uint64_t>::open(name.str(), kWait);
+    shmq::detail::crash_point_arm(point, nth);
+    for (;;) {
+      std::uint64_t v = 0;
+      if (mine.get_for(v, 10s) != Status::ok) return 2;
+      log->got[log->got_count.load()] = v;
+      log->got_count.fetch_add(1);
+    }
+  });
+  ASSERT_EQ(child.wait(), kKilled) << "the child did not die at the point";
+  std::vector<std::uint64_t> got(log->got, log->got + log->got_count.load());
+  // The survivor (the parent) gets one (taking over a single consumer's role), then puts one:
+  // the puts reach the dead consumer's slot a lap later.
+  constexpr std::uint64_t kMarkers = 3 * kCapacity;
+  for (std::uint64_t m = 0; m < kMarkers; ++m) {
+    std::uint64_t v = 0;
+    if (q.try_get(v) == Status::ok) got.push_back(v);
+    ASSERT_EQ(q.put_for(kMarkerBase + m, 10s), Status::ok) << "marker " << m;
+  }
+  std::uint64_t markers_got = 0;
+  for (const std::uint64_t v : got)
+    markers_got += v >= kMarkerBase ? 1 : 0;
+  ASSERT_TRUE(drain_until_markers(q, kMarkers - markers_got, got));
+  std::uint64_t v = 0;
+  EXPECT_EQ(q.try_get(v), Status::empty);
+  const std::uint64_t in_doubt = totals(name).in_doubt;
+  const std::uint64_t lost = kCapacity - (got.size() - kMarkers);
+  std::vector<std::uint64_t> rest;  // all but the message the child held when it died
+  for (const std::uint64_t x : got)
+    if (x != nth - 1) rest.push_back(x);
+  EXPECT_TRUE(delivered_once_in_order(rest, 0, kMarkers));
+  if (point == CrashPoint::release_before_head) {
+    // Released, so delivered: the child died after taking it, before its get returned. The ring
+    // cannot tell that from a get that returned; it is the application's loss, and not counted.
+    EXPECT_EQ(lost, 1U);
+    EXPECT_EQ(in_doubt, 0U);
+  } else if (mc) {
+    // Taken, not released, by a consumer on a multi side: lost, and counted.
+    EXPECT_EQ(lost, 1U);
+    EXPECT_EQ(in_doubt, 1U);
+  } else {
+    // Taken, not released, by a single consumer: redelivered to the next one.
+    EXPECT_EQ(lost, 0U);
+    EXPECT_EQ(in_doubt, 0U);
+    EXPECT_TRUE(delivered_once_in_order(got, kCapacity, kMarkers));
+  }
+}
+
+// A producer dies holding a claim; a consumer that recovers it dies at the recovery point; the
+// next consumer finishes (or redoes) the recovery and gets what came after.
+void recoverer_dies(CrashPoint point, std::uint64_t seed) {
+  ScopedName name("crash-recover");
+  auto q = Queue<std::uint64_t>::create(name.str(), options(16, true, true));
+  const std::uint64_t before = seed % 8;  // committed puts before the dead claim
+  Child producer([&] {
+    auto mine = Queue<std::uint64_t>::open(name.str(), kWait);
+    shmq::detail::crash_point_arm(
+        seed % 2 == 0 ? CrashPoint::claim_before_stamp : CrashPoint::publish_before_seq,
+        before + 1);
+    for (std::uint64_t v = 0;; ++v)
+      if (mine.put_for(v, 10s) != Status::ok) return 2;
+  });
+  ASSERT_EQ(producer.wait(), kKilled);
+  ASSERT_EQ(q.try_put(kMarkerBase), Status::ok);  // behind the dead claim
+  SharedLogMap log;
+  Child recoverer([&] {
+    auto mine = Queue<std::uint64_t>::open(name.str(), kWait);
+    shmq::detail::crash_point_arm(point, 1);
+    for (;;) {
+      std::uint64_t v = 0;
+      if (mine.get_for(v, 10s) != Status::ok) return 2;
+      log->got[log->got_count.load()] = v;
+      log->got_count.fetch_add(1);
+    }
+  });
+  ASSERT_EQ(recoverer.wait(), kKilled) << "the recoverer did not die at the point";
+  std::vector<std::uint64_t> got(log->got, log->got + log->got_count.load());
+  ASSERT_TRUE(drain_until_markers(q, 1, got));
+  EXPECT_TRUE(delivered_once_in_order(got, before, 1));
+  EXPECT_EQ(got.size(), before + 1);
+  EXPECT_EQ(totals(name).recovered_slots, 1U);  // once, though two processes worked on it
+}
+
+// A consumer dies asleep on an empty queue, still registered on the eventcount: survivors take
+// its registration back (producers stop paying a futex wake per message) and go on.
+void sleeper_dies(std::uint64_t seed) {
+  ScopedName name("crash-sleeper");
+  auto q = Queue<std::uint64_t>::create(name.str(), options(8, true, true));
+  Child child([&] {
+    auto mine = Queue<std::uint64_t>::open(name.str(), kWait);
+    shmq::detail::crash_point_arm(CrashPoint::sleep_registered, 1 + seed % 3);
+    std::uint64_t v = 0;
+    for (;;)
+      if (mine.get_for(v, 10s) != Status::timeout) return 2;
+  });
+  ASSERT_EQ(child.wait(), kKilled);
+  EXPECT_EQ(shmq::inspect(name.str()).queue->sleepers_not_empty, 1U);  // the dead one's
+  for (std::uint64_t m = 0; m < 200; ++m) {
+    ASSERT_EQ(q.put_for(m, 10s), Status::ok);
+    std::uint64_t v = 0;
+    ASSERT_EQ(q.get_for(v, 10s), Status::ok);
+    ASSERT_EQ(v, m);
+  }
+  EXPECT_TRUE(shmq::test::eventually(
+      [&] { return shmq::inspect(name.str()).queue->sleepers_not_empty == 0; }, 5s));
+}
+
+// A process dies while attaching (its registry entry locked, not yet named): others attach, work
+// and see it as not attached.
+void attacher_dies(std::uint64_t seed) {
+  ScopedName name("crash-attach");
+  auto q = Queue<std::uint64_t>::create(name.str(), options(8, true, true));
+  for (std::uint64_t i = 0; i <= seed % 3; ++i) {
+    Child child([&] {
+      shmq::detail::crash_point_arm(CrashPoint::attach_entry_locked, 1);
+      auto mine = Queue<std::uint64_t>::open(name.str(), kWait);
+      return 2;
+    });
+    ASSERT_EQ(child.wait(), kKilled);
+  }
+  Child producer([&] {
+    auto mine = Queue<std::uint64_t>::open(name.str(), kWait);
+    return mine.put_for(42, 10s) == Status::ok ? 0 : 2;
+  });
+  ASSERT_EQ(producer.wait(), 0);
+  std::uint64_t v = 0;
+  ASSERT_EQ(q.get_for(v, 10s), Status::ok);
+  EXPECT_EQ(v, 42U);
+  EXPECT_EQ(shmq::inspect(name.str()).live_processes(), 1U);
+}
+
+// A single producer dies while its handle goes away, its role still named: a new producer takes
+// the role over and continues after the last committed message.
+void role_holder_dies(std::uint64_t seed) {
+  ScopedName name("crash-role");
+  auto q = Queue<std::uint64_t>::create(name.str(), options(64, false, false));
+  q.claim_consumer();
+  const std::uint64_t sent = 1 + seed % 20;  // at least one put: the role is claimed by it
+  Child child([&] {
+    {
+      auto mine = Queue<std::uint64_t>::open(name.str(), kWait);
+      for (std::uint64_t v = 0; v < sent; ++v)
+        if (mine.put_for(v, 10s) != Status::ok) return 2;
+      shmq::detail::crash_point_arm(CrashPoint::role_release_before_handover, 1);
+    }
+    return 3;
+  });
+  ASSERT_EQ(child.wait(), kKilled);
+  std::vector<std::uint64_t> got;
+  ASSERT_EQ(q.put_for(kMarkerBase, 10s), Status::ok);  // takes the dead producer's role
+  ASSERT_TRUE(drain_until_markers(q, 1, got));
+  EXPECT_TRUE(delivered_once_in_order(got, sent, 1));
+  EXPECT_EQ(got.size(), sent + 1);
+}
+
+std::vector<Scenario> scenarios() {
+  using CP = CrashPoint;
+  std::vector<Scenario> all;
+  auto prod = [&](CP p, bool mp, bool mc, const char* label) {
+    all.push_back({p, label, [=](std::uint64_t s) { producer_dies(p, mp, mc, s); }});
+  };
+  auto cons = [&](CP p, bool mp, bool mc, const char* label) {
+    all.push_back({p, label, [=](std::uint64_t s) { consumer_dies(p, mp, mc, s); }});
+  };
+  prod(CP::claim_before_stamp, true, true, "mpmc");
+  prod(CP::claim_before_stamp, true, false, "mpsc");
+  prod(CP::publish_before_seq, true, true, "mpmc");
+  prod(CP::publish_before_seq, false, false, "spsc");
+  prod(CP::publish_before_tail, false, true, "spmc");
+  cons(CP::take_before_stamp, true, true, "mpmc");
+  cons(CP::take_before_stamp, false, true, "spmc");
+  cons(CP::release_before_seq, true, true, "mpmc");
+  cons(CP::release_before_seq, true, false, "mpsc");
+  cons(CP::release_before_head, false, false, "spsc");
+  all.push_back({CP::recover_lock_held, "mpmc",
+                 [](std::uint64_t s) { recoverer_dies(CP::recover_lock_held, s); }});
+  all.push_back({CP::recover_skip_marked, "mpmc",
+                 [](std::uint64_t s) { recoverer_dies(CP::recover_skip_marked, s); }});
+  all.push_back({CP::sleep_registered, "mpmc", sleeper_dies});
+  all.push_back({CP::attach_entry_locked, "mpmc", attacher_dies});
+  all.push_back({CP::role_release_before_handover, "spsc", role_holder_dies});
+  return all;
+}
+
+class CrashPoints : public ::testing::TestWithParam<Scenario> {};
+
+TEST_P(CrashPoints, SurvivorsLoseNothingCommittedAfterAKillExactlyHere) {
+  if (!shmq::detail::kCrashPointsEnabled) GTEST_SKIP() << "built without SHMQ_CRASH_POINTS";
+  const std::uint64_t first = shmq::test::test_seed("crash point seeds");
+  const std::uint64_t n = seeds_per_point();
+  for (std::uint64_t i = 0; i < n && !HasFailure(); ++i) {
+    const std::uint64_t seed = first + i;
+    SCOPED_TRACE("seed " + std::to_string(seed) + " (SHMQ_SEED=" + std::to_string(seed) +
+                 " SHMQ_CRASH_SEEDS=1 replays it)");
+    GetParam().run(seed);
+  }
+}
+
+std::string scenario_name(const ::testing::TestParamInfo<Scenario>& info) {
+  return std::string(shmq::detail::kCrashPoints[static_cast<std::size_t>(info.param.point)].name) +
+         "_" + info.param.label;
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryPoint, CrashPoints, ::testing::ValuesIn(scenarios()), scenario_name);
+
+TEST(CrashPointList, EveryNamedPointHasAScenario) {
+  std::set<std::size_t> covered;
+  for (const Scenario& s : scenarios())
+    covered.insert(static_cast<std::size_t>(s.point));
+  for (std::size_t i = 0; i < shmq::detail::kCrashPoints.size(); ++i) {
+    EXPECT_TRUE(covered.count(i) == 1) << shmq::detail::kCrashPoints[i].name << " has no scenario";
+  }
+}
+
+}  // namespace

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,7 @@ enum class Figure : std::uint8_t {
   roundtrip,   // (1) ping-pong: one message each way, latency of the round trip
   throughput,  // (2) one-way, one producer and one consumer, as fast as it goes
   mpmc,        // (3) one-way, several producers and consumers on one queue
+  manager,     // (5) calls per second on a dict held by a Manager's server (one client)
 };
 
 // How a waiting side waits.
@@ -37,8 +39,8 @@ struct Scenario {
   Figure figure = Figure::roundtrip;
   Wait wait = Wait::spin;
   std::size_t bytes = 8;  // message size; one of kMessageSizes
-  int producers = 1;      // roundtrip: the pinger; throughput: 1
-  int consumers = 1;      // roundtrip: the ponger; throughput: 1
+  int producers = 1;      // roundtrip: the pinger; throughput: 1; manager: the clients
+  int consumers = 1;      // roundtrip: the ponger; throughput: 1; manager: the server
 };
 
 // The message sizes a run can use (each is a compile-time instantiation of the workloads).
@@ -51,6 +53,12 @@ constexpr std::size_t capacity_for(std::size_t bytes) noexcept {
   return bytes >= 65536 ? 64 : 1024;
 }
 
+// The variants of the manager figure, named alike by every peer that has it (the ratio to shmq is
+// taken op against op): d[i % kDictKeys] = i, and d.get(i % kDictKeys) of keys set beforehand.
+inline constexpr std::string_view kDictSet = "dict set";
+inline constexpr std::string_view kDictGet = "dict get";
+inline constexpr std::uint64_t kDictKeys = 1000;
+
 struct Variant {
   std::string name;  // short, shown in the table ("1/call", "batch×32")
   std::string note;  // what exactly is measured ("put_many/try_get_many ×32")
@@ -60,6 +68,16 @@ struct Variant {
 };
 
 class ChildContext;  // runner.hpp
+struct RunOptions;   // runner.hpp
+struct Measurement;  // runner.hpp
+
+// Thrown by Peer::prepare() or Peer::measure_itself() when this peer cannot measure the row on
+// this machine (a kernel limit, a daemon that cannot start, a missing interpreter): the row is
+// reported as skipped, with the message as its reason, and the run does not fail.
+class Unavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 // One measured run, set up in the parent before the fork. It owns every named resource of the
 // run (segments, queues, file descriptors) and releases them in its destructor, which the runner
@@ -83,6 +101,16 @@ class Peer {
   // every naming scheme used by the peers (characters [A-Za-z0-9-]). Throws on failure.
   virtual std::unique_ptr<Run> prepare(const Scenario& s, const Variant& v,
                                        const std::string& unique) = 0;
+
+  // A peer measured by an outside program (Python's multiprocessing) says so here; the runner
+  // then forks nothing and calls measure_itself(), which fills `m` (figures, cpus, ok) the way
+  // the runner would, on the CPUs in cpu_order(t.cpus). Throws on failure.
+  virtual bool measures_itself() const { return false; }
+  virtual void measure_itself(const Scenario& s, const Variant& v, const RunOptions& t,
+                              const std::string& unique, Measurement& m);
+  // Seconds a row of this peer costs beyond its warm-up and window (process starts, setup,
+  // teardown): --quick subtracts them from its budget before it sizes the windows.
+  virtual double run_overhead_s() const { return 0.1; }
 };
 
 }  // namespace shmq_bench

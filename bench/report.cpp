@@ -26,17 +26,23 @@ bool same_scenario(const Scenario& a, const Scenario& b) {
          a.producers == b.producers && a.consumers == b.consumers;
 }
 
-const Measurement* reference_for(const std::vector<Measurement>& rows, const Scenario& s) {
+// shmq's reference row of m's scenario: the one of the same variant name if there is one (the
+// manager figure: set against set, get against get), else the first.
+const Measurement* reference_for(const std::vector<Measurement>& rows, const Measurement& m) {
+  const Measurement* first = nullptr;
   for (const Measurement& r : rows) {
-    if (r.ok && r.peer == "shmq" && r.variant.reference && same_scenario(r.scenario, s)) return &r;
+    if (!r.ok || r.peer != "shmq" || !r.variant.reference || !same_scenario(r.scenario, m.scenario))
+      continue;
+    if (r.variant.name == m.variant.name) return &r;
+    if (first == nullptr) first = &r;
   }
-  return nullptr;
+  return first;
 }
 
-// Roundtrip: p50 ÷ shmq's p50 (above 1: slower than shmq). Throughput: msgs/s ÷ shmq's (below 1:
-// slower than shmq). Absent without a shmq row.
+// Roundtrip: p50 ÷ shmq's p50 (above 1: slower than shmq). Throughput, mpmc, manager: msgs/s (calls
+// per second) ÷ shmq's (below 1: slower than shmq). Absent without a shmq row.
 std::optional<double> vs_shmq(const std::vector<Measurement>& rows, const Measurement& m) {
-  const Measurement* ref = reference_for(rows, m.scenario);
+  const Measurement* ref = reference_for(rows, m);
   if (!m.ok || ref == nullptr) return std::nullopt;
   if (m.scenario.figure == Figure::roundtrip) return m.p50_us / ref->p50_us;
   return m.msgs_per_s / ref->msgs_per_s;
@@ -67,6 +73,11 @@ std::string fmt_num(double v) {
 std::string fmt_ratio(std::optional<double> r) {
   if (!r) return "-";
   return *r < 10 ? fmt::format("{:.2f}x", *r) : fmt::format("{:.1f}x", *r);
+}
+
+// The note of a row that was not measured.
+std::string failure(const Measurement& m) {
+  return (m.skipped ? "skipped: " : "ERROR: ") + m.error;
 }
 
 // Display width of UTF-8 text: code points (the tables use no wide characters).
@@ -122,7 +133,7 @@ void print_roundtrip(std::FILE* out, const std::vector<Measurement>& rows, Wait 
     if (m.scenario.figure != Figure::roundtrip || m.scenario.wait != wait) continue;
     any = true;
     if (!m.ok) {
-      t.add({m.peer, m.variant.name, "-", "-", "-", "-", "-", "-", "ERROR: " + m.error});
+      t.add({m.peer, m.variant.name, "-", "-", "-", "-", "-", "-", failure(m)});
       continue;
     }
     t.add({m.peer, m.variant.name, fmt_us(m.p50_us), fmt_us(m.p99_us), fmt_us(m.p999_us),
@@ -157,7 +168,7 @@ void print_throughput(std::FILE* out, const std::vector<Measurement>& rows, Figu
     any = true;
     last_bytes = m.scenario.bytes;
     if (!m.ok) {
-      t.add({size, m.peer, m.variant.name, "-", "-", "-", "-", "ERROR: " + m.error});
+      t.add({size, m.peer, m.variant.name, "-", "-", "-", "-", failure(m)});
       continue;
     }
     t.add({size, m.peer, m.variant.name, fmt_rate(m.msgs_per_s), fmt_num(m.mb_per_s),
@@ -173,6 +184,27 @@ void print_throughput(std::FILE* out, const std::vector<Measurement>& rows, Figu
                first->scenario.producers, first->scenario.consumers,
                first->scenario.producers + first->scenario.consumers, distinct(first->cpus));
   }
+  t.print(out);
+}
+
+void print_manager(std::FILE* out, const std::vector<Measurement>& rows) {
+  Table t({"peer", "variant", "calls/s", "µs/call", "rate/shmq", "cpu s/M", "note"},
+          {false, false, true, true, true, true, false});
+  bool any = false;
+  for (const Measurement& m : rows) {
+    if (m.scenario.figure != Figure::manager) continue;
+    any = true;
+    if (!m.ok) {
+      t.add({m.peer, m.variant.name, "-", "-", "-", "-", failure(m)});
+      continue;
+    }
+    t.add({m.peer, m.variant.name, fmt_rate(m.msgs_per_s), fmt_us(1e6 / m.msgs_per_s),
+           fmt_ratio(vs_shmq(rows, m)), fmt_num(m.cpu_s_per_million), m.variant.note});
+  }
+  if (!any) return;
+  fmt::print(out,
+             "\n(5) Manager dict: one client's calls per second to a server process (a call is "
+             "a request and its reply; cpu counts client + server)\n");
   t.print(out);
 }
 
@@ -200,6 +232,9 @@ void print_cpu(std::FILE* out, const std::vector<Measurement>& rows) {
         break;
       case Figure::mpmc:
         header.push_back(fmt::format("mpmc {}×{}", s.producers, s.consumers));
+        break;
+      case Figure::manager:
+        header.emplace_back("dict");
         break;
     }
     right.push_back(true);
@@ -235,7 +270,7 @@ json result_json(const std::vector<Measurement>& rows, const Measurement& m) {
       {"variant", m.variant.name},
       {"note", m.variant.note},
       {"reference", m.variant.reference},
-      {"status", m.ok ? "ok" : "error"},
+      {"status", m.ok ? "ok" : (m.skipped ? "skipped" : "error")},
       {"error", m.ok ? json(nullptr) : json(m.error)},
   };
   if (!m.ok) return r;
@@ -291,6 +326,7 @@ void print_report(std::FILE* out, const HostInfo& host, const ReportConfig& conf
   print_throughput(out, rows, Figure::throughput);
   print_throughput(out, rows, Figure::mpmc);
   print_cpu(out, rows);
+  print_manager(out, rows);
   fmt::print(out,
              "\np50/shmq: the row's p50 ÷ shmq's (above 1: slower than shmq). rate/shmq: the row's "
              "msgs/s ÷ shmq's (below 1: slower than shmq).\nMB = 10^6 bytes. Every figure was "
@@ -335,7 +371,7 @@ json to_json(const HostInfo& host, const ReportConfig& config,
   bool ok = true;
   for (const Measurement& m : rows) {
     j["results"].push_back(result_json(rows, m));
-    ok = ok && m.ok;
+    ok = ok && (m.ok || m.skipped);
   }
   j["ok"] = ok;
   return j;
@@ -391,6 +427,7 @@ std::vector<std::string> check_json(const json& j) {
       }
       need(r, "reference", T::boolean, at);
       if (!r.is_object() || !r.contains("status") || !r["status"].is_string()) continue;
+      if (r["status"] == "skipped") continue;  // not measurable here: the reason is in "error"
       if (r["status"] != "ok") {
         bad.push_back(fmt::format("{}: {} {} failed: {}", at, r.value("peer", "?"),
                                   r.value("figure", "?"), r.value("error", json()).dump()));

@@ -31,6 +31,8 @@ std::string_view to_string(Figure f) noexcept {
       return "throughput";
     case Figure::mpmc:
       return "mpmc";
+    case Figure::manager:
+      return "manager";
   }
   return "?";
 }
@@ -155,6 +157,10 @@ const char* role_name(Role r) {
       return "producer";
     case Role::consumer:
       return "consumer";
+    case Role::client:
+      return "client";
+    case Role::server:
+      return "server";
   }
   return "?";
 }
@@ -222,6 +228,19 @@ void aggregate(Measurement& m, const std::vector<Child>& children, const Shared&
     // Two messages per round trip; each side's CPU over its own count.
     cpu_per_msg_ns = (static_cast<double>(ping.cpu_ns) + static_cast<double>(pong.cpu_ns)) /
                      (2.0 * static_cast<double>(ping.msgs_total));
+  } else if (s.figure == Figure::manager) {
+    // One client (slot 0) calling one server (slot 1); the server's CPU counts per call too.
+    const ChildResult& client = shared.results[0];
+    const ChildResult& server = shared.results[1];
+    if (client.msgs_window == 0 || client.window_end_ns <= client.window_start_ns) {
+      throw std::runtime_error("no call inside the window");
+    }
+    m.messages = client.msgs_window;
+    m.window_s = static_cast<double>(client.window_end_ns - client.window_start_ns) / 1e9;
+    m.msgs_per_s = static_cast<double>(client.msgs_window) / m.window_s;
+    m.mb_per_s = m.msgs_per_s * static_cast<double>(s.bytes) / 1e6;
+    cpu_per_msg_ns = (static_cast<double>(client.cpu_ns) + static_cast<double>(server.cpu_ns)) /
+                     static_cast<double>(client.msgs_total);
   } else {
     std::uint64_t sent = 0, taken = 0, window_msgs = 0;
     double prod_cpu = 0, cons_cpu = 0;
@@ -254,6 +273,11 @@ void aggregate(Measurement& m, const std::vector<Child>& children, const Shared&
 }
 
 }  // namespace
+
+void Peer::measure_itself(const Scenario&, const Variant&, const RunOptions&, const std::string&,
+                          Measurement&) {
+  throw std::logic_error("this peer is measured by the runner (measures_itself() is false)");
+}
 
 std::int64_t cpu_self_ns() noexcept {
   rusage u{};
@@ -315,10 +339,27 @@ bool ChildContext::last_producer_done() noexcept {
 
 Measurement measure(Peer& peer, const Scenario& s, const Variant& v, const RunOptions& t,
                     const std::string& unique) {
-  Measurement m;
-  m.scenario = s;
-  m.peer = std::string(peer.name());
-  m.variant = v;
+  const auto fresh = [&] {
+    Measurement r;
+    r.scenario = s;
+    r.peer = std::string(peer.name());
+    r.variant = v;
+    return r;
+  };
+  Measurement m = fresh();
+  if (peer.measures_itself()) {
+    try {
+      peer.measure_itself(s, v, t, unique, m);
+    } catch (const Unavailable& e) {
+      m = fresh();
+      m.skipped = true;
+      m.error = e.what();
+    } catch (const std::exception& e) {
+      m = fresh();
+      m.error = e.what();
+    }
+    return m;
+  }
 
   const int n_children = s.producers + s.consumers;
   if (n_children > kMaxChildren) {
@@ -341,6 +382,9 @@ Measurement measure(Peer& peer, const Scenario& s, const Variant& v, const RunOp
       Child c;
       if (s.figure == Figure::roundtrip) {
         c.role = i == 0 ? Role::ping : Role::pong;
+      } else if (s.figure == Figure::manager) {
+        c.role = i < s.producers ? Role::client : Role::server;
+        c.index = i < s.producers ? i : i - s.producers;
       } else {
         c.role = i < s.producers ? Role::producer : Role::consumer;
         c.index = i < s.producers ? i : i - s.producers;
@@ -388,6 +432,10 @@ Measurement measure(Peer& peer, const Scenario& s, const Variant& v, const RunOp
   } catch (const Interrupted&) {
     kill_all(children, shared);
     throw;
+  } catch (const Unavailable& e) {  // thrown by prepare(), before any fork
+    kill_all(children, shared);
+    m.skipped = true;
+    m.error = e.what();
   } catch (const std::exception& e) {
     kill_all(children, shared);
     m.ok = false;

@@ -19,12 +19,13 @@ namespace shmq_bench {
 
 inline constexpr int kMaxChildren = 16;
 
-enum class Role : std::uint8_t { ping, pong, producer, consumer };
+enum class Role : std::uint8_t { ping, pong, producer, consumer, client, server };
 
 // What one child reports. Written only by that child, read by the parent after the child exited.
 struct alignas(64) ChildResult {
-  // Messages sent (producer), taken (consumer) or echoed (pong), or round trips (ping), from the
-  // start barrier to the end, warm-up included; and of those, the ones inside the window.
+  // Messages sent (producer), taken (consumer) or echoed (pong), round trips (ping) or calls
+  // (client), from the start barrier to the end, warm-up included; and of those, the ones inside
+  // the window.
   std::uint64_t msgs_total = 0;
   std::uint64_t msgs_window = 0;
   std::int64_t window_start_ns = 0;
@@ -97,11 +98,12 @@ struct Measurement {
   Variant variant;
   std::vector<int> cpus;  // the CPU each child was pinned to, in child order (empty: not pinned)
   bool ok = false;
+  bool skipped = false;  // the peer cannot measure this row here (Unavailable); `error` says why
   std::string error;
   // roundtrip: latency of one round trip, microseconds
   double p50_us = 0, p99_us = 0, p999_us = 0, max_us = 0, mean_us = 0;
   std::uint64_t samples = 0;
-  // throughput / mpmc: messages taken by the consumers inside the window
+  // throughput / mpmc: messages taken by the consumers inside the window (manager: calls)
   double msgs_per_s = 0, mb_per_s = 0, window_s = 0;
   std::uint64_t messages = 0;
   // CPU (user + system) per million messages, summed over the run's processes, each counted from
@@ -123,7 +125,8 @@ std::vector<int> cpu_order(const std::vector<int>& wanted);
 int allowed_cpu_count() noexcept;  // CPUs this process may run on
 
 // Runs one (scenario, peer, variant). Never throws except Interrupted: failures become a
-// Measurement with ok == false and the reason in `error`.
+// Measurement with ok == false and the reason in `error` (and skipped == true where the peer threw
+// Unavailable).
 Measurement measure(Peer& peer, const Scenario& s, const Variant& v, const RunOptions& t,
                     const std::string& unique);
 

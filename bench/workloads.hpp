@@ -294,6 +294,54 @@ void consume(ChildContext& ctx, Rx& rx, std::size_t batch) {
   r.cpu_ns = cpu_self_ns() - cpu0;
 }
 
+// Manager figure, client side. `connect()` runs after the start barrier (a server serves only
+// once every process is ready) and returns a connection with
+//   void call(std::uint64_t i)   call number i: one request and its reply
+//   void finish(std::uint64_t n) after the last of n calls: check the server's state (the oracle)
+//                                and stop the server
+// The client calls back to back until end_ns and counts the calls inside the window.
+template <class Connect>
+void client(ChildContext& ctx, Connect&& connect) {
+  ctx.start_barrier();
+  const std::int64_t cpu0 = cpu_self_ns();
+  const std::int64_t win = ctx.window_start_ns();
+  const std::int64_t end = ctx.end_ns();
+  ChildResult& r = ctx.result();
+  auto conn = connect();
+
+  std::uint64_t calls = 0;
+  std::uint64_t at_window = 0;
+  bool in_window = false;
+  r.window_start_ns = now_ns();
+  for (;;) {
+    // A call takes microseconds: a clock read every 8 calls costs nothing that shows.
+    if ((calls & 7U) == 0) {
+      const std::int64_t t = now_ns();
+      if (t >= end) break;
+      if (!in_window && t >= win) {
+        in_window = true;
+        at_window = calls;
+        r.window_start_ns = t;
+      }
+    }
+    conn.call(calls++);
+  }
+  r.window_end_ns = now_ns();
+  r.msgs_total = calls;
+  r.msgs_window = in_window ? calls - at_window : 0;
+  conn.finish(calls);
+  r.cpu_ns = cpu_self_ns() - cpu0;
+}
+
+// Manager figure, server side: `serve()` serves until a client stops it.
+template <class Serve>
+void server(ChildContext& ctx, Serve&& serve) {
+  ctx.start_barrier();
+  const std::int64_t cpu0 = cpu_self_ns();
+  serve();
+  ctx.result().cpu_ns = cpu_self_ns() - cpu0;
+}
+
 // The usual child body of a queue-like peer: `make_tx()` / `make_rx()` open this child's ends.
 template <std::size_t N, class MakeTx, class MakeRx>
 void run_role(ChildContext& ctx, std::size_t send_batch, std::size_t recv_batch, MakeTx&& make_tx,
@@ -321,6 +369,9 @@ void run_role(ChildContext& ctx, std::size_t send_batch, std::size_t recv_batch,
       pong<N>(ctx, tx, rx);
       return;
     }
+    case Role::client:
+    case Role::server:
+      throw std::logic_error("run_role: a queue-like peer has no client or server");
   }
 }
 

@@ -95,6 +95,8 @@ class MqPeer final : public Peer {
         return {{"try", "try_send/try_receive busy-poll, 1 msg/call"}};
       case Figure::mpmc:
         return {{"blocking", "blocking send/receive"}};
+      case Figure::manager:
+        return {};
     }
     return {};
   }

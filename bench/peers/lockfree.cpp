@@ -111,6 +111,8 @@ class LockfreePeer final : public Peer {
         return {{"1/call", "push/pop one at a time, busy-poll", 1, 1}};
       case Figure::mpmc:
         return {};  // single producer, single consumer only
+      case Figure::manager:
+        return {};
     }
     return {};
   }

@@ -3,7 +3,8 @@
 //               or sleeping (WaitPolicy{spin_iterations = 0}: futex between messages);
 //   throughput: one SPSC Queue<Msg<N>>, put_many / get_many in batches of 32 where that helps
 //               (up to 1 KiB), and put / get one at a time for comparison;
-//   mpmc:       one MPMC Queue<Msg<64>>, put / get with the default WaitPolicy.
+//   mpmc:       one MPMC Queue<Msg<64>>, put / get with the default WaitPolicy;
+//   manager:    a Manager's dict, set / get (shmq_manager.cpp).
 #include <span>
 #include <stdexcept>
 #include <utility>
@@ -124,11 +125,14 @@ class ShmqPeer final : public Peer {
         return {{"1/call", "SPSC put/get (batching does not help at this size)", 1, 1, true}};
       case Figure::mpmc:
         return {{"mpmc", "MPMC put/get, WaitPolicy{} (spin 4000, then futex)", 1, 1, true}};
+      case Figure::manager:
+        return shmq_manager_variants();
     }
     return {};
   }
   std::unique_ptr<Run> prepare(const Scenario& s, const Variant& v,
                                const std::string& unique) override {
+    if (s.figure == Figure::manager) return make_shmq_manager_run(v, unique);
     return std::make_unique<ShmqRun>(s, v, unique);
   }
 };

@@ -1,12 +1,7 @@
 // unix: a Unix stream socket pair (socketpair(AF_UNIX, SOCK_STREAM), default buffers), inherited
 // through fork(); each end both sends and receives.
 #include <sys/socket.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <system_error>
-
-#include "cleanup.hpp"
 #include "fd_stream.hpp"
 #include "peers.hpp"
 
@@ -15,30 +10,20 @@ namespace {
 
 class UnixRun final : public Run {
  public:
-  UnixRun(const Scenario& s, const Variant& v) : s_(s), v_(v) {
-    const int type = SOCK_STREAM | (s.wait == Wait::spin ? SOCK_NONBLOCK : 0);
-    if (socketpair(AF_UNIX, type, 0, sv_) != 0) {
-      throw std::system_error(errno, std::generic_category(), "socketpair");
-    }
-    cleanup_.add([this] {
-      close(sv_[0]);
-      close(sv_[1]);
-    });
-  }
+  UnixRun(const Scenario& s, const Variant& v)
+      : s_(s), v_(v), pair_(SOCK_STREAM, s.wait == Wait::spin) {}
   void child(ChildContext& ctx) override {
-    // Direction 0 (ping -> pong, producer -> consumer) goes from sv_[0] to sv_[1]; 1 comes back.
     with_size(s_.bytes, [&]<std::size_t N>() {
       run_role<N>(
-          ctx, v_.send_batch, v_.recv_batch, [&](int d) { return FdTx<N>(sv_[d == 0 ? 0 : 1]); },
-          [&](int d) { return FdRx<N>(sv_[d == 0 ? 1 : 0]); });
+          ctx, v_.send_batch, v_.recv_batch, [&](int d) { return FdTx<N>(pair_.tx(d)); },
+          [&](int d) { return FdRx<N>(pair_.rx(d)); });
     });
   }
 
  private:
   Scenario s_;
   Variant v_;
-  int sv_[2] = {-1, -1};
-  Cleanup cleanup_;
+  SocketPair pair_;
 };
 
 class UnixPeer final : public Peer {

@@ -205,6 +205,7 @@ def plot_mpmc(report, source, out):
     ax.set_ylabel("messages / s, all consumers (log)")
     ax.set_xticks(range(len(labels)))
     ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=8)
+    ax.set_xlim(-0.7, len(labels) - 0.3)
     ax.grid(axis="y", which="both", alpha=0.3)
     ax.legend(fontsize=8)
     cpus = sorted({len(set(r.get("cpus", []))) for r in rows})

@@ -111,6 +111,9 @@ class Peer {
   // Seconds a row of this peer costs beyond its warm-up and window (process starts, setup,
   // teardown): --quick subtracts them from its budget before it sizes the windows.
   virtual double run_overhead_s() const { return 0.1; }
+  // Called after this peer's last row of the run: stop what prepare() kept between rows (a
+  // daemon such as iceoryx's RouDi).
+  virtual void release() {}
 };
 
 }  // namespace shmq_bench

@@ -210,6 +210,10 @@ int run(int argc, char** argv) {
       fmt::print(stderr, "shmq-bench: interrupted; every segment of the run was removed\n");
       return 130;
     }
+    if (std::none_of(plan.begin() + static_cast<std::ptrdiff_t>(i) + 1, plan.end(),
+                     [&](const Planned& later) { return later.peer == p.peer; })) {
+      p.peer->release();  // its last row
+    }
     if (!rows.back().ok) {
       if (tty) fmt::print(stderr, "\n");
       fmt::print(stderr, "shmq-bench: {} {}: {}\n", label,

@@ -84,18 +84,31 @@ class PythonPeer final : public Peer {
     const std::vector<int> cpus = cpu_order(t.cpus);
     std::string kind = v.name == "Pipe" ? "pipe" : "queue";
     if (s.figure == Figure::manager) kind = v.name == kDictSet ? "set" : "get";
-    const std::vector<std::string> argv = {"python3",     script,
-                                           "--figure",    std::string(to_string(s.figure)),
-                                           "--kind",      kind,
-                                           "--wait",      std::string(to_string(s.wait)),
-                                           "--bytes",     std::to_string(s.bytes),
-                                           "--producers", std::to_string(s.producers),
-                                           "--consumers", std::to_string(s.consumers),
-                                           "--capacity",  std::to_string(capacity_for(s.bytes)),
-                                           "--keys",      std::to_string(kDictKeys),
-                                           "--seconds",   fmt::format("{}", t.seconds),
-                                           "--warmup",    fmt::format("{}", t.warmup),
-                                           "--cpus",      fmt::format("{}", fmt::join(cpus, ","))};
+    const std::vector<std::string> argv = {"python3",
+                                           "-B",
+                                           script,
+                                           "--figure",
+                                           std::string(to_string(s.figure)),
+                                           "--kind",
+                                           kind,
+                                           "--wait",
+                                           std::string(to_string(s.wait)),
+                                           "--bytes",
+                                           std::to_string(s.bytes),
+                                           "--producers",
+                                           std::to_string(s.producers),
+                                           "--consumers",
+                                           std::to_string(s.consumers),
+                                           "--capacity",
+                                           std::to_string(capacity_for(s.bytes)),
+                                           "--keys",
+                                           std::to_string(kDictKeys),
+                                           "--seconds",
+                                           fmt::format("{}", t.seconds),
+                                           "--warmup",
+                                           fmt::format("{}", t.warmup),
+                                           "--cpus",
+                                           fmt::format("{}", fmt::join(cpus, ","))};
     // The same watchdog as a forked row, plus the interpreter's start.
     const ProcessOutput out = run_captured(argv, t.warmup + t.seconds + 15.0 + 2.0 * t.seconds);
     nlohmann::json j;

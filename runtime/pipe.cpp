@@ -7,6 +7,7 @@
 // per direction (PeerWatch).
 #include "shmq/pipe.hpp"
 #include "fork_list.hpp"
+#include "shmq/detail/shm_access.hpp"
 
 #include <pthread.h>
 
@@ -129,8 +130,8 @@ PipeConfig validate_control(const Segment& seg) {
                   fmt::format("ring {} of {} bytes at {}", i, capacity, data_offset));
     }
     // relaxed: a snapshot for a sanity check; every legal state satisfies INV-B1 and INV-B2.
-    const std::uint64_t tail = ring.tail.load(std::memory_order_relaxed);
-    const std::uint64_t head = ring.head.load(std::memory_order_relaxed);
+    const std::uint64_t tail = detail::shm_load(ring.tail, std::memory_order_relaxed);
+    const std::uint64_t head = detail::shm_load(ring.head, std::memory_order_relaxed);
     const auto used = static_cast<std::int64_t>(tail - head);
     if (used < 0 || used > static_cast<std::int64_t>(cfg.capacity) ||
         ((tail | head) & (detail::kPipeRecordAlign - 1)) != 0) {
@@ -176,7 +177,7 @@ struct Connection::Impl {
   bool holds_peer(std::uint32_t i) const noexcept {
     // [A22] see the holder's role bit and, once it is gone, everything the holder published
     // before clearing it; pairs with [R22] in close() and hold().
-    const std::uint32_t roles = seg->entry(i).roles.load(std::memory_order_acquire);
+    const std::uint32_t roles = detail::shm_load(seg->entry(i).roles, std::memory_order_acquire);
     return (roles & role_bit(other(end))) != 0 && seg->entry_alive(i);
   }
 
@@ -195,10 +196,11 @@ struct Connection::Impl {
   // the peer's close_epoch moved, when the last scan found nobody, or once per kCheckInterval.
   bool peer_gone(PeerWatch& w, bool force) const noexcept {
     // [A22] a close() bumps the epoch after clearing its role bit.
-    const std::uint32_t epoch = peer_end().close_epoch.load(std::memory_order_acquire);
+    const std::uint32_t epoch = detail::shm_load(peer_end().close_epoch, std::memory_order_acquire);
     // [A22] `opened` is stored after the first holder's role bit: seeing it, the scan below
     // sees that bit (or a later state). A stale 0 only defers the verdict to the next check.
-    if (peer_end().opened.load(std::memory_order_acquire) == 0) return false;  // pending
+    if (detail::shm_load(peer_end().opened, std::memory_order_acquire) == 0)
+      return false;  // pending
     const std::uint64_t now = ticks();
     if (!force && w.checked && !w.gone && epoch == w.seen_epoch &&
         now - w.last_check < kCheckInterval) {
@@ -440,7 +442,7 @@ Connection Connection::open(std::string_view name, End end, const WaitPolicy& wa
   const auto deadline = std::chrono::steady_clock::now() + kOpenerTimeout;
   for (;;) {
     // [A23] see the previous opener's registration; pairs with [R23] below.
-    std::uint64_t current = opener.load(std::memory_order_acquire);
+    std::uint64_t current = detail::shm_load(opener, std::memory_order_acquire);
     const bool expired = std::chrono::steady_clock::now() >= deadline;
     const bool free = current == 0 ||
                       (current == detail::kPipeOpenerCreating ? expired : !seg->is_alive(current));
@@ -460,10 +462,10 @@ Connection Connection::open(std::string_view name, End end, const WaitPolicy& wa
   }
   for (std::uint32_t i = 0; i < kRegistryCapacity; ++i) {
     // [A22] as in holds_peer().
-    const std::uint32_t roles = seg->entry(i).roles.load(std::memory_order_acquire);
+    const std::uint32_t roles = detail::shm_load(seg->entry(i).roles, std::memory_order_acquire);
     if ((roles & role_bit(end)) != 0 && seg->entry_alive(i)) {
       // relaxed: the pid is for the message only.
-      const std::uint32_t pid = seg->entry(i).pid.load(std::memory_order_relaxed);
+      const std::uint32_t pid = detail::shm_load(seg->entry(i).pid, std::memory_order_relaxed);
       opener.store(0, std::memory_order_release);  // [R23]
       throw Error(Errc::role_taken, name,
                   fmt::format("end {} is held by live process {}", end_name(end), pid));

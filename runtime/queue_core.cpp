@@ -1,4 +1,5 @@
 #include "shmq/detail/queue_core.hpp"
+#include "shmq/detail/shm_access.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -88,9 +89,9 @@ SlotRing::Config validate_queue_control(const Segment& seg, const QueueControl& 
   // moves; a torn snapshot must not look corrupt). A queue too busy to snapshot is not judged.
   for (int attempt = 0; attempt < 64; ++attempt) {
     // relaxed: a sanity check of tickets; no data is read through them.
-    const std::uint64_t head = ctl.head.load(std::memory_order_relaxed);
-    const std::uint64_t tail = ctl.tail.load(std::memory_order_relaxed);
-    if (ctl.head.load(std::memory_order_relaxed) != head) continue;
+    const std::uint64_t head = shm_load(ctl.head, std::memory_order_relaxed);
+    const std::uint64_t tail = shm_load(ctl.tail, std::memory_order_relaxed);
+    if (shm_load(ctl.head, std::memory_order_relaxed) != head) continue;
     // A single side's index may lag by one (INV-R1): its owner is between publish (release) and
     // its index store, or died there; resume_producer()/resume_consumer() repair it.
     const std::int64_t depth = distance(tail, head);
@@ -237,7 +238,7 @@ Status QueueCore::claim_role(bool producer) noexcept {
         producer ? control().producer_owner : control().consumer_owner;
     const std::uint64_t me = segment_.self_token();
     // [A4] see the previous owner's hand-over; pairs with [R4] in release_roles().
-    std::uint64_t current = owner.load(std::memory_order_acquire);
+    std::uint64_t current = shm_load(owner, std::memory_order_acquire);
     for (;;) {
       if (current == me) break;
       if (current != 0 && segment_.is_alive(current)) return Status::role_taken;
@@ -258,7 +259,7 @@ Status QueueCore::claim_role(bool producer) noexcept {
   RegistryEntry& self = segment_.self();
   // relaxed: only this process writes its entry; observers read roles as advisory.
   self.roles.store(
-      self.roles.load(std::memory_order_relaxed) | (producer ? kRoleProducer : kRoleConsumer),
+      shm_load(self.roles, std::memory_order_relaxed) | (producer ? kRoleProducer : kRoleConsumer),
       std::memory_order_relaxed);
   segment_.set_held_roles(segment_.held_roles() | (producer ? kRoleProducer : kRoleConsumer));
   return Status::ok;
@@ -269,9 +270,9 @@ namespace {
                              std::uint64_t owner) {
   if (s == Status::role_taken) {
     const std::uint32_t index = token_index(owner);
-    const std::uint32_t pid = index < kRegistryCapacity
-                                  ? core.segment().entry(index).pid.load(std::memory_order_relaxed)
-                                  : 0;  // relaxed: for the message only
+    const std::uint32_t pid = index < kRegistryCapacity ? shm_load(core.segment().entry(index).pid,
+                                                                   std::memory_order_relaxed)
+                                                        : 0;  // relaxed: for the message only
     throw Error(
         Errc::role_taken, core.name(),
         fmt::format("single-{} queue: the {} role is held by live process {}", role, role, pid));
@@ -285,14 +286,14 @@ void QueueCore::claim_producer() {
   const Status s = ensure_producer();
   // relaxed: for the error message only.
   if (s != Status::ok)
-    throw_role(*this, s, "producer", control().producer_owner.load(std::memory_order_relaxed));
+    throw_role(*this, s, "producer", shm_load(control().producer_owner, std::memory_order_relaxed));
 }
 
 void QueueCore::claim_consumer() {
   const Status s = ensure_consumer();
   // relaxed: for the error message only.
   if (s != Status::ok)
-    throw_role(*this, s, "consumer", control().consumer_owner.load(std::memory_order_relaxed));
+    throw_role(*this, s, "consumer", shm_load(control().consumer_owner, std::memory_order_relaxed));
 }
 
 void QueueCore::release_roles() noexcept {
@@ -327,7 +328,7 @@ bool QueueCore::lock_recovery() noexcept {
   std::atomic<std::uint64_t>& owner = control().recovery_owner;
   const std::uint64_t me = segment_.self_token();
   // [A9] see what the previous holder did; pairs with [R9] in unlock_recovery().
-  std::uint64_t current = owner.load(std::memory_order_acquire);
+  std::uint64_t current = shm_load(owner, std::memory_order_acquire);
   for (;;) {
     if (current != 0 && current != me && segment_.is_alive(current)) return false;  // busy
     // [R9]/[A9]: take the lock from nobody, or from a holder that died holding it.
@@ -369,8 +370,8 @@ bool QueueCore::recover_stuck(Side side) noexcept {
   const std::uint64_t pos =
       consumers ? ring_.take_position() : ring_.claim_position() - ring_.capacity();
   // relaxed: hints; the checks below re-read with the right orderings.
-  const std::uint64_t other = consumers ? control().tail.load(std::memory_order_relaxed)
-                                        : control().head.load(std::memory_order_relaxed);
+  const std::uint64_t other = consumers ? shm_load(control().tail, std::memory_order_relaxed)
+                                        : shm_load(control().head, std::memory_order_relaxed);
   if (distance(other, pos) <= 0) return false;  // empty (full) for real: nothing is held
   Blocked& blocked = blocked_[consumers ? 0 : 1];
   const auto now = std::chrono::steady_clock::now();

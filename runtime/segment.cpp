@@ -1,4 +1,5 @@
 #include "shmq/detail/segment.hpp"
+#include "shmq/detail/shm_access.hpp"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -386,7 +387,7 @@ Segment Segment::open_impl(std::string_view name, std::optional<SegmentKind> kin
   auto* base = static_cast<std::byte*>(impl->region.get_address());
   auto* shared = reinterpret_cast<SegmentHeader*>(base);
   // [A0] acquire `ready`; pairs with [R0] in create(). Everything below reads a released header.
-  if (shared->ready.load(std::memory_order_acquire) != kReadyValue) {
+  if (shm_load(shared->ready, std::memory_order_acquire) != kReadyValue) {
     throw Error(Errc::corrupt, name, "ready word changed while opening");
   }
   // The private copy; only it is used from here on.
@@ -456,7 +457,7 @@ void release_sleeper(std::byte* base, std::uint64_t size, std::uint32_t offset) 
   }
   auto& ec = *reinterpret_cast<EventCountData*>(base + offset);
   // relaxed: the count only gates wakes; never below zero.
-  std::uint32_t n = ec.waiters.load(std::memory_order_relaxed);
+  std::uint32_t n = shm_load(ec.waiters, std::memory_order_relaxed);
   while (n != 0 && !ec.waiters.compare_exchange_weak(n, n - 1, std::memory_order_relaxed,
                                                      std::memory_order_relaxed)) {
   }
@@ -473,7 +474,7 @@ bool Segment::Impl::attach() noexcept {
     for (std::uint32_t i = 0; i < kRegistryCapacity; ++i) {
       RegistryEntry& e = registry()[i];
       // acquire: pairs with the owner's release of its intent ([R8] in slot_ring.hpp).
-      if (pass == 0 && e.pending.load(std::memory_order_acquire) != 0) continue;
+      if (pass == 0 && shm_load(e.pending, std::memory_order_acquire) != 0) continue;
       if (!ofd_try_lock(fd(), kRegistryLockBase + i, F_WRLCK)) continue;
       SHMQ_CRASH_POINT(attach_entry_locked);
       // Entry i is ours; its previous owner (if any) is gone. Take back what it left: its sleeper
@@ -491,7 +492,7 @@ bool Segment::Impl::attach() noexcept {
       }
       // relaxed: only the lock holder writes the entry.
       const std::uint64_t generation =
-          (e.generation.load(std::memory_order_relaxed) + 1) & ((1ULL << 56) - 1);
+          (shm_load(e.generation, std::memory_order_relaxed) + 1) & ((1ULL << 56) - 1);
       e.pid.store(static_cast<std::uint32_t>(getpid()), std::memory_order_relaxed);
       e.roles.store(0, std::memory_order_relaxed);
       e.attached_unix_ns.store(unix_now_ns(), std::memory_order_relaxed);
@@ -511,7 +512,7 @@ bool Segment::tag_dead(std::uint32_t tag) const noexcept {
   if (index == impl_->self_index) return tag != static_cast<std::uint32_t>(impl_->self_token);
   if (!ofd_is_locked(impl_->fd(), kRegistryLockBase + index)) return true;
   // [A3] as in is_alive(): a reused entry has a newer generation.
-  const std::uint64_t generation = entry(index).generation.load(std::memory_order_acquire);
+  const std::uint64_t generation = shm_load(entry(index).generation, std::memory_order_acquire);
   return static_cast<std::uint32_t>(make_token(index, generation)) != tag;
 }
 
@@ -520,7 +521,7 @@ Segment::PendingScan Segment::scan_pending(std::uint64_t value) const noexcept {
   for (std::uint32_t i = 0; i < kRegistryCapacity; ++i) {
     // [A8] see an owner's cleared intent together with the claimer stamp it wrote before
     // clearing it; pairs with [R8] in slot_ring.hpp.
-    if (entry(i).pending.load(std::memory_order_acquire) != value) continue;
+    if (shm_load(entry(i).pending, std::memory_order_acquire) != value) continue;
     (entry_alive(i) ? scan.live : scan.dead) = true;
   }
   return scan;
@@ -530,7 +531,7 @@ void Segment::clear_dead_pending(std::uint64_t value) const noexcept {
   for (std::uint32_t i = 0; i < kRegistryCapacity; ++i) {
     auto& pending = entry(i).pending;
     // relaxed: only dead owners' intents are cleared, and only the recovery lock holder does it.
-    if (pending.load(std::memory_order_relaxed) != value || entry_alive(i)) continue;
+    if (shm_load(pending, std::memory_order_relaxed) != value || entry_alive(i)) continue;
     std::uint64_t expected = value;
     pending.compare_exchange_strong(expected, 0, std::memory_order_relaxed,
                                     std::memory_order_relaxed);
@@ -542,7 +543,7 @@ std::uint32_t Segment::reap_dead_sleepers() const noexcept {
   for (std::uint32_t i = 0; i < kRegistryCapacity; ++i) {
     auto& sleeping_on = entry(i).sleeping_on;
     // relaxed: a dead owner wrote it before dying; the kernel's lock release orders that.
-    std::uint32_t offset = sleeping_on.load(std::memory_order_relaxed);
+    std::uint32_t offset = shm_load(sleeping_on, std::memory_order_relaxed);
     if (offset == 0 || entry_alive(i)) continue;
     // One survivor wins the registration, and gives it back once.
     if (!sleeping_on.compare_exchange_strong(offset, 0, std::memory_order_relaxed,
@@ -568,7 +569,7 @@ bool Segment::is_alive(std::uint64_t token) const noexcept {
   if (index == impl_->self_index) return token == impl_->self_token;
   if (!ofd_is_locked(impl_->fd(), kRegistryLockBase + index)) return false;
   // [A3] pairs with [R3] in attach(): a reused entry has a newer generation.
-  return (entry(index).generation.load(std::memory_order_acquire) << 8) == (token & ~0xFFULL);
+  return (shm_load(entry(index).generation, std::memory_order_acquire) << 8) == (token & ~0xFFULL);
 }
 
 }  // namespace shmq::detail

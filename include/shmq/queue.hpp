@@ -28,6 +28,7 @@
 #include "shmq/detail/event_count.hpp"
 #include "shmq/detail/message_codec.hpp"
 #include "shmq/detail/queue_core.hpp"
+#include "shmq/detail/shm_access.hpp"
 #include "shmq/options.hpp"
 #include "shmq/status.hpp"
 
@@ -285,7 +286,8 @@ class Queue {
   Status ready_to_put() noexcept {
     if (const Status s = core_.ensure_producer(); s != Status::ok) return s;
     // relaxed: close is a hint to producers; a put racing close() may land and is then drained.
-    if (core_.control().closed.load(std::memory_order_relaxed) != 0) return Status::closed;
+    if (detail::shm_load(core_.control().closed, std::memory_order_relaxed) != 0)
+      return Status::closed;
     return Status::ok;
   }
 

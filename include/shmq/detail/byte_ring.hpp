@@ -42,6 +42,7 @@
 #include <span>
 
 #include "shmq/detail/layout.hpp"
+#include "shmq/detail/shm_access.hpp"
 #include "shmq/status.hpp"
 
 namespace shmq::detail {
@@ -84,9 +85,10 @@ class ByteRing {
     // The private copies start at values the indices really had, so that they are conservative
     // from the first call (a made-up 0 could pass for a valid index near the 2^64 wrap):
     // relaxed: any value head or tail had will do, the first use reloads when it matters.
-    cached_tail_ = ring_->head.load(std::memory_order_relaxed);  // "empty": reload before reading
+    cached_tail_ =
+        shm_load(ring_->head, std::memory_order_relaxed);  // "empty": reload before reading
     // relaxed: as above. tail - capacity <= head (INV-B1): "full": reload before writing.
-    cached_head_ = ring_->tail.load(std::memory_order_relaxed) - capacity_;
+    cached_head_ = shm_load(ring_->tail, std::memory_order_relaxed) - capacity_;
   }
 
   // Writes the immutable fields and the start positions of a new ring; the memory must be
@@ -115,12 +117,12 @@ class ByteRing {
     if (chunk.size() != std::min(remaining, max_chunk_)) return Status::corrupt;
     // relaxed: only this ring's writer stores tail, and a writer of an earlier turn (fork) is
     // ordered before us by whatever handed the turn over.
-    const std::uint64_t tail = ring_->tail.load(std::memory_order_relaxed);
+    const std::uint64_t tail = shm_load(ring_->tail, std::memory_order_relaxed);
     if ((tail & (kPipeRecordAlign - 1)) != 0) return Status::corrupt;  // INV-B2
     const std::uint64_t need = record_bytes(chunk.size());
     if (!fits(tail, cached_head_, need)) {
       // [A21] see the reader done with the bytes it freed; pairs with [R21] in consume().
-      cached_head_ = ring_->head.load(std::memory_order_acquire);
+      cached_head_ = shm_load(ring_->head, std::memory_order_acquire);
       const std::int64_t used = static_cast<std::int64_t>(tail - cached_head_);
       if (used < 0 || used > static_cast<std::int64_t>(capacity_)) return Status::corrupt;
       if (!fits(tail, cached_head_, need)) return Status::full;
@@ -137,7 +139,8 @@ class ByteRing {
   // when the truth is yes; never the reverse).
   bool fits_cached(std::uint64_t payload) const noexcept {
     // relaxed: as in try_write().
-    return fits(ring_->tail.load(std::memory_order_relaxed), cached_head_, record_bytes(payload));
+    return fits(shm_load(ring_->tail, std::memory_order_relaxed), cached_head_,
+                record_bytes(payload));
   }
 
   // ---- reader side ----
@@ -146,12 +149,12 @@ class ByteRing {
   // Returns ok (r filled), empty (no record published), or corrupt.
   Status try_peek(Record& r) noexcept {
     // relaxed: only this ring's reader stores head (turns as for tail in try_write()).
-    const std::uint64_t head = ring_->head.load(std::memory_order_relaxed);
+    const std::uint64_t head = shm_load(ring_->head, std::memory_order_relaxed);
     if ((head & (kPipeRecordAlign - 1)) != 0) return Status::corrupt;  // INV-B2
     std::int64_t avail = static_cast<std::int64_t>(cached_tail_ - head);
     if (avail <= 0 || avail > static_cast<std::int64_t>(capacity_)) {
       // [A20] see every record before tail; pairs with [R20] in try_write().
-      cached_tail_ = ring_->tail.load(std::memory_order_acquire);
+      cached_tail_ = shm_load(ring_->tail, std::memory_order_acquire);
       avail = static_cast<std::int64_t>(cached_tail_ - head);
       if (avail < 0 || avail > static_cast<std::int64_t>(capacity_)) return Status::corrupt;
       if (avail == 0) return Status::empty;
@@ -159,7 +162,7 @@ class ByteRing {
     // INV-B3: a published record is whole, so at least its header is there.
     if (avail < static_cast<std::int64_t>(kPipeRecordHeader)) return Status::corrupt;
     std::uint64_t word = 0;
-    std::memcpy(&word, data_ + (head & mask_), sizeof(word));  // one read; the copy is checked
+    word = shm_load_word(data_ + (head & mask_));  // one read; the copy is checked
     if ((word & ~(kPipeRemainingMask | kPipeRecordFirst)) != kPipeRecordTag) {
       return Status::corrupt;
     }
@@ -193,8 +196,8 @@ class ByteRing {
   // Approximate bytes in the ring (for observers; may be stale or 0 on a corrupt ring).
   std::uint64_t size_hint() const noexcept {
     // relaxed: a snapshot for statistics only.
-    const std::uint64_t t = ring_->tail.load(std::memory_order_relaxed);
-    const std::uint64_t h = ring_->head.load(std::memory_order_relaxed);  // relaxed: as above
+    const std::uint64_t t = shm_load(ring_->tail, std::memory_order_relaxed);
+    const std::uint64_t h = shm_load(ring_->head, std::memory_order_relaxed);  // relaxed: as above
     const std::int64_t d = static_cast<std::int64_t>(t - h);
     return d < 0 || d > static_cast<std::int64_t>(capacity_) ? 0 : static_cast<std::uint64_t>(d);
   }

@@ -21,6 +21,7 @@
 #include "shmq/detail/crash_point.hpp"
 #include "shmq/detail/futex.hpp"
 #include "shmq/detail/layout.hpp"
+#include "shmq/detail/shm_access.hpp"
 #include "shmq/options.hpp"
 #include "shmq/status.hpp"
 
@@ -52,7 +53,7 @@ inline long notify_all(EventCountData& ec) noexcept {
   // Light: a compiler barrier when the sleepers' [F2] is a heavy fence (futex.hpp).
   light_fence();
   // relaxed: ordered by [F1].
-  if (ec.waiters.load(std::memory_order_relaxed) == 0) return -1;
+  if (shm_load(ec.waiters, std::memory_order_relaxed) == 0) return -1;
   // relaxed: the epoch only makes a racing futex_wait return; data is ordered by [F1]/[F2].
   ec.epoch.fetch_add(1, std::memory_order_relaxed);
   return futex_wake(ec.epoch, INT_MAX);
@@ -107,7 +108,7 @@ Status wait_until(EventCountData& ec, const WaitPolicy& policy, const Sleeper& m
     // seq_cst: part of the Dekker pair with [F2] below.
     ec.waiters.fetch_add(1, std::memory_order_seq_cst);
     // relaxed: the epoch only arms the futex compare; [F2] orders it before the re-check.
-    const std::uint32_t epoch = ec.epoch.load(std::memory_order_relaxed);
+    const std::uint32_t epoch = shm_load(ec.epoch, std::memory_order_relaxed);
     // [F2] order the registration before the re-check; pairs with [F1] in notify_all(). Heavy:
     // every running registered process passes a full barrier (futex.hpp), so a notifier's light
     // [F1] is enough. Paid only on the way to sleep.

@@ -12,6 +12,7 @@
 #include "shmq/detail/event_count.hpp"
 #include "shmq/detail/layout.hpp"
 #include "shmq/detail/segment.hpp"
+#include "shmq/detail/shm_access.hpp"
 #include "shmq/detail/slot_ring.hpp"
 #include "shmq/options.hpp"
 #include "shmq/status.hpp"
@@ -114,7 +115,7 @@ class QueueCore {
   void close() noexcept;
   bool closed() const noexcept {
     // [A5] a getter that sees `closed` also sees every put that happened before close().
-    return control().closed.load(std::memory_order_acquire) != 0;
+    return shm_load(control().closed, std::memory_order_acquire) != 0;
   }
 
  private:

@@ -43,6 +43,7 @@
 
 #include "shmq/detail/crash_point.hpp"
 #include "shmq/detail/layout.hpp"
+#include "shmq/detail/shm_access.hpp"
 #include "shmq/status.hpp"
 
 namespace shmq::detail {
@@ -117,10 +118,10 @@ class SlotRing {
   bool resume_producer() noexcept {
     if (multi_producer_) return true;
     // relaxed: tickets; slot seqs below are read with acquire.
-    std::uint64_t t = ctl_->tail.load(std::memory_order_relaxed);
-    const std::uint64_t h = ctl_->head.load(std::memory_order_relaxed);
+    std::uint64_t t = shm_load(ctl_->tail, std::memory_order_relaxed);
+    const std::uint64_t h = shm_load(ctl_->head, std::memory_order_relaxed);
     for (std::uint64_t step = 0; step <= capacity_; ++step) {
-      const std::uint64_t seq = slot_at(t)->seq.load(std::memory_order_acquire);  // [A1]
+      const std::uint64_t seq = shm_load(slot_at(t)->seq, std::memory_order_acquire);  // [A1]
       if (seq == t || seq == t - capacity_ + 1) {  // free, or full (message of t - capacity)
         // INV-R1; t is exact here, h may lag by one behind a single consumer.
         const std::int64_t depth = distance(t, h);
@@ -158,9 +159,9 @@ class SlotRing {
   // SC only: as resume_producer(), for `head`.
   bool resume_consumer() noexcept {
     if (multi_consumer_) return true;
-    std::uint64_t h = ctl_->head.load(std::memory_order_relaxed);  // relaxed: ticket
+    std::uint64_t h = shm_load(ctl_->head, std::memory_order_relaxed);  // relaxed: ticket
     for (std::uint64_t step = 0; step <= capacity_; ++step) {
-      const std::uint64_t seq = slot_at(h)->seq.load(std::memory_order_acquire);  // [A2]
+      const std::uint64_t seq = shm_load(slot_at(h)->seq, std::memory_order_acquire);  // [A2]
       // Empty, holds the message of h, or a dead producer's claim of h is being recovered.
       if (seq == h || seq == h + 1 || (seq == h - 1 && multi_producer_)) {
         local_head_ = h;
@@ -181,7 +182,7 @@ class SlotRing {
       const Status s = multi_consumer_ ? try_acquire_multi(c) : try_acquire_single(c);
       if (s != Status::ok) return s;
       // relaxed: ordered after [A2] by the acquire that found the message.
-      const std::uint32_t size = c.slot->size.load(std::memory_order_relaxed);
+      const std::uint32_t size = shm_load(c.slot->size, std::memory_order_relaxed);
       if (size == kSkipSize) {
         release(c);
         continue;
@@ -221,11 +222,11 @@ class SlotRing {
   // The next position consumers take / producers claim (approximate on a multi side).
   std::uint64_t take_position() const noexcept {
     // relaxed: a ticket, for recovery's bookkeeping only.
-    return multi_consumer_ ? ctl_->head.load(std::memory_order_relaxed) : local_head_;
+    return multi_consumer_ ? shm_load(ctl_->head, std::memory_order_relaxed) : local_head_;
   }
   std::uint64_t claim_position() const noexcept {
     // relaxed: a ticket, for recovery's bookkeeping only.
-    return multi_producer_ ? ctl_->tail.load(std::memory_order_relaxed) : local_tail_;
+    return multi_producer_ ? shm_load(ctl_->tail, std::memory_order_relaxed) : local_tail_;
   }
 
   // A slot some party holds at position `pos`, as recovery sees it.
@@ -237,25 +238,25 @@ class SlotRing {
   Held claimed_unpublished(std::uint64_t pos) const noexcept {
     if (!multi_producer_) return {};  // a single producer's claim is private until published
     // [A7] see the claimer's intent; pairs with [R7] in try_claim_multi().
-    if (distance(ctl_->tail.load(std::memory_order_acquire), pos) <= 0) return {};
+    if (distance(shm_load(ctl_->tail, std::memory_order_acquire), pos) <= 0) return {};
     SlotHeader* slot = slot_at(pos);
     // [A6] see the release that freed the slot for pos; pairs with [R2].
-    if (slot->seq.load(std::memory_order_acquire) != pos) return {};
-    return {slot, slot->stamp.load(std::memory_order_relaxed)};  // relaxed: after [A6]
+    if (shm_load(slot->seq, std::memory_order_acquire) != pos) return {};
+    return {slot, shm_load(slot->stamp, std::memory_order_relaxed)};  // relaxed: after [A6]
   }
   // A consumer's take of `pos` that is not released: head has passed pos, seq is still pos + 1.
   Held taken_unreleased(std::uint64_t pos) const noexcept {
     if (!multi_consumer_) return {};  // a single consumer's message is redelivered instead
     // [A7] as above, for head; pairs with [R7] in try_acquire_multi().
-    if (distance(ctl_->head.load(std::memory_order_acquire), pos) <= 0) return {};
+    if (distance(shm_load(ctl_->head, std::memory_order_acquire), pos) <= 0) return {};
     SlotHeader* slot = slot_at(pos);
     // [A6'] see the publish of pos; pairs with [R1].
-    if (slot->seq.load(std::memory_order_acquire) != pos + 1) return {};
-    return {slot, slot->stamp.load(std::memory_order_relaxed)};  // relaxed: after [A6']
+    if (shm_load(slot->seq, std::memory_order_acquire) != pos + 1) return {};
+    return {slot, shm_load(slot->stamp, std::memory_order_relaxed)};  // relaxed: after [A6']
   }
   // The stamp now in the slot of `pos` (to re-check it after a registry scan, see [A8]).
   std::uint64_t stamp(std::uint64_t pos) const noexcept {
-    return slot_at(pos)->stamp.load(std::memory_order_relaxed);  // relaxed: after [A8]
+    return shm_load(slot_at(pos)->stamp, std::memory_order_relaxed);  // relaxed: after [A8]
   }
   // Turns a dead producer's claim on `pos` into an empty skip. Caller: the recovery lock holder,
   // after claimed_unpublished(pos) named a dead holder. False if the slot moved on meanwhile.
@@ -277,9 +278,9 @@ class SlotRing {
   bool finish_interrupted_skip(std::uint64_t pos) noexcept {
     if (!multi_producer_) return false;
     // [A7] tail past pos first: from then on seq is >= pos, except for the marker.
-    if (distance(ctl_->tail.load(std::memory_order_acquire), pos) <= 0) return false;
+    if (distance(shm_load(ctl_->tail, std::memory_order_acquire), pos) <= 0) return false;
     SlotHeader* slot = slot_at(pos);
-    if (slot->seq.load(std::memory_order_acquire) != pos - 1) return false;
+    if (shm_load(slot->seq, std::memory_order_acquire) != pos - 1) return false;
     finish_skip(slot, pos);
     return true;
   }
@@ -296,8 +297,8 @@ class SlotRing {
   // Approximate number of messages (claimed positions minus taken ones), clamped to [0, capacity].
   std::uint64_t size() const noexcept {
     // relaxed: an approximation by contract (like Python's qsize()).
-    const std::uint64_t t = ctl_->tail.load(std::memory_order_relaxed);
-    const std::uint64_t h = ctl_->head.load(std::memory_order_relaxed);
+    const std::uint64_t t = shm_load(ctl_->tail, std::memory_order_relaxed);
+    const std::uint64_t h = shm_load(ctl_->head, std::memory_order_relaxed);
     const std::int64_t d = distance(t, h);
     if (d <= 0) return 0;
     return static_cast<std::uint64_t>(d) > capacity_ ? capacity_ : static_cast<std::uint64_t>(d);
@@ -320,7 +321,7 @@ class SlotRing {
   Status try_claim_single(Claim& c) noexcept {
     const std::uint64_t pos = local_tail_;
     // [A1] the consumer of pos - capacity is done with the slot; pairs with [R2] in release().
-    const std::uint64_t seq = slot_at(pos)->seq.load(std::memory_order_acquire);
+    const std::uint64_t seq = shm_load(slot_at(pos)->seq, std::memory_order_acquire);
     if (seq == pos) {
       c = claim_at(pos);
       ++local_tail_;
@@ -332,10 +333,10 @@ class SlotRing {
 
   Status try_claim_multi(Claim& c) noexcept {
     // relaxed: a ticket; the slot's seq ([A1]) orders the data.
-    std::uint64_t pos = ctl_->tail.load(std::memory_order_relaxed);
+    std::uint64_t pos = shm_load(ctl_->tail, std::memory_order_relaxed);
     for (;;) {
       // [A1] as in try_claim_single().
-      const std::uint64_t seq = slot_at(pos)->seq.load(std::memory_order_acquire);
+      const std::uint64_t seq = shm_load(slot_at(pos)->seq, std::memory_order_acquire);
       const std::int64_t d = distance(seq, pos);
       if (d == 0) {
         // relaxed: published by [R7].
@@ -356,7 +357,8 @@ class SlotRing {
       }
       if (d < 0) return Status::full;  // the slot still holds the message of pos - capacity
       // Another producer took pos: move on. Legally tail has moved past pos by now.
-      const std::uint64_t next = ctl_->tail.load(std::memory_order_relaxed);  // relaxed: ticket
+      const std::uint64_t next =
+          shm_load(ctl_->tail, std::memory_order_relaxed);   // relaxed: ticket
       if (distance(next, pos) <= 0) return Status::corrupt;  // seq ahead of tail: INV-R2
       pos = next;
     }
@@ -365,7 +367,7 @@ class SlotRing {
   Status try_acquire_single(Claim& c) noexcept {
     const std::uint64_t pos = local_head_;
     // [A2] the producer of pos is done writing; pairs with [R1] in publish().
-    const std::uint64_t seq = slot_at(pos)->seq.load(std::memory_order_acquire);
+    const std::uint64_t seq = shm_load(slot_at(pos)->seq, std::memory_order_acquire);
     if (seq == pos + 1) {
       c = claim_at(pos);
       ++local_head_;
@@ -379,10 +381,10 @@ class SlotRing {
 
   Status try_acquire_multi(Claim& c) noexcept {
     // relaxed: a ticket; the slot's seq ([A2]) orders the data.
-    std::uint64_t pos = ctl_->head.load(std::memory_order_relaxed);
+    std::uint64_t pos = shm_load(ctl_->head, std::memory_order_relaxed);
     for (;;) {
       // [A2] as in try_acquire_single().
-      const std::uint64_t seq = slot_at(pos)->seq.load(std::memory_order_acquire);
+      const std::uint64_t seq = shm_load(slot_at(pos)->seq, std::memory_order_acquire);
       const std::int64_t d = distance(seq, pos + 1);
       if (d == 0) {
         // relaxed: published by [R7].
@@ -401,9 +403,10 @@ class SlotRing {
         }
         continue;
       }
-      if (d < 0) return Status::empty;                                        // not yet published
-      const std::uint64_t next = ctl_->head.load(std::memory_order_relaxed);  // relaxed: ticket
-      if (distance(next, pos) <= 0) return Status::corrupt;                   // INV-R2
+      if (d < 0) return Status::empty;  // not yet published
+      const std::uint64_t next =
+          shm_load(ctl_->head, std::memory_order_relaxed);   // relaxed: ticket
+      if (distance(next, pos) <= 0) return Status::corrupt;  // INV-R2
       pos = next;
     }
   }

@@ -7,6 +7,7 @@ packages=(
   g++ clang clang-format libclang-rt-14-dev cmake ninja-build pkg-config python3
   libboost-dev librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev
+  libzmq3-dev cppzmq-dev iceoryx libiceoryx-posh-dev libiceoryx-hoofs-dev
   python3-matplotlib
 )
 

@@ -1,21 +1,35 @@
 #!/usr/bin/env bash
-# Fuzzes every target for SECONDS (default 60) starting from its checked-in corpus, then replays
-# the corpus. New inputs go to a scratch copy; `--merge` folds them back into fuzz/corpus/.
-# Usage: fuzz/run.sh [SECONDS] [--merge]     (build first: cmake --preset fuzz && cmake --build --preset fuzz)
+# Fuzzes every target (or the ones named) for SECONDS (default 60) each, one core, starting from
+# its checked-in corpus, then replays the corpus. New inputs go to a scratch copy; `--merge` folds
+# them back into fuzz/corpus/.
+# Usage: fuzz/run.sh [SECONDS] [--merge] [TARGET...]
+#   (build first: cmake --preset fuzz && cmake --build --preset fuzz; another build directory's
+#   fuzzers: SHMQ_FUZZ_BIN=build/other/fuzz fuzz/run.sh ...)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=${1:-60}
-merge=${2:-}
-bin=build/fuzz/fuzz
+seconds=60
+merge=
+targets=()
+for arg in "$@"; do
+  case "$arg" in
+    --merge) merge=--merge ;;
+    [0-9]*) seconds=$arg ;;
+    *) targets+=("$arg") ;;
+  esac
+done
+if [ ${#targets[@]} -eq 0 ]; then
+  targets=(segment_open_fuzz queue_hostile_fuzz queue_model_fuzz pipe_model_fuzz)
+fi
+bin=${SHMQ_FUZZ_BIN:-build/fuzz/fuzz}
 work=$(mktemp -d /tmp/shmq-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-for target in segment_open_fuzz queue_hostile_fuzz queue_model_fuzz; do
+for target in "${targets[@]}"; do
   mkdir -p "$work/$target"
   cp fuzz/corpus/$target/* "$work/$target/" 2>/dev/null || true
   seed=$(( $(date +%s) % 1000000 ))
   echo "==== $target: ${seconds}s, -seed=$seed"
   (cd "$work" && "$OLDPWD/$bin/$target" -seed=$seed -max_total_time="$seconds" -timeout=10 \
-      -rss_limit_mb=2048 -print_final_stats=1 "$target" 2>&1 | grep -E "^stat::|Done|ERROR|SUMMARY|crash" )
+      -rss_limit_mb=2048 -print_final_stats=1 "$target" 2>&1 | grep -E "^stat::|DONE|Done|ERROR|SUMMARY|crash" )
   if [ "$merge" = "--merge" ]; then
     "$bin/$target" -merge=1 "fuzz/corpus/$target" "$work/$target" >/dev/null 2>&1
   fi

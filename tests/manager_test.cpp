@@ -329,4 +329,21 @@ TEST(ManagerCodec, NumbersAndTextPrintAsPythonReprDoes) {
   EXPECT_EQ(repr(std::vector<std::byte>{std::byte{0}, std::byte{'a'}}), "b'\\x00a'");
 }
 
+// Found by manager_request_fuzz: a byte other than 0 or 1 decoded into a bool, which is undefined
+// behaviour to read (UBSan: "load of value 251, which is not a valid value for type 'bool'").
+TEST(ManagerCodec, DecodeRefusesBytesThatAreNotBools) {
+  bool b = false;
+  EXPECT_TRUE(shmq::Codec<bool>::decode(std::string_view("\x01", 1), b));
+  EXPECT_TRUE(b);
+  EXPECT_TRUE(shmq::Codec<bool>::decode(std::string_view("\x00", 1), b));
+  EXPECT_FALSE(b);
+  EXPECT_FALSE(shmq::Codec<bool>::decode(std::string_view("\xfb", 1), b));
+  EXPECT_FALSE(shmq::Codec<bool>::decode(std::string_view("\x02", 1), b));
+  std::vector<bool> v;
+  std::string bytes;
+  shmq::Codec<std::vector<bool>>::encode({true, false}, bytes);
+  bytes.back() = 7;  // the second element's byte
+  EXPECT_FALSE(shmq::Codec<std::vector<bool>>::decode(bytes, v));
+}
+
 }  // namespace

@@ -9,7 +9,10 @@
 // - std::vector<std::byte>: its bytes; repr as Python's bytes (`b'\x01a'`);
 // - std::vector<T> of any codable T: a count and length-prefixed elements; repr `[a, b]`;
 // - any other trivially copyable T: its object representation; repr through `operator<<` if T
-//   has one, else `<N bytes: hex>`. (Padding bytes are compared too: give such keys no padding.)
+//   has one, else `<N bytes: hex>`. (Padding bytes are compared too: give such keys no padding.
+//   decode() takes any bytes of the right size: a T with members that not every byte pattern is
+//   — bool, an enum without a fixed underlying type — needs a Codec of its own that checks them,
+//   as Codec<bool> does.)
 //
 // Anything else: specialize shmq::Codec for it, with three static functions —
 //
@@ -104,7 +107,14 @@ struct RawCodec {
   }
   static bool decode(std::string_view in, T& v) {
     if (in.size() != sizeof(T)) return false;
-    std::memcpy(&v, in.data(), sizeof(T));
+    if constexpr (std::is_same_v<T, bool>) {
+      // Only the bytes 0 and 1 are bools: reading any other as one is undefined behaviour.
+      const auto b = static_cast<unsigned char>(in[0]);
+      if (b > 1) return false;
+      v = b == 1;
+    } else {
+      std::memcpy(&v, in.data(), sizeof(T));
+    }
     return true;
   }
 };

@@ -18,7 +18,7 @@ for arg in "$@"; do
   esac
 done
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(segment_open_fuzz queue_hostile_fuzz queue_model_fuzz pipe_model_fuzz)
+  targets=(segment_open_fuzz queue_hostile_fuzz queue_model_fuzz pipe_model_fuzz manager_request_fuzz)
 fi
 bin=${SHMQ_FUZZ_BIN:-build/fuzz/fuzz}
 work=$(mktemp -d /tmp/shmq-fuzz.XXXXXX)

@@ -80,14 +80,10 @@ struct ClientState {
   std::optional<Queue<std::string>> replies;
   bool unreachable = false;  // its reply queue is missing or unusable: replies are dropped
   std::deque<std::string> outbox;
-  std::uint64_t partial_request = 0;  // a multi-frame request being reassembled
-  Op partial_op = Op::ping;
-  std::uint32_t partial_epoch = 0;
-  bool partial_active = false;
-  std::string partial;
+  PartialRequest partial;  // a multi-frame request being reassembled
 };
 
-class Server {
+class Server final : private RequestSink {
  public:
   Server(std::string_view name, const ServerConfig& config, Segment* created);
   void run(const std::function<void()>& on_ready);
@@ -97,8 +93,15 @@ class Server {
   void claim();
   void replay();
   void publish();
-  void handle(std::string_view frame);
-  void execute(std::uint64_t client_id, const wire::FrameHeader& h, Op op, std::string_view body);
+  // RequestSink: what dispatch_frame() asks of the server.
+  PartialRequest* admit(std::uint64_t client, std::uint64_t token) override;
+  void reply(std::uint64_t client, std::uint64_t request, Code code,
+             std::string_view body) override;
+  void journal(Op op, std::string_view body) override;
+  void changed() override;
+  void malformed() override { count(ctl().malformed); }
+  void applied() override { count(ctl().requests); }
+  void stop() override { stopping_ = true; }
   void deliver(mgr::Effects& fx);
   void send(std::uint64_t client_id, ClientState& c, std::uint64_t request, Code code,
             std::string_view body);
@@ -232,7 +235,7 @@ void Server::run(const std::function<void()>& on_ready) {
     const auto wait = outboxes_ != 0 ? std::chrono::milliseconds(1) : config_.housekeeping;
     Status s = requests_.get_for(msg, wait);
     for (int n = 0; s == Status::ok && !stopping_; ++n) {
-      handle(msg);
+      dispatch_frame(msg, epoch_, store_, *this);
       if (n + 1 >= kBatch) break;
       s = requests_.try_get(msg);
     }
@@ -248,109 +251,40 @@ void Server::run(const std::function<void()>& on_ready) {
   shut_down();
 }
 
-void Server::handle(std::string_view frame) {
-  wire::FrameHeader h;
-  if (!wire::get_header(frame, h) || h.client_id == 0 || h.op == Op::reply) {
-    count(ctl().malformed);  // nobody to answer
-    return;
-  }
-  auto it = clients_.find(h.client_id);
+PartialRequest* Server::admit(std::uint64_t client, std::uint64_t token) {
+  auto it = clients_.find(client);
   if (it == clients_.end()) {
     if (clients_.size() >= kMaxClients) housekeeping();
-    if (clients_.size() >= kMaxClients) {
-      count(ctl().malformed);
-      return;
-    }
-    it = clients_.emplace(h.client_id, ClientState{}).first;
+    if (clients_.size() >= kMaxClients) return nullptr;
+    it = clients_.emplace(client, ClientState{}).first;
   }
-  ClientState& c = it->second;
-  c.token = h.token;
-  std::string_view body = frame.substr(wire::kFrameHeaderBytes);
-  const bool more = (h.flags & wire::kFrameMore) != 0;
-  if (c.partial_active && c.partial_request != h.request_id) {
-    c.partial_active = false;  // an unfinished message of a request given up: drop it
-    c.partial.clear();
-    count(ctl().malformed);
-  }
-  if (more || c.partial_active) {
-    if (!c.partial_active) {
-      c.partial_active = true;
-      c.partial_request = h.request_id;
-      c.partial_op = h.op;
-      c.partial_epoch = h.epoch;
-    }
-    if (c.partial.size() + body.size() > wire::kMaxMessageBytes) {
-      c.partial_active = false;
-      c.partial.clear();
-      count(ctl().malformed);
-      send(h.client_id, c, h.request_id, Code::too_large, error_reply_body("request too large"));
-      return;
-    }
-    c.partial.append(body);
-    if (more) return;
-    c.partial_active = false;
-    std::string whole = std::move(c.partial);
-    c.partial.clear();
-    h.op = c.partial_op;
-    h.epoch = c.partial_epoch;
-    execute(h.client_id, h, h.op, whole);
-    return;
-  }
-  execute(h.client_id, h, h.op, body);
+  it->second.token = token;
+  return &it->second.partial;
 }
 
-void Server::execute(std::uint64_t client_id, const wire::FrameHeader& h, Op op,
-                     std::string_view body) {
-  ClientState& c = clients_[client_id];
-  if (h.epoch != epoch_) {
-    // Sent to an earlier server: not applied. The client (if it still waits) sends it again.
-    if (op != Op::cancel) send(client_id, c, h.request_id, Code::stale_epoch, {});
-    return;
+void Server::reply(std::uint64_t client, std::uint64_t request, Code code, std::string_view body) {
+  const auto it = clients_.find(client);
+  if (it == clients_.end()) return;  // the client is gone
+  send(client, it->second, request, code, body);
+}
+
+void Server::journal(Op op, std::string_view body) {
+  if (!journal_.append(op, body) && !journal_failed_) {
+    journal_failed_ = true;
+    std::fprintf(stderr,
+                 "shmq: manager \"%s\": journal write failed; changes from now on "
+                 "will not survive a server restart\n",
+                 name_.c_str());
   }
-  mgr::Effects fx;
-  switch (op) {
-    case Op::ping:
-      send(client_id, c, h.request_id, Code::ok, {});
-      return;
-    case Op::shutdown:
-      stopping_ = true;
-      send(client_id, c, h.request_id, Code::ok, {});
-      return;
-    case Op::cancel: {
-      wire::Reader in(body);
-      const std::uint64_t target = in.u64();
-      if (!in.done()) {
-        count(ctl().malformed);
-        return;  // a cancel has no reply of its own
-      }
-      store_.cancel(client_id, target, fx);
-      break;
-    }
-    default:
-      store_.apply(mgr::Caller{client_id, h.request_id}, op, body, fx);
-      if (fx.changed && !journal_.append(op, body) && !journal_failed_) {
-        journal_failed_ = true;
-        std::fprintf(stderr,
-                     "shmq: manager \"%s\": journal write failed; changes from now on "
-                     "will not survive a server restart\n",
-                     name_.c_str());
-      }
-      if (!fx.replies.empty() && fx.replies.back().code == Code::malformed) {
-        count(ctl().malformed);
-      }
-      count(ctl().requests);
-      break;
-  }
-  deliver(fx);
-  if (fx.changed && journal_.wants_compaction()) maybe_compact();
+}
+
+void Server::changed() {
+  if (journal_.wants_compaction()) maybe_compact();
 }
 
 void Server::deliver(mgr::Effects& fx) {
-  for (mgr::Reply& r : fx.replies) {
-    const auto it = clients_.find(r.client);
-    if (it == clients_.end()) continue;  // the client is gone
-    send(r.client, it->second, r.request, r.code, r.body);
-  }
+  for (const mgr::Reply& r : fx.replies)
+    reply(r.client, r.request, r.code, r.body);
   fx.replies.clear();
 }
 
@@ -453,7 +387,94 @@ void Server::shut_down() {
   remove_manager_names(name_);
 }
 
+// Applies one whole request (header `h`, arguments `body`) for dispatch_frame().
+void execute(const wire::FrameHeader& h, std::string_view body, std::uint32_t epoch,
+             mgr::Store& store, RequestSink& sink) {
+  const Op op = h.op;
+  const std::uint64_t client = h.client_id;
+  if (h.epoch != epoch) {
+    // Sent to an earlier server: not applied. The client (if it still waits) sends it again.
+    if (op != Op::cancel) sink.reply(client, h.request_id, Code::stale_epoch, {});
+    return;
+  }
+  mgr::Effects fx;
+  switch (op) {
+    case Op::ping:
+      sink.reply(client, h.request_id, Code::ok, {});
+      return;
+    case Op::shutdown:
+      sink.stop();
+      sink.reply(client, h.request_id, Code::ok, {});
+      return;
+    case Op::cancel: {
+      wire::Reader in(body);
+      const std::uint64_t target = in.u64();
+      if (!in.done()) {
+        sink.malformed();
+        return;  // a cancel has no reply of its own
+      }
+      store.cancel(client, target, fx);
+      break;
+    }
+    default:
+      store.apply(mgr::Caller{client, h.request_id}, op, body, fx);
+      if (fx.changed) sink.journal(op, body);
+      if (!fx.replies.empty() && fx.replies.back().code == Code::malformed) sink.malformed();
+      sink.applied();
+      break;
+  }
+  for (const mgr::Reply& r : fx.replies)
+    sink.reply(r.client, r.request, r.code, r.body);
+  if (fx.changed) sink.changed();
+}
+
 }  // namespace
+
+void dispatch_frame(std::string_view frame, std::uint32_t epoch, mgr::Store& store,
+                    RequestSink& sink) {
+  wire::FrameHeader h;
+  if (!wire::get_header(frame, h) || h.client_id == 0 || h.op == Op::reply) {
+    sink.malformed();  // nobody to answer
+    return;
+  }
+  PartialRequest* const p = sink.admit(h.client_id, h.token);
+  if (p == nullptr) {
+    sink.malformed();
+    return;
+  }
+  const std::string_view body = frame.substr(wire::kFrameHeaderBytes);
+  const bool more = (h.flags & wire::kFrameMore) != 0;
+  if (p->active && p->request != h.request_id) {
+    p->active = false;  // an unfinished message of a request given up: drop it
+    p->bytes.clear();
+    sink.malformed();
+  }
+  if (!more && !p->active) {
+    execute(h, body, epoch, store, sink);
+    return;
+  }
+  if (!p->active) {
+    p->active = true;
+    p->request = h.request_id;
+    p->op = h.op;
+    p->epoch = h.epoch;
+  }
+  if (p->bytes.size() + body.size() > wire::kMaxMessageBytes) {
+    p->active = false;
+    p->bytes.clear();
+    sink.malformed();
+    sink.reply(h.client_id, h.request_id, Code::too_large, error_reply_body("request too large"));
+    return;
+  }
+  p->bytes.append(body);
+  if (more) return;
+  p->active = false;
+  const std::string whole = std::move(p->bytes);
+  p->bytes.clear();
+  h.op = p->op;
+  h.epoch = p->epoch;
+  execute(h, whole, epoch, store, sink);
+}
 
 void request_server_stop() noexcept {
   g_stop.store(1, std::memory_order_relaxed);  // relaxed: a flag polled by the loop

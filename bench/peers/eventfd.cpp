@@ -1,9 +1,9 @@
-// eventfd: the "kernel path" baseline a hand-rolled system would use — a cached-nothing SPSC ring
-// in a shared mapping (head and tail indexes on their own cache lines, N-byte slots) whose waits go
-// through two eventfds per ring: `data` (the producer wakes a sleeping consumer) and `space` (the
-// consumer wakes a sleeping producer). A side writes to an eventfd only when the other side said it
-// sleeps, so while both are busy no syscall is made. The mapping and the eventfds are made before
-// the fork and inherited.
+// eventfd: the "kernel path" baseline a hand-rolled system would use — a plain SPSC ring (no
+// cached indexes) in a shared mapping (head and tail on their own cache lines, N-byte slots) whose
+// waits go through two eventfds per ring: `data` (the producer wakes a sleeping consumer) and
+// `space` (the consumer wakes a sleeping producer). A side writes to an eventfd only when the other
+// side said it sleeps, so while both are busy no syscall is made. The mapping and the eventfds are
+// made before the fork and inherited.
 //
 // Sleeping protocol (Dekker, as in Linux `circular-buffers.rst` plus a waiter flag): the waiter
 // stores its flag, fences, re-checks the ring, then blocks in read(); the other side publishes its

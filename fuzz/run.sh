@@ -5,6 +5,8 @@
 # Usage: fuzz/run.sh [SECONDS] [--merge] [TARGET...]
 #   (build first: cmake --preset fuzz && cmake --build --preset fuzz; another build directory's
 #   fuzzers: SHMQ_FUZZ_BIN=build/other/fuzz fuzz/run.sh ...)
+# Findings (crash-*, timeout-*, leak-*) go to SHMQ_FUZZ_FINDINGS (default /tmp/shmq-fuzz-findings)
+# as <target>-crash-<hash>; a target with a finding makes the script exit 1 after the others ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=60
@@ -20,18 +22,31 @@ done
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(segment_open_fuzz queue_hostile_fuzz queue_model_fuzz pipe_model_fuzz manager_request_fuzz)
 fi
-bin=${SHMQ_FUZZ_BIN:-build/fuzz/fuzz}
+bin=$(realpath "${SHMQ_FUZZ_BIN:-build/fuzz/fuzz}")
+findings=${SHMQ_FUZZ_FINDINGS:-/tmp/shmq-fuzz-findings}
+mkdir -p "$findings"
 work=$(mktemp -d /tmp/shmq-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+failed=()
 for target in "${targets[@]}"; do
   mkdir -p "$work/$target"
   cp fuzz/corpus/$target/* "$work/$target/" 2>/dev/null || true
   seed=$(( $(date +%s) % 1000000 ))
   echo "==== $target: ${seconds}s, -seed=$seed"
-  (cd "$work" && "$OLDPWD/$bin/$target" -seed=$seed -max_total_time="$seconds" -timeout=10 \
-      -rss_limit_mb=2048 -print_final_stats=1 "$target" 2>&1 | grep -E "^stat::|DONE|Done|ERROR|SUMMARY|crash" )
+  (cd "$work" && "$bin/$target" -seed=$seed -max_total_time="$seconds" -timeout=10 \
+      -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$findings/$target-" "$target" 2>&1 |
+      grep -E "^stat::|DONE|Done|ERROR|SUMMARY|Test unit written" ) || failed+=("$target")
   if [ "$merge" = "--merge" ]; then
     "$bin/$target" -merge=1 "fuzz/corpus/$target" "$work/$target" >/dev/null 2>&1
   fi
-  "$bin/$target" -runs=0 "fuzz/corpus/$target" >/dev/null 2>&1 && echo "corpus replay: ok"
+  if "$bin/$target" -runs=0 "fuzz/corpus/$target" >/dev/null 2>&1; then
+    echo "corpus replay: ok"
+  else
+    echo "corpus replay: FAILED"
+    failed+=("$target")
+  fi
 done
+if [ ${#failed[@]} -ne 0 ]; then
+  echo "findings in: ${failed[*]} (see $findings)"
+  exit 1
+fi

@@ -312,4 +312,51 @@ TEST(QueueWaiting, BlockingBatchAndPeekWaitForMessages) {
   EXPECT_EQ(peeked, 8);
 }
 
+// Adaptive spinning: a wait that spun in vain and slept halves the handle's budget (down to
+// kMinSpin); a wait that ended while spinning keeps at least twice the rounds it needed.
+TEST(EventCount, SpinBudgetHalvesAfterSleepingAndGrowsBackWhenSpinningPays) {
+  EventCountData ec{};
+  Counters counters{};
+  std::uint32_t budget = UINT32_MAX;
+  const WaitPolicy policy{.spin_iterations = 1024, .sleep_slice = 1ms};
+  const shmq::detail::Sleeper me{counters, nullptr, 0, &budget};
+  int calls = 0;
+  // Never ready: spins the whole budget, then times out asleep.
+  EXPECT_EQ(shmq::detail::wait_until(
+                ec, policy, me, Clock::now() + 2ms, Status::empty,
+                [&](bool) {
+                  ++calls;
+                  return Status::empty;
+                },
+                [] {}),
+            Status::timeout);
+  EXPECT_EQ(budget, 512U);
+  EXPECT_GE(calls, 1 + 1024);
+  for (int i = 0; i < 10; ++i) {
+    (void)shmq::detail::wait_until(
+        ec, policy, me, Clock::now(), Status::empty, [](bool) { return Status::empty; }, [] {});
+  }
+  EXPECT_EQ(budget, shmq::detail::kMinSpin);
+  // Ready just after the spin gives up (at the re-check before sleeping): the budget doubles,
+  // back to the policy's within a few waits.
+  for (int i = 0; i < 8; ++i) {
+    const std::uint32_t ready_at = budget + 2;  // the first try, the spin, then the re-check
+    std::uint32_t tries = 0;
+    EXPECT_EQ(shmq::detail::wait_until(
+                  ec, policy, me, Clock::now() + 1s, Status::empty,
+                  [&](bool) { return ++tries >= ready_at ? Status::ok : Status::empty; }, [] {}),
+              Status::ok);
+  }
+  EXPECT_EQ(budget, 1024U);
+  // Ready within the spin: the budget keeps at least twice the rounds it needed.
+  budget = 64;
+  std::uint32_t tries = 0;
+  EXPECT_EQ(shmq::detail::wait_until(
+                ec, policy, me, Clock::now() + 1s, Status::empty,
+                [&](bool) { return ++tries > 50 ? Status::ok : Status::empty; }, [] {}),
+            Status::ok);
+  EXPECT_EQ(budget, 100U);
+  EXPECT_LE(budget, 1024U);
+}
+
 }  // namespace

@@ -94,7 +94,8 @@ class QueueCore {
     EventCountData& ec = side == Side::consumer ? control().not_empty : control().not_full;
     const Sleeper me{
         counters(), &segment_.self().sleeping_on,
-        static_cast<std::uint32_t>(reinterpret_cast<std::byte*>(&ec) - segment_.base())};
+        static_cast<std::uint32_t>(reinterpret_cast<std::byte*>(&ec) - segment_.base()),
+        &spin_budget_[side == Side::consumer ? 0 : 1]};
     return wait_until(ec, wait_, me, deadline,
                       side == Side::consumer ? Status::empty : Status::full,
                       std::forward<Attempt>(attempt), [this, side] {
@@ -138,6 +139,8 @@ class QueueCore {
     std::chrono::steady_clock::time_point since{};
   };
   Blocked blocked_[2]{};
+  // Adaptive spin budgets of this handle's getters [0] and putters [1] (event_count.hpp).
+  std::uint32_t spin_budget_[2]{UINT32_MAX, UINT32_MAX};
   static constexpr std::uint32_t kEmptyWakesBeforeReap = 64;
   std::uint32_t empty_wakes_ = 0;
 };

@@ -20,7 +20,8 @@ for arg in "$@"; do
   esac
 done
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(segment_open_fuzz queue_hostile_fuzz queue_model_fuzz pipe_model_fuzz manager_request_fuzz)
+  targets=(segment_open_fuzz queue_hostile_fuzz queue_model_fuzz shm_hook_fuzz pipe_model_fuzz
+    manager_request_fuzz)
 fi
 bin=$(realpath "${SHMQ_FUZZ_BIN:-build/fuzz/fuzz}")
 findings=${SHMQ_FUZZ_FINDINGS:-/tmp/shmq-fuzz-findings}

@@ -8,6 +8,7 @@ writes, next to the report (or into DIR), one PNG per figure the report has:
     REPORT-latency.png     round trip p50 / p99 / p99.9 per peer, spinning and sleeping (log)
     REPORT-throughput.png  one-way msgs/s and GB/s against message size, per peer (log-log)
     REPORT-mpmc.png        MPMC msgs/s per peer, per producers x consumers (log)
+    REPORT-manager.png     Manager dict calls/s per peer and operation (log)
 
 Every PNG says in its footnote which machine (CPU model, CPUs, kernel), when (UTC) and which
 commit measured it, from the report's "meta" (older reports without it: from "host", commit
@@ -78,12 +79,15 @@ def footnote(report, source):
     kernel = meta.get("kernel") or host.get("kernel") or ""
     date = meta.get("date_utc", "date unknown")
     commit = (meta.get("git_commit") or "unknown")[:12]
-    failed = sum(1 for r in report.get("results", []) if r.get("status") != "ok")
+    failed = sum(1 for r in report.get("results", []) if r.get("status") not in ("ok", "skipped"))
+    skipped = sum(1 for r in report.get("results", []) if r.get("status") == "skipped")
     run = "--quick" if config.get("quick") else f"{config.get('seconds', '?')} s per row"
     line1 = f"{cpu}, {cpus}, {kernel}"
     line2 = f"{date} · commit {commit} · shmq-bench {run} · {Path(source).name}"
     if failed:
         line2 += f" · {failed} row(s) failed, not shown"
+    if skipped:
+        line2 += f" · {skipped} row(s) skipped (see the table), not shown"
     return line1 + "\n" + line2
 
 
@@ -216,6 +220,30 @@ def plot_mpmc(report, source, out):
     return finish(fig, report, source, out / f"{Path(source).stem}-mpmc.png")
 
 
+def plot_manager(report, source, out):
+    rows = ok_rows(report, "manager")
+    if not rows:
+        return None
+    variants = count_variants(rows)
+    labels = [row_label(r, variants) for r in rows]
+    colors = peer_colors(report)
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(labels) + 3), 5))
+    ys = [r["throughput"]["msgs_per_s"] for r in rows]
+    ax.bar(range(len(rows)), ys, 0.6, color=[colors.get(r["peer"]) for r in rows])
+    for x, y in enumerate(ys):
+        ax.annotate(rate_label(y), (x, y), ha="center", va="bottom", fontsize=7,
+                    xytext=(0, 2), textcoords="offset points")
+    ax.set_yscale("log")
+    ax.set_ylabel("calls / s (log)")
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=8)
+    ax.grid(axis="y", which="both", alpha=0.3)
+    ax.set_title("Manager dict: one client, one server process", fontsize=10)
+    fig.suptitle("shmq-bench: Manager().dict() calls per second (higher is better)")
+    fig.tight_layout(rect=(0, 0.09, 1, 0.95))
+    return finish(fig, report, source, out / f"{Path(source).stem}-manager.png")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("report", help="a shmq-bench --json file")
@@ -230,7 +258,8 @@ def main():
         sys.exit(f"plot.py: {source} is not a shmq-bench report")
     out = Path(args.out) if args.out else source.parent
     out.mkdir(parents=True, exist_ok=True)
-    written = [plot(report, source, out) for plot in (plot_latency, plot_throughput, plot_mpmc)]
+    written = [plot(report, source, out) for plot in (plot_latency, plot_throughput, plot_mpmc,
+                                                     plot_manager)]
     if not any(written):
         sys.exit(f"plot.py: {source} has no successful rows to plot")
 

@@ -152,7 +152,9 @@ std::size_t distinct(std::vector<int> cpus) {
   return static_cast<std::size_t>(std::unique(cpus.begin(), cpus.end()) - cpus.begin());
 }
 
-void print_throughput(std::FILE* out, const std::vector<Measurement>& rows, Figure figure) {
+// One table per figure; for MPMC one per producers × consumers shape (`producers` 0: any).
+void print_throughput(std::FILE* out, const std::vector<Measurement>& rows, Figure figure,
+                      int producers = 0) {
   std::vector<std::string> header = {"size", "peer",      "variant", "msgs/s",
                                      "MB/s", "rate/shmq", "cpu s/M", "note"};
   std::vector<bool> right = {true, false, false, true, true, true, true, false};
@@ -162,6 +164,7 @@ void print_throughput(std::FILE* out, const std::vector<Measurement>& rows, Figu
   const Measurement* first = nullptr;
   for (const Measurement& m : rows) {
     if (m.scenario.figure != figure) continue;
+    if (producers != 0 && m.scenario.producers != producers) continue;
     if (!first) first = &m;
     const std::string size =
         any && m.scenario.bytes == last_bytes ? std::string() : size_label(m.scenario.bytes);
@@ -324,7 +327,15 @@ void print_report(std::FILE* out, const HostInfo& host, const ReportConfig& conf
   print_roundtrip(out, rows, Wait::spin);
   print_roundtrip(out, rows, Wait::sleep);
   print_throughput(out, rows, Figure::throughput);
-  print_throughput(out, rows, Figure::mpmc);
+  std::vector<int> shapes;  // MPMC producer counts, in the order measured
+  for (const Measurement& m : rows) {
+    if (m.scenario.figure == Figure::mpmc &&
+        std::find(shapes.begin(), shapes.end(), m.scenario.producers) == shapes.end()) {
+      shapes.push_back(m.scenario.producers);
+    }
+  }
+  for (const int p : shapes)
+    print_throughput(out, rows, Figure::mpmc, p);
   print_cpu(out, rows);
   print_manager(out, rows);
   fmt::print(out,

@@ -88,6 +88,9 @@ class Run {
   // In a forked child: open this child's endpoints, then run its side of the workload
   // (workloads.hpp). Throws on failure; the runner reports the message.
   virtual void child(ChildContext& ctx) = 0;
+  // After the children are gone: syscalls the run made per message, where the peer can count
+  // them itself (shmq: its futex waits and wakes, from the segment's counters); -1 where not.
+  virtual double syscalls_per_message() const { return -1; }
 };
 
 class Peer {

@@ -256,9 +256,25 @@ void print_cpu(std::FILE* out, const std::vector<Measurement>& rows) {
     row.emplace_back("");
     t.add(row);
   }
+  // Peers that count their own syscalls (shmq: futex waits and wakes) get a second row.
+  for (const std::string& p : peers) {
+    std::vector<std::string> row = {p + " futex/msg"};
+    bool counted = false;
+    for (const Scenario& s : cols) {
+      auto it = std::find_if(rows.begin(), rows.end(), [&](const Measurement& m) {
+        return m.peer == p && same_scenario(m.scenario, s);
+      });
+      const bool has = it != rows.end() && it->ok && it->syscalls_per_message >= 0;
+      counted = counted || has;
+      row.push_back(has ? fmt_num(it->syscalls_per_message) : "-");
+    }
+    row.emplace_back("");
+    if (counted) t.add(row);
+  }
   fmt::print(out,
              "\n(4) CPU seconds (user + system, all processes) per million messages; a round trip "
-             "is 2 messages; each peer's first variant\n");
+             "is 2 messages; each peer's first variant. \"futex/msg\": futex calls (waits + "
+             "wakes) per message, counted by the peer itself\n");
   t.print(out);
 }
 
@@ -288,6 +304,7 @@ json result_json(const std::vector<Measurement>& rows, const Measurement& m) {
   }
   r["cpus"] = m.cpus;
   r["cpu_s_per_million_msgs"] = m.cpu_s_per_million;
+  if (m.syscalls_per_message >= 0) r["futex_calls_per_msg"] = m.syscalls_per_message;
   r["cpu_total_s"] = m.cpu_total_s;
   const auto v = vs_shmq(rows, m);
   r["vs_shmq"] = v ? json(*v) : json(nullptr);

@@ -428,6 +428,7 @@ Measurement measure(Peer& peer, const Scenario& s, const Variant& v, const RunOp
       sleep_ns(now_ns() < shared.end_ns ? 50'000'000 : 1'000'000);
     }
     aggregate(m, children, shared);
+    m.syscalls_per_message = run->syscalls_per_message();
     m.ok = true;
   } catch (const Interrupted&) {
     kill_all(children, shared);

@@ -111,6 +111,8 @@ struct Measurement {
   // setup and warm-up included, from wait4().
   double cpu_s_per_million = 0;
   double cpu_total_s = 0;
+  // Run::syscalls_per_message() (warm-up included), -1 where the peer cannot count them.
+  double syscalls_per_message = -1;
 };
 
 // Set from a SIGINT/SIGTERM handler: the runner then kills its children and throws Interrupted.

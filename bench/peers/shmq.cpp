@@ -12,6 +12,7 @@
 #include "../workloads.hpp"
 #include "cleanup.hpp"
 #include "peers.hpp"
+#include "shmq/inspect.hpp"
 #include "shmq/shmq.hpp"
 
 namespace shmq_bench {
@@ -85,6 +86,20 @@ class ShmqRun final : public Run {
         (void)shmq::Queue<Msg<N>>::create(names_.back(), o);
       });
     }
+  }
+
+  // Futex calls (waits entered + wakes issued) per message taken, from the segments' counters,
+  // which every process of the run left there (warm-up included). Yields during a long spin
+  // (event_count.hpp) are not counted.
+  double syscalls_per_message() const override {
+    std::uint64_t calls = 0;
+    std::uint64_t messages = 0;
+    for (const std::string& name : names_) {
+      const shmq::CounterSnapshot c = shmq::inspect(name).totals;
+      calls += c.sleeps + c.wakes;
+      messages += c.msgs_got;
+    }
+    return messages == 0 ? -1 : static_cast<double>(calls) / static_cast<double>(messages);
   }
 
   void child(ChildContext& ctx) override {

@@ -15,10 +15,13 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "shmq/detail/crash_point.hpp"
 #include "shmq/inspect.hpp"
+#include "shmq/pipe.hpp"
+#include "shmq/process.hpp"
 #include "shmq/queue.hpp"
 #include "support/queue_test_util.hpp"
 #include "support/test_support.hpp"
@@ -405,6 +408,75 @@ TEST(CrashPointList, EveryNamedPointHasAScenario) {
   for (std::size_t i = 0; i < shmq::detail::kCrashPoints.size(); ++i) {
     EXPECT_TRUE(covered.count(i) == 1) << shmq::detail::kCrashPoints[i].name << " has no scenario";
   }
+}
+
+// The longest time a blocked call takes to notice a dead peer (issue: at most 500 ms). A getter
+// asleep with the default WaitPolicy (100 ms slices) on an empty MPMC queue, while a producer
+// dies holding a claim: measured from the producer's death to the recovered skip. A Pipe reader
+// asleep in recv while the writer's holder is SIGKILLed: from the kill to recv's Status::closed.
+// Prints the worst of 5 trials of each.
+TEST(DeadPeer, BlockedCallsNoticeADeadPeerWithinHalfASecond) {
+  if (!shmq::detail::kCrashPointsEnabled) GTEST_SKIP() << "built without SHMQ_CRASH_POINTS";
+  using Clock = std::chrono::steady_clock;
+  Clock::duration worst_queue{};
+  Clock::duration worst_pipe{};
+  for (int trial = 0; trial < 5; ++trial) {
+    ScopedName name("dead-notice");
+    shmq::QueueOptions o;
+    o.capacity = 16;
+    auto q = Queue<std::uint64_t>::create(name.str(), o);  // default WaitPolicy
+    std::thread getter([&] {
+      std::uint64_t v = 0;
+      EXPECT_EQ(q.get(v), Status::ok);  // blocked, until the message put after the recovery
+      EXPECT_EQ(v, 2U);
+    });
+    std::this_thread::sleep_for(150ms);  // the getter is asleep
+    Child producer([&] {
+      auto mine = Queue<std::uint64_t>::open(name.str());
+      shmq::detail::crash_point_arm(CrashPoint::claim_before_stamp, 1);
+      return mine.put(1) == Status::ok ? 3 : 2;
+    });
+    ASSERT_EQ(producer.wait(), kKilled);
+    const auto died = Clock::now();
+    ASSERT_TRUE(shmq::test::eventually([&] { return totals(name).recovered_slots == 1; }, 5s));
+    worst_queue = std::max(worst_queue, Clock::now() - died);
+    EXPECT_EQ(q.put(2), Status::ok);
+    getter.join();
+  }
+  for (int trial = 0; trial < 5; ++trial) {
+    ScopedName name("dead-notice-pipe");
+    auto ends = shmq::Pipe::create(name.str());
+    shmq::Process writer(
+        [](shmq::Connection&) {
+          for (;;)
+            pause();
+        },
+        std::ref(ends.second));
+    writer.start();
+    ends.second.close();  // the child's copy is the only writing end
+    std::atomic<Clock::time_point> killed{};
+    std::thread killer([&] {
+      std::this_thread::sleep_for(150ms);  // the reader is asleep
+      killed.store(Clock::now());
+      writer.kill();
+    });
+    std::string msg;
+    EXPECT_EQ(ends.first.recv(msg), Status::closed);
+    const auto noticed = Clock::now();
+    killer.join();
+    EXPECT_GT(noticed, killed.load());
+    worst_pipe = std::max(worst_pipe, noticed - killed.load());
+    writer.join();
+  }
+  using std::chrono::duration_cast;
+  using std::chrono::microseconds;
+  std::printf(
+      "[figure] dead peer noticed by a blocked call, worst of 5: queue getter %lld us, "
+      "pipe reader %lld us\n",
+      static_cast<long long>(duration_cast<microseconds>(worst_queue).count()),
+      static_cast<long long>(duration_cast<microseconds>(worst_pipe).count()));
+  EXPECT_LT(worst_queue, 500ms);
+  EXPECT_LT(worst_pipe, 500ms);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "fuzz_support.hpp"
+#include "queue_ops.hpp"
 #include "shmq/detail/layout.hpp"
 #include "shmq/detail/segment.hpp"
 #include "shmq/shmq.hpp"
@@ -22,15 +23,6 @@
 namespace {
 
 using shmq::fuzz::Input;
-
-template <class T>
-T make(std::uint8_t n) {
-  if constexpr (std::is_same_v<T, std::string>) {
-    return std::string(n % 40, static_cast<char>('a' + n % 26));
-  } else {
-    return static_cast<T>(n);
-  }
-}
 
 template <class T>
 void run(Input& in, const std::string& name, const shmq::QueueOptions& opt) {
@@ -49,8 +41,6 @@ void run(Input& in, const std::string& name, const shmq::QueueOptions& opt) {
   const std::size_t first = shmq::detail::kBodyOffset;
   const std::size_t span = static_cast<std::size_t>(size) - first;
 
-  T out{};
-  std::array<T, 4> batch{};
   for (int step = 0; step < 256 && !in.empty(); ++step) {
     const auto op = in.take<std::uint8_t>();
     switch (op % 12) {
@@ -63,43 +53,8 @@ void run(Input& in, const std::string& name, const shmq::QueueOptions& opt) {
         std::memcpy(peer + at, &value, std::min(len, static_cast<std::size_t>(size) - at));
         break;
       }
-      case 2:
-        (void)q.try_put(make<T>(op));
-        break;
-      case 3:
-        (void)q.try_get(out);
-        break;
-      case 4:
-        (void)q.put_for(make<T>(op), std::chrono::milliseconds(0));
-        break;
-      case 5:
-        (void)q.get_for(out, std::chrono::milliseconds(0));
-        break;
-      case 6: {
-        typename shmq::Queue<T>::PutClaim c;
-        if (q.try_claim(c) == shmq::Status::ok && (op & 0x10)) (void)c.commit(op % 8);
-        break;
-      }
-      case 7: {
-        typename shmq::Queue<T>::GetClaim c;
-        if (q.try_peek(c) == shmq::Status::ok) (void)c.data();
-        break;
-      }
-      case 8: {
-        const std::array<T, 3> items{make<T>(op), make<T>(op + 1), make<T>(op + 2)};
-        (void)q.try_put_many(items);
-        break;
-      }
-      case 9:
-        (void)q.try_get_many(batch);
-        break;
-      case 10:
-        (void)q.size();
-        (void)q.empty();
-        (void)q.full();
-        break;
-      case 11:
-        if ((op & 0xF0) == 0xF0) q.close();
+      default:
+        shmq::fuzz::queue_op(q, op % 12 - 2U, op, std::chrono::milliseconds(0));
         break;
     }
   }
@@ -111,13 +66,7 @@ void run(Input& in, const std::string& name, const shmq::QueueOptions& opt) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   Input in(data, size);
   const auto shape = in.take<std::uint8_t>();
-  shmq::QueueOptions opt;
-  opt.producers = (shape & 2) ? shmq::Producers::many : shmq::Producers::one;
-  opt.consumers = (shape & 4) ? shmq::Consumers::many : shmq::Consumers::one;
-  opt.capacity = 1ULL << ((shape >> 3) & 3);
-  opt.max_message = 40;
-  opt.wait = shmq::WaitPolicy{0, std::chrono::milliseconds(1)};
-  opt.start_position = (shape & 0x80) ? ~0ULL - 3 : 0;  // through the 2^64 wrap
+  const shmq::QueueOptions opt = shmq::fuzz::queue_options(shape, 40, 3);
   const std::string name = shmq::fuzz::fuzz_name("hostile");
   shmq::detail::Segment::remove(name);
   if (shape & 1) {

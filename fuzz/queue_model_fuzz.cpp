@@ -11,6 +11,7 @@
 #include <string>
 
 #include "fuzz_support.hpp"
+#include "queue_ops.hpp"
 #include "shmq/detail/segment.hpp"
 #include "shmq/shmq.hpp"
 
@@ -40,13 +41,7 @@ std::optional<std::string> model_take(Model& m) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   Input in(data, size);
   const auto shape = in.take<std::uint8_t>();
-  shmq::QueueOptions opt;
-  opt.producers = (shape & 2) ? shmq::Producers::many : shmq::Producers::one;
-  opt.consumers = (shape & 4) ? shmq::Consumers::many : shmq::Consumers::one;
-  opt.capacity = 1ULL << ((shape >> 3) & 3);
-  opt.max_message = 24;
-  opt.wait = shmq::WaitPolicy{0, std::chrono::milliseconds(1)};
-  opt.start_position = (shape & 0x80) ? ~0ULL - 5 : 0;
+  const shmq::QueueOptions opt = shmq::fuzz::queue_options(shape, 24, 5);
   const std::string name = shmq::fuzz::fuzz_name("model");
   shmq::detail::Segment::remove(name);
   {

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "fuzz_support.hpp"
+#include "queue_ops.hpp"
 #include "shmq/detail/segment.hpp"
 #include "shmq/detail/shm_access.hpp"
 #include "shmq/shmq.hpp"
@@ -26,8 +27,8 @@ namespace {
 
 using shmq::fuzz::Input;
 
-Input* hostile = nullptr;      // the input the hook reads from while an operation is hostile
-std::uint64_t ring_lap = 0;    // the queue's capacity, for "a lap away"
+Input* hostile = nullptr;    // the input the hook reads from while an operation is hostile
+std::uint64_t ring_lap = 0;  // the queue's capacity, for "a lap away"
 std::uint64_t hostile_loads = 0;
 
 std::uint64_t hook(const void*, std::uint64_t value, std::size_t size) {
@@ -35,84 +36,52 @@ std::uint64_t hook(const void*, std::uint64_t value, std::size_t size) {
   ++hostile_loads;
   std::uint64_t v = value;
   switch (hostile->take<std::uint8_t>() % 12) {
-    case 0: v = value + 1; break;
-    case 1: v = value - 1; break;
-    case 2: v = value + ring_lap; break;
-    case 3: v = value - ring_lap; break;
-    case 4: v = 0; break;
-    case 5: v = ~0ULL; break;
-    case 6: v = hostile->take<std::uint64_t>(); break;
-    default: break;  // the real value
+    case 0:
+      v = value + 1;
+      break;
+    case 1:
+      v = value - 1;
+      break;
+    case 2:
+      v = value + ring_lap;
+      break;
+    case 3:
+      v = value - ring_lap;
+      break;
+    case 4:
+      v = 0;
+      break;
+    case 5:
+      v = ~0ULL;
+      break;
+    case 6:
+      v = hostile->take<std::uint64_t>();
+      break;
+    default:
+      break;  // the real value
   }
   return size >= 8 ? v : v & ((1ULL << (8 * size)) - 1);
-}
-
-template <class T>
-T make(std::uint8_t n) {
-  if constexpr (std::is_same_v<T, std::string>) {
-    return std::string(n % 40, static_cast<char>('a' + n % 26));
-  } else {
-    return static_cast<T>(n);
-  }
 }
 
 template <class T>
 void run(Input& in, const std::string& name, const shmq::QueueOptions& opt) {
   auto q = shmq::Queue<T>::create(name, opt);
   ring_lap = q.capacity();
-  T out{};
-  std::array<T, 4> batch{};
   for (int step = 0; step < 128 && !in.empty(); ++step) {
     const auto op = in.take<std::uint8_t>();
     hostile = (op & 0x80) != 0 ? &in : nullptr;
-    switch (op % 11) {
-      case 0:
-        (void)q.try_put(make<T>(op));
-        break;
-      case 1:
-        (void)q.try_get(out);
-        break;
-      case 2:
-        (void)q.put_for(make<T>(op), std::chrono::milliseconds(0));
-        break;
-      case 3:
-        // Blocks up to 2 ms: the wait loop's recovery and sleeper bookkeeping see hostile values.
-        (void)q.get_for(out, std::chrono::milliseconds(2));
-        break;
-      case 4: {
-        typename shmq::Queue<T>::PutClaim c;
-        if (q.try_claim(c) == shmq::Status::ok && (op & 0x10)) (void)c.commit(op % 8);
-        break;
+    if (op % 11 == 10) {
+      // Another handle opens the live queue (validation reads the control block).
+      try {
+        auto other = shmq::Queue<T>::open(name, opt.wait);
+        T out{};
+        (void)other.try_get(out);
+      } catch (const shmq::Error&) {
       }
-      case 5: {
-        typename shmq::Queue<T>::GetClaim c;
-        if (q.try_peek(c) == shmq::Status::ok) (void)c.data();
-        break;
-      }
-      case 6: {
-        const std::array<T, 3> items{make<T>(op), make<T>(op + 1), make<T>(op + 2)};
-        (void)q.try_put_many(items);
-        break;
-      }
-      case 7:
-        (void)q.try_get_many(batch);
-        break;
-      case 8:
-        (void)q.size();
-        (void)q.put_for(make<T>(op), std::chrono::milliseconds(2));
-        break;
-      case 9:
-        if ((op & 0x70) == 0x70) q.close();
-        break;
-      case 10: {
-        // Another handle opens the live queue (validation reads the control block).
-        try {
-          auto other = shmq::Queue<T>::open(name, opt.wait);
-          (void)other.try_get(out);
-        } catch (const shmq::Error&) {
-        }
-        break;
-      }
+    } else {
+      // Blocking forms wait up to 2 ms: the wait loop's recovery and sleeper bookkeeping see
+      // hostile values too.
+      shmq::fuzz::queue_op(q, op % 11, op, std::chrono::milliseconds(2));
     }
     hostile = nullptr;
   }
@@ -124,13 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   shmq::detail::shm_load_hook = hook;
   Input in(data, size);
   const auto shape = in.take<std::uint8_t>();
-  shmq::QueueOptions opt;
-  opt.producers = (shape & 2) ? shmq::Producers::many : shmq::Producers::one;
-  opt.consumers = (shape & 4) ? shmq::Consumers::many : shmq::Consumers::one;
-  opt.capacity = 1ULL << ((shape >> 3) & 3);
-  opt.max_message = 40;
-  opt.wait = shmq::WaitPolicy{0, std::chrono::milliseconds(1)};
-  opt.start_position = (shape & 0x80) ? ~0ULL - 3 : 0;  // through the 2^64 wrap
+  const shmq::QueueOptions opt = shmq::fuzz::queue_options(shape, 40, 3);
   const std::string name = shmq::fuzz::fuzz_name("shm-hook");
   shmq::detail::Segment::remove(name);
   try {

@@ -100,6 +100,15 @@ def finish(fig, report, source, path):
     return path
 
 
+def log_bar_axes(ax, labels, ylabel):
+    """A log-scale bar chart's axes: one tick per label, horizontal grid lines."""
+    ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=8)
+    ax.grid(axis="y", which="both", alpha=0.3)
+
+
 def ok_rows(report, figure):
     return [r for r in report.get("results", [])
             if r.get("figure") == figure and r.get("status") == "ok"]
@@ -128,11 +137,7 @@ def plot_latency(report, source, out):
                 for x, y in zip(xs, ys):
                     ax.annotate(f"{y:.3g}", (x, y), ha="center", va="bottom", fontsize=6,
                                 rotation=90, xytext=(0, 2), textcoords="offset points")
-        ax.set_yscale("log")
-        ax.set_ylabel("µs (log)")
-        ax.set_xticks(range(len(these)))
-        ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=8)
-        ax.grid(axis="y", which="both", alpha=0.3)
+        log_bar_axes(ax, labels, "µs (log)")
         ax.legend(fontsize=8)
     fig.suptitle("shmq-bench: round-trip latency percentiles per peer (lower is better)")
     fig.tight_layout(rect=(0, 0.07, 1, 0.96))
@@ -205,12 +210,8 @@ def plot_mpmc(report, source, out):
         for x, y in zip(xs, ys):
             ax.annotate(rate_label(y), (x, y), ha="center", va="bottom", fontsize=7,
                         xytext=(0, 2), textcoords="offset points")
-    ax.set_yscale("log")
-    ax.set_ylabel("messages / s, all consumers (log)")
-    ax.set_xticks(range(len(labels)))
-    ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=8)
+    log_bar_axes(ax, labels, "messages / s, all consumers (log)")
     ax.set_xlim(-0.7, len(labels) - 0.3)
-    ax.grid(axis="y", which="both", alpha=0.3)
     ax.legend(fontsize=8)
     cpus = sorted({len(set(r.get("cpus", []))) for r in rows})
     ax.set_title("MPMC on one queue, each peer's default blocking calls "
@@ -233,11 +234,7 @@ def plot_manager(report, source, out):
     for x, y in enumerate(ys):
         ax.annotate(rate_label(y), (x, y), ha="center", va="bottom", fontsize=7,
                     xytext=(0, 2), textcoords="offset points")
-    ax.set_yscale("log")
-    ax.set_ylabel("calls / s (log)")
-    ax.set_xticks(range(len(labels)))
-    ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=8)
-    ax.grid(axis="y", which="both", alpha=0.3)
+    log_bar_axes(ax, labels, "calls / s (log)")
     ax.set_title("Manager dict: one client, one server process", fontsize=10)
     fig.suptitle("shmq-bench: Manager().dict() calls per second (higher is better)")
     fig.tight_layout(rect=(0, 0.09, 1, 0.95))

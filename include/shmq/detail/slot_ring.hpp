@@ -264,7 +264,8 @@ class SlotRing {
   // the skip's size is written before any consumer can take the slot.
   bool publish_skip_for_dead(const Held& h, std::uint64_t pos) noexcept {
     std::uint64_t expected = pos;
-    // acq_rel: fails if the holder published after all; success makes the slot ours.
+    // acq_rel: fails if the holder published after all; success makes the slot ours. Failure
+    // relaxed: nothing is done then.
     if (!h.slot->seq.compare_exchange_strong(expected, pos - 1, std::memory_order_acq_rel,
                                              std::memory_order_relaxed)) {
       return false;
@@ -280,6 +281,7 @@ class SlotRing {
     // [A7] tail past pos first: from then on seq is >= pos, except for the marker.
     if (distance(shm_load(ctl_->tail, std::memory_order_acquire), pos) <= 0) return false;
     SlotHeader* slot = slot_at(pos);
+    // acquire: the dead recoverer's marking CAS (the recovery lock's [A9] orders it as well).
     if (shm_load(slot->seq, std::memory_order_acquire) != pos - 1) return false;
     finish_skip(slot, pos);
     return true;
@@ -289,7 +291,7 @@ class SlotRing {
   bool release_for_dead(const Held& h, std::uint64_t pos) noexcept {
     std::uint64_t expected = pos + 1;
     // [R6'] hand the slot back, as [R2] would; pairs with [A1] in try_claim(). Fails if the
-    // holder released after all.
+    // holder released after all (failure relaxed: nothing is done then).
     return h.slot->seq.compare_exchange_strong(expected, pos + capacity_, std::memory_order_acq_rel,
                                                std::memory_order_relaxed);
   }

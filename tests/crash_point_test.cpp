@@ -68,6 +68,25 @@ class SharedLogMap {
   SharedLog* log_;
 };
 
+// A child consumer's body: opens the queue, arms `point` at its `nth` hit, and gets (logging each
+// value got) until it is killed there. Returns only on a failed get.
+int get_and_log(const std::string& name, CrashPoint point, std::uint64_t nth, SharedLog& log) {
+  auto mine = Queue<std::uint64_t>::open(name, kWait);
+  shmq::detail::crash_point_arm(point, nth);
+  for (;;) {
+    std::uint64_t v = 0;
+    if (mine.get_for(v, 10s) != Status::ok) return 2;
+    const std::uint64_t n = log.got_count.load();
+    if (n == kLogCapacity) return 4;
+    log.got[n] = v;
+    log.got_count.store(n + 1);  // after the value: the parent reads count, then values
+  }
+}
+
+std::vector<std::uint64_t> logged(const SharedLog& log) {
+  return {log.got, log.got + log.got_count.load()};
+}
+
 std::uint64_t seeds_per_point() {
   const char* env = std::getenv("SHMQ_CRASH_SEEDS");
   return env != nullptr ? std::max<std::uint64_t>(1, std::strtoull(env, nullptr, 0)) : 10;
@@ -195,18 +214,9 @@ void consumer_dies(CrashPoint point, bool mp, bool mc, std::uint64_t seed) {
   for (std::uint64_t v = 0; v < kCapacity; ++v)
     ASSERT_EQ(q.try_put(v), Status::ok);
   SharedLogMap log;
-  Child child([&] {
-    auto mine = Queue<std::uint64_t>::open(name.str(), kWait);
-    shmq::detail::crash_point_arm(point, nth);
-    for (;;) {
-      std::uint64_t v = 0;
-      if (mine.get_for(v, 10s) != Status::ok) return 2;
-      log->got[log->got_count.load()] = v;
-      log->got_count.fetch_add(1);
-    }
-  });
+  Child child([&] { return get_and_log(name.str(), point, nth, *log); });
   ASSERT_EQ(child.wait(), kKilled) << "the child did not die at the point";
-  std::vector<std::uint64_t> got(log->got, log->got + log->got_count.load());
+  std::vector<std::uint64_t> got = logged(*log);
   // The survivor (the parent) gets one (taking over a single consumer's role), then puts one:
   // the puts reach the dead consumer's slot a lap later.
   constexpr std::uint64_t kMarkers = 3 * kCapacity;
@@ -261,18 +271,9 @@ void recoverer_dies(CrashPoint point, std::uint64_t seed) {
   ASSERT_EQ(producer.wait(), kKilled);
   ASSERT_EQ(q.try_put(kMarkerBase), Status::ok);  // behind the dead claim
   SharedLogMap log;
-  Child recoverer([&] {
-    auto mine = Queue<std::uint64_t>::open(name.str(), kWait);
-    shmq::detail::crash_point_arm(point, 1);
-    for (;;) {
-      std::uint64_t v = 0;
-      if (mine.get_for(v, 10s) != Status::ok) return 2;
-      log->got[log->got_count.load()] = v;
-      log->got_count.fetch_add(1);
-    }
-  });
+  Child recoverer([&] { return get_and_log(name.str(), point, 1, *log); });
   ASSERT_EQ(recoverer.wait(), kKilled) << "the recoverer did not die at the point";
-  std::vector<std::uint64_t> got(log->got, log->got + log->got_count.load());
+  std::vector<std::uint64_t> got = logged(*log);
   ASSERT_TRUE(drain_until_markers(q, 1, got));
   EXPECT_TRUE(delivered_once_in_order(got, before, 1));
   EXPECT_EQ(got.size(), before + 1);

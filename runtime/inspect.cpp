@@ -66,6 +66,7 @@ QueueState queue_state(const Segment& seg) {
   q.capacity = cfg.capacity;
   q.slot_stride = cfg.stride;
   q.max_message = cfg.max_message;
+  q.packed = cfg.packed;
   // relaxed: a racy snapshot by contract (documented in inspect.hpp).
   q.head = ctl.head.load(std::memory_order_relaxed);
   q.tail = ctl.tail.load(std::memory_order_relaxed);
@@ -177,6 +178,36 @@ std::vector<ListedSegment> list_segments() {
   return out;
 }
 
+namespace {
+
+// A packed ring (packed_ring.hpp) has no per-slot seq: the indices are the publication. An
+// element is copied, then head is read again: if the consumer has not freed the position, the
+// producer cannot have rewritten it and the copy is whole.
+std::vector<std::vector<std::byte>> peek_packed(const detail::QueueControl& ctl,
+                                                const std::byte* data,
+                                                const detail::SlotRing::Config& cfg,
+                                                std::size_t max) {
+  std::vector<std::vector<std::byte>> out;
+  // relaxed: head is re-checked after each copy below.
+  const std::uint64_t head = ctl.head.load(std::memory_order_relaxed);
+  // [A12'] as a consumer's [A12]: the elements below tail are written (pairs with [R11]).
+  const std::uint64_t tail = ctl.tail.load(std::memory_order_acquire);
+  const std::int64_t depth = detail::distance(tail, head);
+  if (depth <= 0 || depth > static_cast<std::int64_t>(cfg.capacity)) return out;  // INV-P1
+  for (std::uint64_t pos = head; pos != tail && out.size() < max; ++pos) {
+    std::vector<std::byte> copy(cfg.stride);
+    std::memcpy(copy.data(), data + (pos & (cfg.capacity - 1)) * cfg.stride, cfg.stride);
+    // Seqlock-style re-check: order the copy before the re-read of head.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    // relaxed: after the fence.
+    if (detail::distance(ctl.head.load(std::memory_order_relaxed), pos) > 0) continue;  // freed
+    out.push_back(std::move(copy));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<std::vector<std::byte>> peek_messages(std::string_view name, std::size_t max) {
   const Segment seg = Segment::observe(name);
   if (seg.info().kind != static_cast<std::uint32_t>(detail::SegmentKind::queue)) {
@@ -187,6 +218,7 @@ std::vector<std::vector<std::byte>> peek_messages(std::string_view name, std::si
   const auto& ctl =
       *reinterpret_cast<const detail::QueueControl*>(seg.base() + detail::kBodyOffset);
   const detail::SlotRing::Config cfg = detail::validate_queue_control(seg, ctl, nullptr);
+  if (cfg.packed) return peek_packed(ctl, seg.base() + detail::kQueueSlotsOffset, cfg, max);
   std::vector<std::vector<std::byte>> out;
   // relaxed: tickets; each slot is validated through its own seq (acquire) below.
   const std::uint64_t head = ctl.head.load(std::memory_order_relaxed);

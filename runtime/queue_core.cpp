@@ -49,23 +49,33 @@ SlotRing::Config validate_queue_control(const Segment& seg, const QueueControl& 
   if (capacity < kMinCapacity || capacity > kMaxCapacity || !std::has_single_bit(capacity)) {
     throw Error(Errc::corrupt, name, fmt::format("capacity {} is not a power of two", capacity));
   }
-  if ((flags & ~(kFlagMultiProducer | kFlagMultiConsumer)) != 0) {
+  if ((flags & ~(kFlagMultiProducer | kFlagMultiConsumer | kFlagPacked)) != 0) {
     throw Error(Errc::corrupt, name, fmt::format("unknown queue flags {:#x}", flags));
   }
-  if (max_message > kMaxMessage || stride % kCacheLine != 0 ||
-      stride < kSlotPayloadOffset + max_message ||
+  const bool packed = (flags & kFlagPacked) != 0;
+  const bool fixed = element_kind == static_cast<std::uint32_t>(ElementKind::fixed);
+  if (packed && (!fixed || (flags & (kFlagMultiProducer | kFlagMultiConsumer)) != 0)) {
+    throw Error(Errc::corrupt, name,
+                fmt::format("packed queue flags {:#x} with element kind {}: packing is for SPSC "
+                            "queues of fixed-size elements",
+                            flags, element_kind));
+  }
+  const bool stride_fits =
+      packed ? (stride == max_message && max_message != 0)
+             : (stride % kCacheLine == 0 && stride >= kSlotPayloadOffset + max_message);
+  if (max_message > kMaxMessage || !stride_fits ||
       stride > round_up(kSlotPayloadOffset + kMaxMessage, kCacheLine)) {
     throw Error(
         Errc::corrupt, name,
         fmt::format("slot stride {} does not fit messages of {} bytes", stride, max_message));
   }
-  if (slots_offset != kQueueSlotsOffset || capacity > (info.total_bytes - slots_offset) / stride ||
-      slots_offset + capacity * stride != info.total_bytes) {
+  // capacity <= 2^30 and stride < 2^27: the product cannot overflow.
+  if (slots_offset != kQueueSlotsOffset || slots_offset > info.total_bytes ||
+      round_up(capacity * stride, kCacheLine) != info.total_bytes - slots_offset) {
     throw Error(Errc::corrupt, name,
                 fmt::format("{} slots of {} bytes at {} do not fit {} bytes", capacity, stride,
                             slots_offset, info.total_bytes));
   }
-  const bool fixed = element_kind == static_cast<std::uint32_t>(ElementKind::fixed);
   if (!fixed && element_kind != static_cast<std::uint32_t>(ElementKind::bytes)) {
     throw Error(Errc::corrupt, name, fmt::format("unknown element kind {}", element_kind));
   }
@@ -95,9 +105,10 @@ SlotRing::Config validate_queue_control(const Segment& seg, const QueueControl& 
     // A single side's index may lag by one (INV-R1): its owner is between publish (release) and
     // its index store, or died there; resume_producer()/resume_consumer() repair it.
     const std::int64_t depth = distance(tail, head);
-    const std::int64_t least = (flags & kFlagMultiProducer) != 0 ? 0 : -1;
+    // A packed ring's indices are the publication itself: they never lag.
+    const std::int64_t least = (flags & kFlagMultiProducer) != 0 || packed ? 0 : -1;
     const std::int64_t most =
-        static_cast<std::int64_t>(capacity) + ((flags & kFlagMultiConsumer) != 0 ? 0 : 1);
+        static_cast<std::int64_t>(capacity) + ((flags & kFlagMultiConsumer) != 0 || packed ? 0 : 1);
     if (depth < least || depth > most) {
       throw Error(Errc::corrupt, name,
                   fmt::format("tail {} and head {} are {} apart, capacity {}", tail, head, depth,
@@ -111,6 +122,7 @@ SlotRing::Config validate_queue_control(const Segment& seg, const QueueControl& 
   cfg.max_message = max_message;
   cfg.multi_producer = (flags & kFlagMultiProducer) != 0;
   cfg.multi_consumer = (flags & kFlagMultiConsumer) != 0;
+  cfg.packed = packed;
   return cfg;
 }
 
@@ -123,7 +135,7 @@ std::uint32_t claimer_tag(const Segment& seg) {
 }  // namespace
 
 QueueGeometry queue_geometry(std::string_view name, std::uint64_t capacity,
-                             std::uint32_t max_message) {
+                             std::uint32_t max_message, bool packed) {
   if (capacity == 0 || capacity > kMaxCapacity) {
     throw Error(Errc::invalid_argument, name,
                 fmt::format("capacity {} is outside 1..{}", capacity, kMaxCapacity));
@@ -135,13 +147,15 @@ QueueGeometry queue_geometry(std::string_view name, std::uint64_t capacity,
   QueueGeometry g;
   g.capacity = std::max(kMinCapacity, std::bit_ceil(capacity));
   g.max_message = max_message;
-  g.stride = static_cast<std::uint32_t>(round_up(kSlotPayloadOffset + max_message, kCacheLine));
+  g.stride =
+      packed ? max_message
+             : static_cast<std::uint32_t>(round_up(kSlotPayloadOffset + max_message, kCacheLine));
   const std::uint64_t slot_bytes = g.capacity * g.stride;
   if (slot_bytes / g.stride != g.capacity ||
-      slot_bytes > std::numeric_limits<std::uint64_t>::max() - kQueueSlotsOffset) {
+      slot_bytes > std::numeric_limits<std::uint64_t>::max() - kQueueSlotsOffset - kCacheLine) {
     throw Error(Errc::invalid_argument, name, "capacity × message size overflows");
   }
-  g.total_bytes = kQueueSlotsOffset + slot_bytes;
+  g.total_bytes = kQueueSlotsOffset + round_up(slot_bytes, kCacheLine);
   return g;
 }
 
@@ -167,9 +181,12 @@ QueueCore QueueCore::create(std::string_view name, const QueueOptions& options,
       element.kind == ElementKind::fixed
           ? static_cast<std::uint32_t>(element.size)
           : (options.max_message != 0 ? options.max_message : kDefaultMaxMessage);
-  const QueueGeometry g = queue_geometry(name, options.capacity, max_message);
+  const bool packed = options.packed && element.kind == ElementKind::fixed &&
+                      options.producers == Producers::one && options.consumers == Consumers::one;
+  const QueueGeometry g = queue_geometry(name, options.capacity, max_message, packed);
   const std::uint32_t flags = (options.producers == Producers::many ? kFlagMultiProducer : 0U) |
-                              (options.consumers == Consumers::many ? kFlagMultiConsumer : 0U);
+                              (options.consumers == Consumers::many ? kFlagMultiConsumer : 0U) |
+                              (packed ? kFlagPacked : 0U);
   Segment::CreateSpec spec;
   spec.kind = SegmentKind::queue;
   spec.body_bytes = sizeof(QueueControl);
@@ -186,7 +203,7 @@ QueueCore QueueCore::create(std::string_view name, const QueueOptions& options,
     ctl->element_size = element.size;
     ctl->start_position = options.start_position;
     SlotRing::initialize(*ctl, base + kQueueSlotsOffset, g.capacity, g.stride,
-                         options.start_position);
+                         options.start_position, packed);
   });
   QueueCore core(std::move(seg), options.wait);
   auto* ctl = reinterpret_cast<QueueControl*>(core.segment_.base() + kBodyOffset);

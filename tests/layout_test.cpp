@@ -25,7 +25,7 @@ using namespace shmq::detail;
 using shmq::test::ScopedName;
 
 TEST(Layout, VersionAndMagicAreTheDocumentedValues) {
-  EXPECT_EQ(kLayoutVersion, 3U);
+  EXPECT_EQ(kLayoutVersion, 4U);
   const char expected[8] = {'S', 'H', 'M', 'Q', 'S', 'E', 'G', '1'};
   std::uint64_t magic_from_bytes = 0;
   std::memcpy(&magic_from_bytes, expected, sizeof(expected));
@@ -54,6 +54,7 @@ TEST(Layout, ConstantsAreTheDocumentedValues) {
   EXPECT_EQ(static_cast<std::uint32_t>(ElementKind::bytes), 2U);
   EXPECT_EQ(kFlagMultiProducer, 1U);
   EXPECT_EQ(kFlagMultiConsumer, 2U);
+  EXPECT_EQ(kFlagPacked, 4U);
   EXPECT_EQ(kRoleProducer, 1U);
   EXPECT_EQ(kRoleConsumer, 2U);
   EXPECT_EQ(kRoleServer, 4U);
@@ -195,7 +196,7 @@ TEST(Layout, QueueSegmentFileHasTheDocumentedBytesAtTheDocumentedOffsets) {
 
   // SegmentHeader at 0.
   EXPECT_EQ(std::memcmp(b.data(), "SHMQSEG1", 8), 0);
-  EXPECT_EQ(at<std::uint32_t>(b, 8), 3U);       // layout version
+  EXPECT_EQ(at<std::uint32_t>(b, 8), 4U);       // layout version
   EXPECT_EQ(at<std::uint32_t>(b, 12), 1U);      // kind: queue
   EXPECT_EQ(at<std::uint64_t>(b, 16), 13824U);  // total bytes
   const auto created = at<std::uint64_t>(b, 24);
@@ -273,6 +274,37 @@ TEST(Layout, ByteQueueSlotsAreRoundedToWholeCacheLines) {
   EXPECT_EQ(at<std::uint32_t>(b, 12544 + 24), 3U);  // flags: MPMC by default
   EXPECT_EQ(at<std::uint32_t>(b, 12544 + 28), 2U);  // element kind: bytes
   EXPECT_EQ(at<std::uint64_t>(b, 12544 + 32), 0U);  // element size
+}
+
+TEST(Layout, PackedQueueStoresElementsBackToBackAfterTheControlBlock) {
+  ScopedName name("layout-packed");
+  shmq::QueueOptions opts;
+  opts.capacity = 5;  // rounded up to 8
+  opts.producers = shmq::Producers::one;
+  opts.consumers = shmq::Consumers::one;
+  opts.start_position = 6;
+  struct Twelve {
+    std::uint32_t w[3];
+  };
+  auto q = shmq::Queue<Twelve>::create(name.str(), opts);
+  ASSERT_EQ(q.try_put(Twelve{{1, 2, 3}}), shmq::Status::ok);
+  ASSERT_EQ(q.try_put(Twelve{{4, 5, 6}}), shmq::Status::ok);
+  ASSERT_EQ(q.try_put(Twelve{{7, 8, 9}}), shmq::Status::ok);
+  const auto b = read_file(name);
+  // 8 elements × 12 bytes = 96, rounded up to two lines.
+  ASSERT_EQ(b.size(), 13312U + 128U);
+  EXPECT_EQ(at<std::uint64_t>(b, 12544 + 0), 8U);      // capacity
+  EXPECT_EQ(at<std::uint64_t>(b, 12544 + 8), 13312U);  // slots offset
+  EXPECT_EQ(at<std::uint32_t>(b, 12544 + 16), 12U);    // stride: the element itself
+  EXPECT_EQ(at<std::uint32_t>(b, 12544 + 20), 12U);    // max_message
+  EXPECT_EQ(at<std::uint32_t>(b, 12544 + 24), 4U);     // flags: packed, single sides
+  EXPECT_EQ(at<std::uint32_t>(b, 12544 + 28), 1U);     // element kind: fixed
+  EXPECT_EQ(at<std::uint64_t>(b, 12544 + 128), 9U);    // tail: start 6 + 3 puts
+  EXPECT_EQ(at<std::uint64_t>(b, 12544 + 256), 6U);    // head
+  // Positions 6, 7, 8 live at indices 6, 7, 0 (position & 7), 12 bytes apart, no headers.
+  EXPECT_EQ(at<std::uint32_t>(b, 13312 + 6 * 12), 1U);
+  EXPECT_EQ(at<std::uint32_t>(b, 13312 + 7 * 12 + 8), 6U);
+  EXPECT_EQ(at<std::uint32_t>(b, 13312 + 0 * 12 + 4), 8U);
 }
 
 }  // namespace

@@ -72,6 +72,7 @@ struct Model {
   std::uint32_t max_message = 0;
   std::deque<std::optional<T>> slots;  // std::nullopt: a skip (an abandoned claim)
   bool closed = false;
+  bool packed = false;  // a packed ring: an abandoned claim publishes nothing
 
   Status put_status(const T& v) const {
     if (closed) return Status::closed;
@@ -260,12 +261,12 @@ template <class T>
 struct ClaimAbandon : Command<T> {
   int handle = *rc::gen::inRange(0, 2);
   void apply(Model<T>& m) const override {
-    if (m.claim_status() == Status::ok) m.slots.push_back(std::nullopt);
+    if (m.claim_status() == Status::ok && !m.packed) m.slots.push_back(std::nullopt);
   }
   void run(const Model<T>& m, Sut<T>& s) const override {
     typename Queue<T>::PutClaim claim;
     check_status(s.producer(handle).try_claim(claim), m.claim_status());
-  }  // dropped uncommitted: a skip
+  }  // dropped uncommitted: a skip (nothing, on a packed ring)
   void show(std::ostream& os) const override { os << "try_claim + abandon on producer " << handle; }
 };
 
@@ -317,7 +318,7 @@ struct CheckState : Command<T> {
 };
 
 template <class T>
-void check_against_model(Producers producers, Consumers consumers) {
+void check_against_model(Producers producers, Consumers consumers, bool packed = true) {
   const auto requested = *rc::gen::inRange<std::uint64_t>(1, 65);
   const std::uint32_t max_message =
       Elem<T>::kFixed ? static_cast<std::uint32_t>(sizeof(T)) : *rc::gen::inRange(1U, 257U);
@@ -333,6 +334,7 @@ void check_against_model(Producers producers, Consumers consumers) {
   o.consumers = consumers;
   o.max_message = max_message;
   o.start_position = start;
+  o.packed = packed;
   o.wait.spin_iterations = 0;
   o.wait.sleep_slice = 1ms;
 
@@ -345,6 +347,9 @@ void check_against_model(Producers producers, Consumers consumers) {
   Model<T> model;
   model.capacity = sut.producer(0).capacity();
   model.max_message = max_message;
+  model.packed =
+      Elem<T>::kFixed && packed && producers == Producers::one && consumers == Consumers::one;
+  RC_ASSERT(sut.producer(0).core().ring().packed() == model.packed);
   RC_ASSERT(std::has_single_bit(model.capacity));
   RC_ASSERT(model.capacity >= requested);
   RC_ASSERT(model.capacity < 2 * std::max<std::uint64_t>(requested, 2));
@@ -376,8 +381,9 @@ RC_GTEST_PROP(QueueModel, MpmcStringQueueBehavesLikeABoundedDeque, ()) {
 RC_GTEST_PROP(QueueModel, FixedSizeQueueOfEveryKindBehavesLikeABoundedDeque, ()) {
   const bool mp = *rc::gen::arbitrary<bool>();
   const bool mc = *rc::gen::arbitrary<bool>();
+  const bool packed = *rc::gen::arbitrary<bool>();  // SPSC: packed ring or one slot per message
   check_against_model<std::uint64_t>(mp ? Producers::many : Producers::one,
-                                     mc ? Consumers::many : Consumers::one);
+                                     mc ? Consumers::many : Consumers::one, packed);
 }
 
 TEST(QueueModel, RapidcheckWasSeeded) {

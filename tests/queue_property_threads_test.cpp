@@ -87,7 +87,7 @@ RC_GTEST_PROP(QueuePropertyThreads, BareSlotRingDeliversOnceIntactAndInOrderAcro
   std::memset(mem.get(), 0, bytes);
   auto* ctl = new (mem.get()) shmq::detail::QueueControl{};
   std::byte* slots = mem.get() + sizeof(shmq::detail::QueueControl);
-  SlotRing::initialize(*ctl, slots, capacity, stride, s.start_position);
+  SlotRing::initialize(*ctl, slots, capacity, stride, s.start_position, false);
   SlotRing::Config cfg;
   cfg.capacity = capacity;
   cfg.stride = stride;

@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "shmq/inspect.hpp"
 #include "shmq/queue.hpp"
 #include "shmq/shmq.hpp"
 #include "support/queue_test_util.hpp"
@@ -37,6 +38,7 @@ using Bytes = std::vector<std::byte>;
 QueueOptions options(std::uint64_t capacity, Producers p = Producers::many,
                      Consumers c = Consumers::many, std::uint32_t max_message = 0) {
   QueueOptions o;
+  o.packed = false;  // SPSC queues of fixed T get one slot per message here; PackedQueue.* pack
   o.capacity = capacity;
   o.producers = p;
   o.consumers = c;
@@ -781,6 +783,126 @@ TEST(QueueCrashWindow, SpscQueueSurvivesBothSidesDyingInTheirWindows) {
     EXPECT_EQ(v, expected);
   }
   EXPECT_EQ(producer.try_put(4), Status::ok);
+}
+
+// ---- packed SPSC queues of fixed-size elements (packed_ring.hpp) ----
+
+QueueOptions packed_options(std::uint64_t capacity) {
+  QueueOptions o = options(capacity, Producers::one, Consumers::one);
+  o.packed = true;
+  return o;
+}
+
+TEST(PackedQueue, SpscQueueOfSmallElementsIsPackedByDefaultAndOthersAreNot) {
+  ScopedName name("q-packed-default");
+  QueueOptions o;
+  o.capacity = 64;
+  o.producers = Producers::one;
+  o.consumers = Consumers::one;
+  {
+    auto q = Queue<std::uint64_t>::create(name.str(), o);
+    EXPECT_TRUE(q.core().ring().packed());
+    // 64 elements of 8 bytes back to back: 8 cache lines after the header.
+    EXPECT_EQ(shmq::inspect(name.str()).size_bytes, 13312U + 64U * 8U);
+    EXPECT_TRUE(shmq::inspect(name.str()).queue->packed);
+  }
+  Queue<std::uint64_t>::remove(name.str());
+  o.producers = Producers::many;
+  EXPECT_FALSE(Queue<std::uint64_t>::create(name.str(), o).core().ring().packed());
+  Queue<std::uint64_t>::remove(name.str());
+  o.producers = Producers::one;
+  EXPECT_FALSE(Queue<std::string>::create(name.str(), o).core().ring().packed());
+  Queue<std::string>::remove(name.str());
+  o.packed = false;
+  EXPECT_FALSE(Queue<std::uint64_t>::create(name.str(), o).core().ring().packed());
+}
+
+TEST(PackedQueue, OddSizedElementsAreStoredBackToBackAndComeOutWhole) {
+  struct Odd {
+    char bytes[12];
+  };
+  ScopedName name("q-packed-odd");
+  auto q = Queue<Odd>::create(name.str(), packed_options(8));
+  EXPECT_EQ(shmq::inspect(name.str()).size_bytes, 13312U + 128U);  // 96 bytes, rounded to lines
+  for (int round = 0; round < 5; ++round) {
+    for (char c = 0; c < 8; ++c) {
+      Odd v{};
+      std::memset(v.bytes, c + round, sizeof(v.bytes));
+      ASSERT_EQ(q.try_put(v), Status::ok);
+    }
+    EXPECT_EQ(q.try_put(Odd{}), Status::full);
+    for (char c = 0; c < 8; ++c) {
+      Odd v{};
+      ASSERT_EQ(q.try_get(v), Status::ok);
+      for (const char b : v.bytes)
+        ASSERT_EQ(b, static_cast<char>(c + round));
+    }
+    Odd v{};
+    EXPECT_EQ(q.try_get(v), Status::empty);
+  }
+}
+
+TEST(PackedQueue, ZeroCopyClaimsAreOneAtATimeAndAShortCommitPublishesNothing) {
+  ScopedName name("q-packed-claims");
+  auto q = Queue<std::uint64_t>::create(name.str(), packed_options(4));
+  {
+    Queue<std::uint64_t>::PutClaim a;
+    Queue<std::uint64_t>::PutClaim b;
+    ASSERT_EQ(q.try_claim(a), Status::ok);
+    EXPECT_EQ(q.try_claim(b), Status::busy);
+    EXPECT_EQ(q.try_put(1), Status::busy) << "a put would write the open claim's element";
+    const std::uint64_t v = 41;
+    std::memcpy(a.buffer().data(), &v, sizeof(v));
+    EXPECT_EQ(a.commit(sizeof(v)), Status::ok);
+  }
+  {
+    Queue<std::uint64_t>::PutClaim dropped;
+    ASSERT_EQ(q.try_claim(dropped), Status::ok);
+  }
+  Queue<std::uint64_t>::PutClaim short_one;
+  ASSERT_EQ(q.try_claim(short_one), Status::ok);
+  EXPECT_EQ(short_one.commit(3), Status::too_large);
+  EXPECT_EQ(q.size(), 1U) << "neither the dropped nor the short claim published anything";
+  Queue<std::uint64_t>::GetClaim g;
+  ASSERT_EQ(q.try_peek(g), Status::ok);
+  std::uint64_t out = 0;
+  std::memcpy(&out, g.data().data(), sizeof(out));
+  EXPECT_EQ(out, 41U);
+  EXPECT_EQ(q.try_get(out), Status::busy);
+  g.release();
+  EXPECT_EQ(q.try_get(out), Status::empty);
+}
+
+TEST(PackedQueue, DumpShowsWhatIsQueuedWithoutTakingIt) {
+  ScopedName name("q-packed-dump");
+  auto q = Queue<std::uint64_t>::create(name.str(), packed_options(4));
+  for (std::uint64_t v = 10; v < 14; ++v)
+    ASSERT_EQ(q.try_put(v), Status::ok);
+  std::uint64_t v = 0;
+  ASSERT_EQ(q.try_get(v), Status::ok);
+  ASSERT_EQ(q.try_put(14), Status::ok);  // wraps into the freed element
+  const auto messages = shmq::peek_messages(name.str(), 10);
+  ASSERT_EQ(messages.size(), 4U);
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    ASSERT_EQ(messages[i].size(), 8U);
+    std::uint64_t m = 0;
+    std::memcpy(&m, messages[i].data(), 8);
+    EXPECT_EQ(m, 11 + i);
+  }
+  EXPECT_EQ(q.size(), 4U);
+}
+
+TEST(PackedQueue, HostileIndicesGiveCorruptStatusNotACrash) {
+  ScopedName name("q-packed-hostile");
+  auto q = Queue<std::uint64_t>::create(name.str(), packed_options(4));
+  ASSERT_EQ(q.try_put(1), Status::ok);
+  std::uint64_t v = 0;
+  ASSERT_EQ(q.try_get(v), Status::ok);
+  // tail (QueueControl + 128) far ahead of head: the consumer reloads it when it runs dry.
+  shmq::test::poke<std::uint64_t>(name, 12544 + 128, 0xDEADBEEFDEADBEEFULL);
+  EXPECT_EQ(q.try_get(v), Status::corrupt);
+  EXPECT_EQ(q.get_for(v, 20ms), Status::corrupt) << "a bounded wait ends on corruption too";
+  EXPECT_THROW(shmq::peek_messages(name.str(), 10), shmq::Error) << "an observer refuses it";
 }
 
 // ---- statistics and hostile contents on the hot path ----

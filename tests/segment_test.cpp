@@ -392,7 +392,7 @@ TEST(SegmentValidation, OtherLayoutVersionIsAVersionMismatch) {
   ScopedName name("val-version");
   make_queue(name);
   poke<std::uint32_t>(name, 8, 7);
-  expect_open_fails(name, Errc::version_mismatch, "layout version 7, this library reads 3");
+  expect_open_fails(name, Errc::version_mismatch, "layout version 7, this library reads 4");
 }
 
 TEST(SegmentValidation, OtherKindIsWrongKind) {
@@ -538,6 +538,50 @@ TEST(SegmentValidation, FixedSlotsOfAnotherSizeThanTheElementAreCorrupt) {
   make_queue(name);
   poke<std::uint32_t>(name, kControl + 20, 16);  // max_message 16 for 8-byte elements
   expect_open_fails(name, Errc::corrupt, "fixed elements of 8 bytes in slots of 16");
+}
+
+// A packed queue (SPSC, fixed-size elements back to back): 8 elements of 8 bytes, one line.
+void make_packed_queue(const std::string& name) {
+  shmq::QueueOptions opts;
+  opts.capacity = 8;
+  opts.producers = shmq::Producers::one;
+  opts.consumers = shmq::Consumers::one;
+  auto q = shmq::Queue<std::uint64_t>::create(name, opts);
+  ASSERT_TRUE(q.core().ring().packed());
+  ASSERT_EQ(q.try_put(1), shmq::Status::ok);
+}
+
+TEST(SegmentValidation, PackedFlagOnAMultiSideIsCorrupt) {
+  ScopedName name("val-packed-mp");
+  make_packed_queue(name);
+  poke<std::uint32_t>(name, kControl + 24, 0x4 | 0x1);  // packed | multi-producer
+  expect_open_fails(name, Errc::corrupt, "packing is for SPSC");
+}
+
+TEST(SegmentValidation, PackedStrideOtherThanTheElementIsCorrupt) {
+  ScopedName name("val-packed-stride");
+  make_packed_queue(name);
+  for (const std::uint32_t stride : {0U, 7U, 16U, 64U}) {
+    poke<std::uint32_t>(name, kControl + 16, stride);
+    expect_open_fails(name, Errc::corrupt, "stride");
+  }
+}
+
+TEST(SegmentValidation, PackedFlagOnASlotQueueIsCorrupt) {
+  ScopedName name("val-packed-slots");
+  make_queue(name);                                     // MPMC, 64-byte slots
+  poke<std::uint32_t>(name, kControl + 24, 0x4);        // packed, single sides
+  expect_open_fails(name, Errc::corrupt, "stride 64");  // slots are not 8 bytes apart
+}
+
+TEST(SegmentValidation, PackedIndicesMoreThanACapacityApartAreCorrupt) {
+  ScopedName name("val-packed-tail");
+  make_packed_queue(name);
+  poke<std::uint64_t>(name, kControl + 128, 9);  // tail 9, head 0: 9 > capacity 8
+  expect_open_fails(name, Errc::corrupt, "tail 9 and head 0");
+  poke<std::uint64_t>(name, kControl + 128, 0);
+  poke<std::uint64_t>(name, kControl + 256, 1);  // head one past tail (a slot queue's lag)
+  expect_open_fails(name, Errc::corrupt, "tail 0 and head 1");
 }
 
 TEST(SegmentValidation, TailFarAheadOfHeadIsCorrupt) {

@@ -41,7 +41,7 @@ class HeapRing {
         mem_(static_cast<std::byte*>(std::aligned_alloc(64, bytes_)), &std::free) {
     std::memset(mem_.get(), 0, bytes_);
     ctl_ = new (mem_.get()) QueueControl{};
-    SlotRing::initialize(*ctl_, slots(), capacity, stride_, start);
+    SlotRing::initialize(*ctl_, slots(), capacity, stride_, start, false);
   }
 
   // A handle of the given kind, not yet resumed.

@@ -30,6 +30,7 @@ Json queue_json(const QueueState& q) {
   out["element"] = q.element;
   out["capacity"] = q.capacity;
   out["slot_stride"] = q.slot_stride;
+  out["packed"] = q.packed;
   out["max_message"] = q.max_message;
   out["head"] = q.head;
   out["tail"] = q.tail;
@@ -104,8 +105,9 @@ void print_inspect_text(const SegmentReport& r) {
                               human_duration(seconds_since(r.created_unix_ns)), r.creator_pid));
   if (r.queue) {
     const QueueState& q = *r.queue;
-    line("queue", fmt::format("{}, {} elements, capacity {}, max message {} B, slot stride {} B",
-                              q.mode, q.element, q.capacity, q.max_message, q.slot_stride));
+    line("queue", fmt::format("{}, {} elements, capacity {}, max message {} B, slot stride {} B{}",
+                              q.mode, q.element, q.capacity, q.max_message, q.slot_stride,
+                              q.packed ? " (packed)" : ""));
     line("state", q.closed ? "closed" : "open");
     line("positions", fmt::format("head {}  tail {}  depth {}", q.head, q.tail, q.depth));
     line("sleepers",

@@ -62,7 +62,7 @@ class HeapSlotRing {
             shmq::detail::kCacheLine * shmq::detail::kCacheLine)),
         block_(sizeof(shmq::detail::QueueControl) + capacity * stride_),
         ctl_(new (block_.data()) shmq::detail::QueueControl{}) {
-    shmq::detail::SlotRing::initialize(*ctl_, slots(), capacity_, stride_, 0);
+    shmq::detail::SlotRing::initialize(*ctl_, slots(), capacity_, stride_, 0, false);
   }
 
   // A handle of one kind, resumed on both sides as QueueCore does.

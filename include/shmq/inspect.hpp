@@ -49,6 +49,7 @@ struct QueueState {
   std::uint64_t capacity = 0;
   std::uint64_t slot_stride = 0;
   std::uint64_t max_message = 0;
+  bool packed = false;  // elements back to back, no slot headers (SPSC, fixed-size elements)
   std::uint64_t head = 0;
   std::uint64_t tail = 0;
   std::uint64_t depth = 0;

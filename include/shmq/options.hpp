@@ -26,6 +26,11 @@ struct QueueOptions {
   // Largest message in bytes for std::string / std::vector<std::byte> queues (0: 4096).
   // Ignored for trivially copyable T (always sizeof(T)).
   std::uint32_t max_message = 0;
+  // SPSC queues of trivially copyable T store elements back to back, several per cache line, with
+  // no per-message header (faster for small T). false keeps one slot (with its header) per
+  // message. Ignored on other queues. A packed queue allows one open zero-copy claim per side per
+  // handle (a second is Status::busy).
+  bool packed = true;
   std::uint32_t mode = 0600;  // permissions of the segment file
   WaitPolicy wait{};
   // First position of the ring. Only tests need it: they start just below the 2^64 wrap.

@@ -76,11 +76,13 @@ class Queue {
     std::span<std::byte> buffer() const noexcept {
       return {claim_.payload, queue_ ? queue_->core_.ring().max_message() : 0};
     }
-    // Publishes the first `bytes` of buffer(). For fixed T, `bytes` must be sizeof(T).
+    // Publishes the first `bytes` of buffer(). For fixed T, `bytes` must be sizeof(T) (a packed
+    // queue refuses any other size: nothing is published, Status::too_large).
     Status commit(std::size_t bytes) noexcept {
       if (!queue_) return Status::corrupt;
       Queue* q = std::exchange(queue_, nullptr);
-      if (bytes > q->core_.ring().max_message()) {
+      const Ring& ring = q->core_.ring();
+      if (bytes > ring.max_message() || (ring.packed() && bytes != ring.max_message())) {
         q->core_.ring().publish(claim_, detail::kSkipSize);
         q->notify_getters();
         return Status::too_large;

@@ -15,6 +15,7 @@ enum class [[nodiscard]] Status : std::uint8_t{
     too_large,   // the message is larger than max_message
     corrupt,     // shared state failed validation (a hostile or broken peer); nothing was read
     role_taken,  // a single-producer/consumer role is held by another live attachment
+    busy,        // this handle already holds an open claim on a packed queue (one at a time)
 };
 
 constexpr std::string_view to_string(Status s) noexcept {
@@ -35,6 +36,8 @@ constexpr std::string_view to_string(Status s) noexcept {
       return "corrupt";
     case Status::role_taken:
       return "role_taken";
+    case Status::busy:
+      return "busy";
   }
   return "unknown";
 }

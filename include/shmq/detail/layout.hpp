@@ -30,7 +30,7 @@ inline constexpr std::uint64_t kMagic = 0x31474553514d4853ULL;
 // The layout version. Bump it whenever any struct in this file changes a size, an offset or the
 // meaning of a field, and update tests/layout_test.cpp in the same change. An opener refuses every
 // version but its own: there is no cross-version compatibility.
-inline constexpr std::uint32_t kLayoutVersion = 3;
+inline constexpr std::uint32_t kLayoutVersion = 4;
 
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::size_t kIndexSeparation = 128;
@@ -161,6 +161,10 @@ inline constexpr std::uint32_t token_index(std::uint64_t token) {
 
 inline constexpr std::uint32_t kFlagMultiProducer = 1U << 0;
 inline constexpr std::uint32_t kFlagMultiConsumer = 1U << 1;
+// SPSC queue of fixed-size elements stored back to back, without slot headers
+// (detail/packed_ring.hpp): slot_stride == max_message == element_size, any multiple of the
+// element's alignment; the slots area is capacity × stride rounded up to a cache line.
+inline constexpr std::uint32_t kFlagPacked = 1U << 2;
 
 enum class ElementKind : std::uint32_t { fixed = 1, bytes = 2 };
 
@@ -175,9 +179,9 @@ struct QueueControl {
   // Immutable after creation (written before `ready`).
   std::uint64_t capacity;        // slots, a power of two
   std::uint64_t slots_offset;    // from the segment base, a multiple of kCacheLine
-  std::uint32_t slot_stride;     // bytes per slot, a multiple of kCacheLine
+  std::uint32_t slot_stride;     // bytes per slot, a multiple of kCacheLine (packed: element size)
   std::uint32_t max_message;     // payload bytes per slot
-  std::uint32_t flags;           // kFlagMulti*
+  std::uint32_t flags;           // kFlagMulti*, kFlagPacked
   std::uint32_t element_kind;    // ElementKind
   std::uint64_t element_size;    // sizeof(T) for fixed elements, 0 for bytes
   std::uint64_t start_position;  // first position (tests start near the 2^64 wrap)

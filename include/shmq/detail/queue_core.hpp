@@ -34,8 +34,9 @@ struct QueueGeometry {
   std::uint64_t total_bytes = 0;
 };
 // Throws Error(invalid_argument) for sizes that cannot be built.
+// A packed ring (kFlagPacked) stores max_message-byte elements back to back.
 QueueGeometry queue_geometry(std::string_view name, std::uint64_t capacity,
-                             std::uint32_t max_message);
+                             std::uint32_t max_message, bool packed);
 
 // Validates a queue's control block against its segment (every field read once) and, if given,
 // against the expected element type. Throws Error naming the cause; returns the ring config.

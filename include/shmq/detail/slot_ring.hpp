@@ -43,15 +43,11 @@
 
 #include "shmq/detail/crash_point.hpp"
 #include "shmq/detail/layout.hpp"
+#include "shmq/detail/packed_ring.hpp"
 #include "shmq/detail/shm_access.hpp"
 #include "shmq/status.hpp"
 
 namespace shmq::detail {
-
-// Wrap-safe signed distance a - b of two free-running positions.
-constexpr std::int64_t distance(std::uint64_t a, std::uint64_t b) noexcept {
-  return static_cast<std::int64_t>(a - b);
-}
 
 // Intents of rings that have no registry entry (rings on plain memory, in tests) go here.
 inline std::atomic<std::uint64_t> unowned_pending{0};
@@ -64,15 +60,11 @@ class SlotRing {
     std::uint32_t max_message = 0;
     bool multi_producer = true;
     bool multi_consumer = true;
+    bool packed = false;  // SPSC fixed-size elements back to back (packed_ring.hpp)
   };
 
   // A slot held between claim and publish (producer) or between acquire and release (consumer).
-  struct Claim {
-    SlotHeader* slot = nullptr;
-    std::byte* payload = nullptr;
-    std::uint64_t pos = 0;
-    std::uint32_t size = 0;  // consumer: the validated payload size
-  };
+  using Claim = RingClaim;
 
   SlotRing() noexcept = default;
   SlotRing(QueueControl* control, std::byte* slots, const Config& config,
@@ -85,12 +77,15 @@ class SlotRing {
         max_message_(config.max_message),
         multi_producer_(config.multi_producer),
         multi_consumer_(config.multi_consumer),
-        tag_(claimer_tag) {}
+        packed_(config.packed),
+        tag_(claimer_tag),
+        packed_ring_(control, slots, config.capacity, config.stride) {}
 
-  // Writes the initial slot sequence of a new ring; the memory must be zeroed.
+  // Writes the initial slot sequence of a new ring; the memory must be zeroed. A packed ring
+  // has no slot headers: only its indices are set.
   static void initialize(QueueControl& control, std::byte* slots, std::uint64_t capacity,
-                         std::uint32_t stride, std::uint64_t start) noexcept {
-    for (std::uint64_t i = 0; i < capacity; ++i) {
+                         std::uint32_t stride, std::uint64_t start, bool packed) noexcept {
+    for (std::uint64_t i = 0; i < capacity && !packed; ++i) {
       const std::uint64_t pos = start + i;
       auto* slot = reinterpret_cast<SlotHeader*>(slots + (pos & (capacity - 1)) * stride);
       // relaxed: published to openers by the segment's `ready` ([R0]).
@@ -109,6 +104,7 @@ class SlotRing {
 
   std::uint64_t capacity() const noexcept { return capacity_; }
   std::uint32_t max_message() const noexcept { return max_message_; }
+  bool packed() const noexcept { return packed_; }
   QueueControl& control() const noexcept { return *ctl_; }
 
   // ---- producer side ----
@@ -117,6 +113,7 @@ class SlotRing {
   // Call once when this handle becomes the producer. Returns false if the state is corrupt.
   bool resume_producer() noexcept {
     if (multi_producer_) return true;
+    if (packed_) return packed_ring_.resume_producer();
     // relaxed: tickets; slot seqs below are read with acquire.
     std::uint64_t t = shm_load(ctl_->tail, std::memory_order_relaxed);
     const std::uint64_t h = shm_load(ctl_->head, std::memory_order_relaxed);
@@ -137,11 +134,17 @@ class SlotRing {
   }
 
   Status try_claim(Claim& c) noexcept {
+    if (packed_) return packed_ring_.try_claim(c);
     return multi_producer_ ? try_claim_multi(c) : try_claim_single(c);
   }
 
-  // Makes the claimed slot's message visible; size == kSkipSize publishes an empty skip.
+  // Makes the claimed slot's message visible; size == kSkipSize publishes an empty skip. A packed
+  // ring holds whole elements only: any other size than the element's publishes nothing.
   void publish(const Claim& c, std::uint32_t size) noexcept {
+    if (packed_) {
+      packed_ring_.publish(c, size == max_message_);
+      return;
+    }
     c.slot->size.store(size, std::memory_order_relaxed);  // relaxed: ordered by [R1]
     SHMQ_CRASH_POINT(publish_before_seq);
     // [R1] publish the message; pairs with [A2] in try_acquire().
@@ -159,6 +162,7 @@ class SlotRing {
   // SC only: as resume_producer(), for `head`.
   bool resume_consumer() noexcept {
     if (multi_consumer_) return true;
+    if (packed_) return packed_ring_.resume_consumer();
     std::uint64_t h = shm_load(ctl_->head, std::memory_order_relaxed);  // relaxed: ticket
     for (std::uint64_t step = 0; step <= capacity_; ++step) {
       const std::uint64_t seq = shm_load(slot_at(h)->seq, std::memory_order_acquire);  // [A2]
@@ -178,6 +182,7 @@ class SlotRing {
   // Takes the next message. Skips (kSkipSize) are released and passed over. On Status::corrupt
   // the offending slot has been released (its message dropped) so the ring keeps moving.
   Status try_acquire(Claim& c) noexcept {
+    if (packed_) return packed_ring_.try_acquire(c);
     for (std::uint64_t skips = 0; skips <= capacity_; ++skips) {
       const Status s = multi_consumer_ ? try_acquire_multi(c) : try_acquire_single(c);
       if (s != Status::ok) return s;
@@ -199,6 +204,10 @@ class SlotRing {
 
   // Frees the slot of an acquired message for the producer of pos + capacity.
   void release(const Claim& c) noexcept {
+    if (packed_) {
+      packed_ring_.release(c);
+      return;
+    }
     SHMQ_CRASH_POINT(release_before_seq);
     // [R2] hand the slot back; pairs with [A1] in try_claim().
     c.slot->seq.store(c.pos + capacity_, std::memory_order_release);
@@ -421,11 +430,13 @@ class SlotRing {
   std::uint32_t max_message_ = 0;
   bool multi_producer_ = true;
   bool multi_consumer_ = true;
+  bool packed_ = false;
   std::uint32_t tag_ = 0;
   // Where intents go: this handle's RegistryEntry::pending (a sink until set_owner()).
   std::atomic<std::uint64_t>* pending_ = &unowned_pending;
   std::uint64_t local_tail_ = 0;  // SP: next position to claim
   std::uint64_t local_head_ = 0;  // SC: next position to take
+  PackedRing packed_ring_;        // used instead of the above when packed_
 };
 
 }  // namespace shmq::detail

@@ -1,0 +1,157 @@
+// PackedRing: the SPSC ring of fixed-size elements stored back to back, with no per-message
+// header (QueueControl + T[capacity], see layout.hpp, kFlagPacked). Several small messages share
+// a cache line, so one line moves per several messages: what an 8-byte SPSC queue needs to beat
+// rings that spend a line per message (docs/queue.md, "Packed rings").
+//
+// Algorithm: Lamport's single-producer single-consumer ring with cached indices. The producer
+// writes element `tail`, then publishes it by storing tail + 1 ([R11]); the consumer reads element
+// `head`, then frees it by storing head + 1 ([R12]). Each side keeps a private copy of the other's
+// index and reloads it only when its copy says full (empty), so a busy pair does not bounce the
+// index lines per message.
+//
+// Invariant INV-P1: 0 <= tail - head <= capacity (wrap-safe difference), in every state: the
+// indices are the publication itself, so no side ever lags. Every index read from shared memory
+// is checked against it before use; a violation is Status::corrupt (positions are masked, so no
+// access is ever out of bounds).
+//
+// Crashes (DESIGN §6): a producer killed before [R11] published nothing (the put had not
+// returned); a consumer killed before [R12] leaves the message to the next consumer, which
+// resumes from `head`. There is nothing to recover: a single side's private state is only its
+// copies of the indices, re-read on take-over (resume_*).
+//
+// Claims: a handle holds at most one open claim per side (zero-copy put or get); a second one
+// while the first is open is Status::busy. A dropped put claim publishes nothing.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "shmq/detail/crash_point.hpp"
+#include "shmq/detail/layout.hpp"
+#include "shmq/detail/shm_access.hpp"
+#include "shmq/status.hpp"
+
+namespace shmq::detail {
+
+// A ring position held between claim and publish (producer) or acquire and release (consumer).
+struct RingClaim {
+  SlotHeader* slot = nullptr;  // the slot's header; null in a packed ring
+  std::byte* payload = nullptr;
+  std::uint64_t pos = 0;
+  std::uint32_t size = 0;  // consumer: the validated payload size
+};
+
+// Wrap-safe signed distance a - b of two free-running positions.
+constexpr std::int64_t distance(std::uint64_t a, std::uint64_t b) noexcept {
+  return static_cast<std::int64_t>(a - b);
+}
+
+class PackedRing {
+ public:
+  PackedRing() noexcept = default;
+  PackedRing(QueueControl* control, std::byte* data, std::uint64_t capacity,
+             std::uint32_t stride) noexcept
+      : ctl_(control), data_(data), capacity_(capacity), mask_(capacity - 1), stride_(stride) {}
+
+  // Whether `depth` = tail - head is a legal depth (INV-P1).
+  bool legal_depth(std::int64_t depth) const noexcept {
+    return depth >= 0 && depth <= static_cast<std::int64_t>(capacity_);
+  }
+
+  // Continue from the shared indices (take-over of the role, or after fork()). False if corrupt.
+  bool resume_producer() noexcept {
+    // [A11'] see the elements the consumer freed; pairs with [R12].
+    const std::uint64_t h = shm_load(ctl_->head, std::memory_order_acquire);
+    // relaxed: only the producer writes tail, and we are the producer now.
+    const std::uint64_t t = shm_load(ctl_->tail, std::memory_order_relaxed);
+    if (!legal_depth(distance(t, h))) return false;
+    local_tail_ = t;
+    cached_head_ = h;
+    claim_open_ = false;
+    return true;
+  }
+  bool resume_consumer() noexcept {
+    // relaxed: only the consumer writes head, and we are the consumer now.
+    const std::uint64_t h = shm_load(ctl_->head, std::memory_order_relaxed);
+    // [A12'] see the elements published so far; pairs with [R11].
+    const std::uint64_t t = shm_load(ctl_->tail, std::memory_order_acquire);
+    if (!legal_depth(distance(t, h))) return false;
+    local_head_ = h;
+    cached_tail_ = t;
+    take_open_ = false;
+    return true;
+  }
+
+  Status try_claim(RingClaim& c) noexcept {
+    if (claim_open_) return Status::busy;
+    const std::uint64_t pos = local_tail_;
+    if (distance(pos, cached_head_) >= static_cast<std::int64_t>(capacity_)) {
+      // [A11] the consumer is done with the element it freed; pairs with [R12] in release().
+      const std::uint64_t h = shm_load(ctl_->head, std::memory_order_acquire);
+      const std::int64_t depth = distance(pos, h);
+      if (!legal_depth(depth)) return Status::corrupt;
+      cached_head_ = h;
+      if (depth == static_cast<std::int64_t>(capacity_)) return Status::full;
+    }
+    c = at(pos);
+    claim_open_ = true;
+    return Status::ok;
+  }
+
+  // Publishes the claimed element; `commit == false` drops the claim and publishes nothing.
+  void publish(const RingClaim& c, bool commit) noexcept {
+    claim_open_ = false;
+    if (!commit) return;
+    SHMQ_CRASH_POINT(publish_before_tail);
+    local_tail_ = c.pos + 1;
+    // [R11] publish the element; pairs with [A12] in try_acquire().
+    ctl_->tail.store(local_tail_, std::memory_order_release);
+  }
+
+  Status try_acquire(RingClaim& c) noexcept {
+    if (take_open_) return Status::busy;
+    const std::uint64_t pos = local_head_;
+    if (pos == cached_tail_) {
+      // [A12] the producer is done writing the elements it published; pairs with [R11].
+      const std::uint64_t t = shm_load(ctl_->tail, std::memory_order_acquire);
+      if (!legal_depth(distance(t, pos))) return Status::corrupt;
+      cached_tail_ = t;
+      if (t == pos) return Status::empty;
+    }
+    c = at(pos);
+    c.size = stride_;
+    take_open_ = true;
+    return Status::ok;
+  }
+
+  // Frees the acquired element for the producer.
+  void release(const RingClaim& c) noexcept {
+    take_open_ = false;
+    SHMQ_CRASH_POINT(release_before_head);
+    local_head_ = c.pos + 1;
+    // [R12] hand the element back; pairs with [A11] in try_claim().
+    ctl_->head.store(local_head_, std::memory_order_release);
+  }
+
+ private:
+  RingClaim at(std::uint64_t pos) const noexcept {
+    return {nullptr, data_ + (pos & mask_) * stride_, pos, 0};
+  }
+
+  QueueControl* ctl_ = nullptr;
+  std::byte* data_ = nullptr;
+  std::uint64_t capacity_ = 0;
+  std::uint64_t mask_ = 0;
+  std::uint32_t stride_ = 0;
+  bool claim_open_ = false;
+  bool take_open_ = false;
+  // Producer: next position to write, and its latest copy of head.
+  std::uint64_t local_tail_ = 0;
+  std::uint64_t cached_head_ = 0;
+  // Consumer: next position to read, and its latest copy of tail.
+  std::uint64_t local_head_ = 0;
+  std::uint64_t cached_tail_ = 0;
+};
+
+}  // namespace shmq::detail

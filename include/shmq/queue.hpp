@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstring>
 #include <span>
 #include <string_view>
 #include <utility>
@@ -183,8 +184,7 @@ class Queue {
   // Puts as many of `items` as fit now, in order; returns how many.
   std::size_t try_put_many(std::span<const T> items) {
     std::size_t n = 0;
-    while (n < items.size() && put_one(items[n]) == Status::ok)
-      ++n;
+    (void)put_some(items, n);
     if (n != 0) notify_getters();
     return n;
   }
@@ -193,12 +193,10 @@ class Queue {
   Status put_many(std::span<const T> items, std::size_t* put = nullptr) {
     std::size_t done = 0;
     const Status s = core_.wait(Side::producer, detail::Deadline::max(), [&](bool) {
-      Status last = Status::ok;
       const std::size_t before = done;
-      while (done < items.size() && (last = put_one(items[done])) == Status::ok)
-        ++done;
+      const Status last = put_some(items, done);
       if (done != before) notify_getters();
-      return done == items.size() ? Status::ok : last;
+      return last;
     });
     if (put) *put = done;
     return s;
@@ -237,9 +235,7 @@ class Queue {
   // Takes up to out.size() messages that are there now; returns how many.
   std::size_t try_get_many(std::span<T> out) {
     std::size_t n = 0;
-    while (n < out.size() && take_one(out[n]) == Status::ok)
-      ++n;
-    if (n != 0) notify_putters();
+    if (take_some(out, n) == Status::corrupt || n != 0) notify_putters();
     return n;
   }
   // Blocks until at least one message is there, then takes up to out.size(); `got` says how
@@ -248,10 +244,9 @@ class Queue {
     got = 0;
     if (out.empty()) return Status::ok;
     return core_.wait(Side::consumer, detail::Deadline::max(), [&](bool) {
-      const Status s = get_one(out[0]);
-      if (s != Status::ok) return s;
-      got = 1 + try_get_many(out.subspan(1));
-      return Status::ok;
+      const Status s = take_some(out, got);
+      if (s == Status::corrupt || got != 0) notify_putters();
+      return s;
     });
   }
 
@@ -312,6 +307,33 @@ class Queue {
     count_put(bytes, 1);
     return Status::ok;
   }
+  // Puts items[done..] while they fit, advancing `done`, without notifying. Returns ok once all
+  // are in, else why the next one is not.
+  Status put_some(std::span<const T> items, std::size_t& done) {
+    if constexpr (Codec::kind == detail::ElementKind::fixed) {
+      if (core_.ring().packed()) return put_runs(items, done);
+    }
+    Status last = Status::ok;
+    while (done < items.size() && (last = put_one(items[done])) == Status::ok)
+      ++done;
+    return done == items.size() ? Status::ok : last;
+  }
+  // A packed ring takes a batch as runs of elements: one copy and one index store per run.
+  Status put_runs(std::span<const T> items, std::size_t& done) {
+    if (const Status s = ready_to_put(); s != Status::ok) return s;
+    detail::PackedRing& ring = core_.ring().packed_ring();
+    const std::size_t before = done;
+    Status s = Status::ok;
+    while (done < items.size()) {
+      detail::PackedRing::Run run;
+      if ((s = ring.try_claim_run(items.size() - done, run)) != Status::ok) break;
+      std::memcpy(run.data, items.data() + done, run.count * sizeof(T));
+      ring.publish_run(run.count);
+      done += run.count;
+    }
+    if (done != before) count_put((done - before) * sizeof(T), done - before);
+    return done == items.size() ? Status::ok : s;
+  }
   Status try_put_quiet(const T& v) {
     const Status s = put_one(v);
     if (s == Status::ok) notify_getters();
@@ -340,6 +362,42 @@ class Queue {
     if (!decoded) return Status::corrupt;
     count_got(c.size, 1);
     return Status::ok;
+  }
+  // Takes what is there now into out[got..], advancing `got`, without notifying. Returns ok if it
+  // took at least one, else why not (empty, closed once closed and drained, corrupt, ...).
+  Status take_some(std::span<T> out, std::size_t& got) {
+    if constexpr (Codec::kind == detail::ElementKind::fixed) {
+      if (core_.ring().packed()) return take_runs(out, got);
+    }
+    const std::size_t before = got;
+    Status s = Status::ok;
+    while (got < out.size() && (s = take_one(out[got])) == Status::ok)
+      ++got;
+    return got != before ? Status::ok : s;
+  }
+  Status take_runs(std::span<T> out, std::size_t& got) {
+    if (const Status s = core_.ensure_consumer(); s != Status::ok) return s;
+    detail::PackedRing& ring = core_.ring().packed_ring();
+    const std::size_t before = got;
+    bool closed = false;
+    Status s = Status::ok;
+    while (got < out.size()) {
+      detail::PackedRing::Run run;
+      s = ring.try_acquire_run(out.size() - got, run);
+      if (s == Status::empty && got == before && !closed && core_.closed()) {
+        closed = true;  // a put that happened before the close is still there: look once more
+        continue;
+      }
+      if (s != Status::ok) break;
+      std::memcpy(static_cast<void*>(out.data() + got), run.data, run.count * sizeof(T));
+      ring.release_run(run.count);
+      got += run.count;
+    }
+    if (got != before) {
+      count_got((got - before) * sizeof(T), got - before);
+      return Status::ok;
+    }
+    return closed && s == Status::empty ? Status::closed : s;
   }
   Status get_one(T& out) {
     const Status s = take_one(out);

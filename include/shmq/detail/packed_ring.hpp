@@ -23,6 +23,7 @@
 // while the first is open is Status::busy. A dropped put claim publishes nothing.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -134,9 +135,71 @@ class PackedRing {
     ctl_->head.store(local_head_, std::memory_order_release);
   }
 
+  // ---- runs: several elements per index store (batches) ----
+
+  // Consecutive elements, contiguous in memory (a run ends at the end of the ring's array).
+  struct Run {
+    std::byte* data = nullptr;
+    std::uint64_t count = 0;
+  };
+
+  // Up to `most` (>= 1) free elements at the tail, to be written and then published with
+  // publish_run(). The other side's index is reloaded only when the cached copy leaves fewer
+  // than `most`.
+  Status try_claim_run(std::uint64_t most, Run& r) noexcept {
+    if (claim_open_) return Status::busy;
+    std::int64_t depth = distance(local_tail_, cached_head_);
+    if (static_cast<std::int64_t>(capacity_) - depth < static_cast<std::int64_t>(most)) {
+      // [A11] as in try_claim().
+      const std::uint64_t h = shm_load(ctl_->head, std::memory_order_acquire);
+      depth = distance(local_tail_, h);
+      if (!legal_depth(depth)) return Status::corrupt;
+      cached_head_ = h;
+    }
+    const std::uint64_t free = capacity_ - static_cast<std::uint64_t>(depth);
+    if (free == 0) return Status::full;
+    r = run_at(local_tail_, std::min(most, free));
+    return Status::ok;
+  }
+  // Publishes the first `n` elements of the run just claimed.
+  void publish_run(std::uint64_t n) noexcept {
+    SHMQ_CRASH_POINT(publish_before_tail);
+    local_tail_ += n;
+    // [R11] as in publish().
+    ctl_->tail.store(local_tail_, std::memory_order_release);
+  }
+
+  // Up to `most` (>= 1) published elements at the head, to be read and then freed with
+  // release_run().
+  Status try_acquire_run(std::uint64_t most, Run& r) noexcept {
+    if (take_open_) return Status::busy;
+    std::int64_t depth = distance(cached_tail_, local_head_);
+    if (depth < static_cast<std::int64_t>(most)) {
+      // [A12] as in try_acquire().
+      const std::uint64_t t = shm_load(ctl_->tail, std::memory_order_acquire);
+      depth = distance(t, local_head_);
+      if (!legal_depth(depth)) return Status::corrupt;
+      cached_tail_ = t;
+    }
+    if (depth == 0) return Status::empty;
+    r = run_at(local_head_, std::min(most, static_cast<std::uint64_t>(depth)));
+    return Status::ok;
+  }
+  // Frees the first `n` elements of the run just acquired.
+  void release_run(std::uint64_t n) noexcept {
+    SHMQ_CRASH_POINT(release_before_head);
+    local_head_ += n;
+    // [R12] as in release().
+    ctl_->head.store(local_head_, std::memory_order_release);
+  }
+
  private:
   RingClaim at(std::uint64_t pos) const noexcept {
     return {nullptr, data_ + (pos & mask_) * stride_, pos, 0};
+  }
+  Run run_at(std::uint64_t pos, std::uint64_t most) const noexcept {
+    const std::uint64_t index = pos & mask_;
+    return {data_ + index * stride_, std::min(most, capacity_ - index)};
   }
 
   QueueControl* ctl_ = nullptr;

@@ -105,6 +105,8 @@ class SlotRing {
   std::uint64_t capacity() const noexcept { return capacity_; }
   std::uint32_t max_message() const noexcept { return max_message_; }
   bool packed() const noexcept { return packed_; }
+  // The packed ring itself, for runs of elements (valid only when packed()).
+  PackedRing& packed_ring() noexcept { return packed_ring_; }
   QueueControl& control() const noexcept { return *ctl_; }
 
   // ---- producer side ----

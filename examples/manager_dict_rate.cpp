@@ -1,5 +1,5 @@
 // How many dict set / get round trips per second one client gets from a Manager's server.
-// Usage: example_manager_dict_rate [seconds per figure, default 1] [spin iterations, default 200]
+// Usage: example_manager_dict_rate [seconds per figure, default 1] [spin iterations, default 1000]
 // Compare with Python's multiprocessing.Manager().dict() (docs/manager.md has the script).
 #include <chrono>
 #include <cstdint>

@@ -317,9 +317,10 @@ TEST(QueueWaiting, BlockingBatchAndPeekWaitForMessages) {
 TEST(EventCount, SpinBudgetHalvesAfterSleepingAndGrowsBackWhenSpinningPays) {
   EventCountData ec{};
   Counters counters{};
-  std::uint32_t budget = UINT32_MAX;
+  shmq::detail::SpinBudget spin;
+  std::uint32_t& budget = spin.rounds;
   const WaitPolicy policy{.spin_iterations = 1024, .sleep_slice = 1ms};
-  const shmq::detail::Sleeper me{counters, nullptr, 0, &budget};
+  const shmq::detail::Sleeper me{counters, nullptr, 0, &spin};
   int calls = 0;
   // Never ready: spins the whole budget, then times out asleep.
   EXPECT_EQ(shmq::detail::wait_until(
@@ -357,6 +358,51 @@ TEST(EventCount, SpinBudgetHalvesAfterSleepingAndGrowsBackWhenSpinningPays) {
             Status::ok);
   EXPECT_EQ(budget, 100U);
   EXPECT_LE(budget, 1024U);
+}
+
+// A peer that answers a little after the budget's spin ends would keep every wait asleep: every
+// kProbeEvery-th wait spins the policy's full count, and a probe that succeeds lifts the budget.
+TEST(EventCount, AProbeWithTheFullSpinLiftsABudgetThatWasTooShort) {
+  EventCountData ec{};
+  Counters counters{};
+  shmq::detail::SpinBudget spin;
+  spin.rounds = shmq::detail::kMinSpin;
+  const WaitPolicy policy{.spin_iterations = 1024, .sleep_slice = 1ms};
+  const shmq::detail::Sleeper me{counters, nullptr, 0, &spin};
+  std::uint32_t slept = 0;
+  for (std::uint32_t wait = 0; wait < shmq::detail::kProbeEvery; ++wait) {
+    std::uint32_t tries = 0;
+    std::uint32_t rechecks = 0;
+    const std::uint64_t sleeps_before = counters.sleeps.load();
+    // Ready at the 100th try; a wait that gave up spinning finds it after one slice asleep (the
+    // re-check before sleeping is too early, so the budget is not doubled by it).
+    EXPECT_EQ(shmq::detail::wait_until(
+                  ec, policy, me, Clock::now() + 1s, Status::empty,
+                  [&](bool asleep) {
+                    if (asleep) return ++rechecks >= 2 ? Status::ok : Status::empty;
+                    return ++tries >= 100 ? Status::ok : Status::empty;
+                  },
+                  [] {}),
+              Status::ok);
+    slept += counters.sleeps.load() != sleeps_before ? 1 : 0;
+  }
+  EXPECT_GE(spin.rounds, 2U * 99U) << "the probe found the answer after 99 rounds";
+  EXPECT_GE(slept, 1U) << "the waits before the probe gave up spinning";
+  std::uint32_t tries = 0;
+  EXPECT_EQ(shmq::detail::wait_until(
+                ec, policy, me, Clock::now() + 1s, Status::empty,
+                [&](bool asleep) {
+                  EXPECT_FALSE(asleep) << "spinning catches it now";
+                  return ++tries >= 100 ? Status::ok : Status::empty;
+                },
+                [] {}),
+            Status::ok);
+  // A probe that fails does not raise the budget.
+  spin.rounds = 64;
+  spin.waits = shmq::detail::kProbeEvery - 1;
+  (void)shmq::detail::wait_until(
+      ec, policy, me, Clock::now(), Status::empty, [](bool) { return Status::empty; }, [] {});
+  EXPECT_EQ(spin.rounds, 64U);
 }
 
 }  // namespace

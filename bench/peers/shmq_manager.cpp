@@ -1,7 +1,7 @@
 // shmq's rows of the manager figure: a shmq::Manager server (Manager::serve, in a process of its
 // own, pinned like every other child) and one client (Manager::open) calling a
 // dict<int64, int64> back to back — the figure Python's Manager().dict() is compared with.
-// Both use ManagerOptions{} (spin 200 iterations, then futex).
+// Both use ManagerOptions{} (spin 1000 iterations, not adaptive, then futex).
 #include <cstdint>
 #include <stdexcept>
 #include <utility>

@@ -76,9 +76,12 @@ struct ManagerOptions {
   std::uint32_t max_message = 4096;       // bytes per message; larger requests go in parts
   std::uint32_t mode = 0600;              // permissions of every segment
   // Waits of clients and server. sleep_slice bounds how long a dead server goes unnoticed.
-  // A short spin: a round trip is ~2 us when both sides have a core (so the reply comes while
-  // spinning), and a long spin starves the server when cores are oversubscribed (docs/manager.md).
-  WaitPolicy wait{.spin_iterations = 200, .sleep_slice = std::chrono::milliseconds(100)};
+  // A short spin: a round trip is 2-10 us when both sides have a core (so the reply comes while
+  // spinning; 1000 pauses are ~28 us on the 2-vCPU VM), and a long spin would starve the server
+  // when cores are oversubscribed (docs/manager.md; a long spin yields the CPU, event_count.hpp).
+  // Not adaptive: client and server are request/reply partners (options.hpp, WaitPolicy).
+  WaitPolicy wait{
+      .spin_iterations = 1000, .sleep_slice = std::chrono::milliseconds(100), .adaptive = false};
   // How often the server checks its clients' liveness (releases a dead client's locks).
   std::chrono::milliseconds housekeeping{20};
   // open()/create(): how long to wait for a server that is starting.

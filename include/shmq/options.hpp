@@ -17,6 +17,10 @@ enum class Consumers : std::uint8_t { one, many };
 struct WaitPolicy {
   std::uint32_t spin_iterations = 4000;
   std::chrono::milliseconds sleep_slice{100};
+  // Adapt the spin to what pays (a handle spins less after waits that had to sleep; docs/queue.md,
+  // "Waiting"). false: always spin spin_iterations — for request/reply partners, where one side
+  // falling asleep makes the other's next wait long too and adaptation would settle both asleep.
+  bool adaptive = true;
 };
 
 struct QueueOptions {

@@ -68,6 +68,12 @@ inline void wake_all(EventCountData& ec) noexcept {
   futex_wake(ec.epoch, INT_MAX);
 }
 
+// A handle's adaptive spin state (process-local; see "Adaptive spinning" below).
+struct SpinBudget {
+  std::uint32_t rounds = UINT32_MAX;  // spin at most this many rounds (and the policy's at most)
+  std::uint32_t waits = 0;            // waits so far (every kProbeEvery-th probes)
+};
+
 // Who is waiting, for the bookkeeping that survives a waiter's death: the process's own registry
 // entry records which eventcount it is registered on (RegistryEntry::sleeping_on), so that
 // survivors can take a dead sleeper's registration back (Segment::reap_dead_sleepers).
@@ -76,7 +82,7 @@ struct Sleeper {
   std::atomic<std::uint32_t>* sleeping_on = nullptr;  // this process's registry field, or none
   std::uint32_t ec_offset = 0;                        // the eventcount's offset in the segment
   // The handle's adaptive spin budget (process-local), or none: spin the policy's full count.
-  std::uint32_t* spin_budget = nullptr;
+  SpinBudget* spin_budget = nullptr;
 };
 
 // One round of a spinning wait. The first kSpinBeforeYield rounds only pause (a peer on another
@@ -101,13 +107,24 @@ inline void spin_pause(std::uint32_t round) noexcept {
 // WaitPolicy::spin_iterations and never drops below kMinSpin, so a queue whose peer comes back
 // regains the full spin within a few waits: a wait whose first re-check after the spin (before
 // sleeping) finds the queue ready doubles it.
+// A peer that answers a little later than the budget's spin lasts (a request-reply partner, e.g.
+// a Manager server, ~2 µs away) would keep the budget at kMinSpin and every wait asleep (~100 µs
+// per call measured); so every kProbeEvery-th wait spins the policy's full count, and a probe
+// that succeeds after i rounds lifts the budget to 2i. A probe that fails leaves it as it was:
+// the probes cost at most 1/kProbeEvery of the full spin when spinning does not pay.
 inline constexpr std::uint32_t kMinSpin = 16;
-inline void spin_succeeded(std::uint32_t* budget, std::uint32_t rounds,
-                           std::uint32_t most) noexcept {
-  if (budget != nullptr) *budget = std::min(most, std::max({*budget, 2 * rounds, kMinSpin}));
+inline constexpr std::uint32_t kProbeEvery = 16;
+inline void spin_succeeded(SpinBudget* budget, std::uint32_t rounds, std::uint32_t most) noexcept {
+  if (budget != nullptr)
+    budget->rounds = std::min(most, std::max({budget->rounds, 2 * rounds, kMinSpin}));
 }
-inline void spin_failed(std::uint32_t* budget, std::uint32_t spun) noexcept {
-  if (budget != nullptr) *budget = std::max(kMinSpin, spun / 2);
+inline void spin_failed(SpinBudget* budget, std::uint32_t spun) noexcept {
+  if (budget != nullptr) budget->rounds = std::max(kMinSpin, std::min(budget->rounds, spun / 2));
+}
+// How many rounds this wait spins: the budget, or the policy's full count for a probe.
+inline std::uint32_t spin_rounds(SpinBudget* budget, std::uint32_t most) noexcept {
+  if (budget == nullptr || ++budget->waits % kProbeEvery == 0) return most;
+  return std::min(budget->rounds, most);
 }
 
 // Sleep slices are clamped to this range: a sleeper re-checks its peers at least this often.
@@ -124,9 +141,7 @@ Status wait_until(EventCountData& ec, const WaitPolicy& policy, const Sleeper& m
                   Deadline deadline, Status would_block, Attempt&& attempt, OnSlice&& on_slice) {
   Status s = attempt(false);
   if (s != would_block) return s;
-  const std::uint32_t spins = me.spin_budget != nullptr
-                                  ? std::min(*me.spin_budget, policy.spin_iterations)
-                                  : policy.spin_iterations;
+  const std::uint32_t spins = spin_rounds(me.spin_budget, policy.spin_iterations);
   for (std::uint32_t i = 0; i < spins; ++i) {
     spin_pause(i);
     s = attempt(false);

@@ -96,7 +96,7 @@ class QueueCore {
     const Sleeper me{
         counters(), &segment_.self().sleeping_on,
         static_cast<std::uint32_t>(reinterpret_cast<std::byte*>(&ec) - segment_.base()),
-        &spin_budget_[side == Side::consumer ? 0 : 1]};
+        wait_.adaptive ? &spin_budget_[side == Side::consumer ? 0 : 1] : nullptr};
     return wait_until(ec, wait_, me, deadline,
                       side == Side::consumer ? Status::empty : Status::full,
                       std::forward<Attempt>(attempt), [this, side] {
@@ -141,7 +141,7 @@ class QueueCore {
   };
   Blocked blocked_[2]{};
   // Adaptive spin budgets of this handle's getters [0] and putters [1] (event_count.hpp).
-  std::uint32_t spin_budget_[2]{UINT32_MAX, UINT32_MAX};
+  SpinBudget spin_budget_[2]{};
   static constexpr std::uint32_t kEmptyWakesBeforeReap = 64;
   std::uint32_t empty_wakes_ = 0;
 };

@@ -18,6 +18,9 @@
 namespace shmq_bench {
 namespace {
 
+// Variants whose name has this suffix keep one slot per message (QueueOptions::packed = false).
+constexpr std::string_view kSlots = ", slots";
+
 // Spinning: far more pause iterations than any wait in a run, so a waiter never reaches the futex.
 constexpr std::uint32_t kSpinForever = 1U << 30;
 
@@ -82,6 +85,7 @@ class ShmqRun final : public Run {
         o.producers = single ? shmq::Producers::one : shmq::Producers::many;
         o.consumers = single ? shmq::Consumers::one : shmq::Consumers::many;
         o.wait = policy_for(s.wait);
+        o.packed = v.name.find(kSlots) == std::string::npos;
         // The parent only creates: the handle is dropped at once, the children open the name.
         (void)shmq::Queue<Msg<N>>::create(names_.back(), o);
       });
@@ -135,9 +139,15 @@ class ShmqPeer final : public Peer {
       case Figure::throughput:
         if (s.bytes <= 1024) {
           return {{"batch×32", "SPSC put_many/get_many ×32", kBatch, kBatch, true},
-                  {"1/call", "SPSC put/get, one message per call", 1, 1, false}};
+                  {"1/call", "SPSC put/get, one message per call", 1, 1, false},
+                  {"batch×32, slots", "as batch×32, one slot (header) per message: packed = false",
+                   kBatch, kBatch, false},
+                  {"1/call, slots", "as 1/call, one slot (header) per message: packed = false",
+                   1, 1, false}};
         }
-        return {{"1/call", "SPSC put/get (batching does not help at this size)", 1, 1, true}};
+        return {{"1/call", "SPSC put/get (batching does not help at this size)", 1, 1, true},
+                {"1/call, slots", "as 1/call, one slot (header) per message: packed = false", 1,
+                 1, false}};
       case Figure::mpmc:
         return {{"mpmc", "MPMC put/get, WaitPolicy{} (spin 4000, then futex)", 1, 1, true}};
       case Figure::manager:

@@ -106,9 +106,7 @@ struct Segment::Impl {
   std::string name;
   bip::shared_memory_object shm;
   bip::mapped_region region;
-  std::uint32_t self_index = kRegistryCapacity;  // none yet
-  std::uint64_t self_token = 0;
-  std::uint32_t held_roles = 0;
+  Identity id;
   bool observer = false;  // observe(): read-only, not in the registry
   Impl* prev = nullptr;   // the process-wide list of attached handles, for the fork handler
   Impl* next = nullptr;
@@ -146,7 +144,7 @@ void reattach_in_child(Segment::Impl& node) noexcept {
       std::abort();
     }
     ::close(fresh);
-    impl->held_roles = 0;
+    impl->id.held_roles = 0;
     if (!impl->attach()) {
       std::fprintf(stderr, "shmq: segment \"%s\": registry full after fork\n", impl->name.c_str());
       std::abort();
@@ -185,6 +183,7 @@ std::string segment_path(std::string_view name) {
 Segment::Segment() noexcept = default;
 Segment::Segment(Segment&& other) noexcept
     : impl_(std::move(other.impl_)),
+      id_(std::exchange(other.id_, nullptr)),
       base_(std::exchange(other.base_, nullptr)),
       info_(other.info_) {}
 
@@ -192,6 +191,7 @@ Segment& Segment::operator=(Segment&& other) noexcept {
   if (this != &other) {
     Segment dying(std::move(*this));
     impl_ = std::move(other.impl_);
+    id_ = std::exchange(other.id_, nullptr);
     base_ = std::exchange(other.base_, nullptr);
     info_ = other.info_;
   }
@@ -199,7 +199,7 @@ Segment& Segment::operator=(Segment&& other) noexcept {
 }
 
 Segment::Segment(std::unique_ptr<Impl> impl, std::byte* base, const SegmentInfo& info)
-    : impl_(std::move(impl)), base_(base), info_(info) {}
+    : impl_(std::move(impl)), id_(&impl_->id), base_(base), info_(info) {}
 
 Segment::~Segment() {
   if (!impl_ || base_ == nullptr || impl_->observer) return;
@@ -208,20 +208,7 @@ Segment::~Segment() {
   // relaxed: only the owner writes its entry; readers treat roles as advisory once the lock is
   // gone.
   me.roles.store(0, std::memory_order_relaxed);
-  ofd_try_lock(impl_->fd(), kRegistryLockBase + impl_->self_index, F_UNLCK);
-}
-
-std::uint64_t Segment::self_token() const noexcept {
-  return impl_->self_token;
-}
-std::uint32_t Segment::self_index() const noexcept {
-  return impl_->self_index;
-}
-std::uint32_t Segment::held_roles() const noexcept {
-  return impl_->held_roles;
-}
-void Segment::set_held_roles(std::uint32_t roles) noexcept {
-  impl_->held_roles = roles;
+  ofd_try_lock(impl_->fd(), kRegistryLockBase + id_->self_index, F_UNLCK);
 }
 
 const std::string& Segment::name() const noexcept {
@@ -498,8 +485,8 @@ bool Segment::Impl::attach() noexcept {
       e.attached_unix_ns.store(unix_now_ns(), std::memory_order_relaxed);
       // [R3] publish the entry's identity; pairs with [A3] in is_alive().
       e.generation.store(generation, std::memory_order_release);
-      self_index = i;
-      self_token = make_token(i, generation);
+      id.self_index = i;
+      id.self_token = make_token(i, generation);
       return true;
     }
   }
@@ -509,7 +496,7 @@ bool Segment::Impl::attach() noexcept {
 bool Segment::tag_dead(std::uint32_t tag) const noexcept {
   const std::uint32_t index = (tag & 0xFFU) - 1;
   if ((tag & 0xFFU) == 0 || index >= kRegistryCapacity) return false;  // not a tag: never on doubt
-  if (index == impl_->self_index) return tag != static_cast<std::uint32_t>(impl_->self_token);
+  if (index == id_->self_index) return tag != static_cast<std::uint32_t>(id_->self_token);
   if (!ofd_is_locked(impl_->fd(), kRegistryLockBase + index)) return true;
   // [A3] as in is_alive(): a reused entry has a newer generation.
   const std::uint64_t generation = shm_load(entry(index).generation, std::memory_order_acquire);
@@ -558,7 +545,7 @@ std::uint32_t Segment::reap_dead_sleepers() const noexcept {
 
 bool Segment::entry_alive(std::uint32_t index) const noexcept {
   if (index >= kRegistryCapacity) return false;
-  if (index == impl_->self_index) return true;
+  if (index == id_->self_index) return true;
   return ofd_is_locked(impl_->fd(), kRegistryLockBase + index);
 }
 
@@ -566,7 +553,7 @@ bool Segment::is_alive(std::uint64_t token) const noexcept {
   if ((token & 0xFFU) == 0) return false;
   const std::uint32_t index = token_index(token);
   if (index >= kRegistryCapacity) return false;
-  if (index == impl_->self_index) return token == impl_->self_token;
+  if (index == id_->self_index) return token == id_->self_token;
   if (!ofd_is_locked(impl_->fd(), kRegistryLockBase + index)) return false;
   // [A3] pairs with [R3] in attach(): a reused entry has a newer generation.
   return (shm_load(entry(index).generation, std::memory_order_acquire) << 8) == (token & ~0xFFULL);

@@ -83,6 +83,13 @@ class Segment {
   static bool remove(std::string_view name);
 
   struct Impl;  // opaque; defined in runtime/segment.cpp
+  // Who this handle is in the registry. Lives in the Impl (heap, stable address: the fork handler
+  // rewrites it in a child) and is read inline on the hot path through `id_`.
+  struct Identity {
+    std::uint32_t self_index = kRegistryCapacity;  // none yet
+    std::uint32_t held_roles = 0;                  // kRole* bits this handle holds
+    std::uint64_t self_token = 0;
+  };
 
   Segment() noexcept;
   Segment(Segment&&) noexcept;
@@ -99,11 +106,11 @@ class Segment {
 
   // This process's registry entry and token (they change in a forked child).
   RegistryEntry& self() const noexcept { return entry(self_index()); }
-  std::uint64_t self_token() const noexcept;
-  std::uint32_t self_index() const noexcept;
+  std::uint64_t self_token() const noexcept { return id_->self_token; }
+  std::uint32_t self_index() const noexcept { return id_->self_index; }
   // Roles (kRole* bits) this handle holds; process-local, reset to 0 in a forked child.
-  std::uint32_t held_roles() const noexcept;
-  void set_held_roles(std::uint32_t roles) noexcept;
+  std::uint32_t held_roles() const noexcept { return id_->held_roles; }
+  void set_held_roles(std::uint32_t roles) noexcept { id_->held_roles = roles; }
   RegistryEntry& entry(std::uint32_t index) const noexcept {
     return reinterpret_cast<RegistryEntry*>(base_ + kRegistryOffset)[index];
   }
@@ -134,6 +141,7 @@ class Segment {
                            std::chrono::milliseconds ready_timeout, bool observe);
 
   std::unique_ptr<Impl> impl_;  // stable address: the fork handler finds handles through it
+  Identity* id_ = nullptr;      // impl_'s
   std::byte* base_ = nullptr;
   SegmentInfo info_{};
 };

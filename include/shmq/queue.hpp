@@ -6,6 +6,9 @@
 // Kinds: QueueOptions::producers / consumers = one or many (SPSC, MPSC, SPMC, MPMC; default MPMC).
 // A `one` side is enforced: a second live producer (consumer) gets Status::role_taken, or
 // Error(Errc::role_taken) from claim_producer() / claim_consumer().
+// An SPSC queue of trivially copyable T is packed (QueueOptions::packed): elements back to back,
+// several per cache line, batches as runs; there a handle holds one open zero-copy claim per side
+// at a time (a second, or a put/get while one is open, is Status::busy).
 //
 // Verbs: try_* never block; put/get block; *_for / *_until bound the wait (steady_clock).
 // close() ends puts everywhere; getters drain what is there, then get Status::closed. Setup calls

@@ -11,7 +11,8 @@ namespace shmq::stress {
 
 // Which transport is stressed: a Queue of each kind, a one-way Pipe (one producer, one
 // consumer), or a list in a Manager server used as a FIFO (append / pop(0), any number of each).
-enum class Kind : std::uint8_t { spsc, mpsc, spmc, mpmc, pipe, manager };
+// `packed`: an SPSC Queue<PackedRecord> (message.hpp), a packed ring (docs/queue.md).
+enum class Kind : std::uint8_t { spsc, mpsc, spmc, mpmc, packed, pipe, manager };
 
 constexpr std::string_view to_string(Kind k) noexcept {
   switch (k) {
@@ -23,6 +24,8 @@ constexpr std::string_view to_string(Kind k) noexcept {
       return "spmc";
     case Kind::mpmc:
       return "mpmc";
+    case Kind::packed:
+      return "packed";
     case Kind::pipe:
       return "pipe";
     case Kind::manager:

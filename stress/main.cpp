@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config.hpp"
+#include "message.hpp"
 #include "oracle.hpp"
 #include "report.hpp"
 #include "shmq/error.hpp"
@@ -120,9 +121,10 @@ int run(int argc, char** argv) {
       "shmq-stress"};
   app.set_version_flag("--version", std::string("shmq-stress ") + SHMQ_STRESS_VERSION);
   Config c;
-  const std::map<std::string, Kind> kinds{{"spsc", Kind::spsc}, {"mpsc", Kind::mpsc},
-                                          {"spmc", Kind::spmc}, {"mpmc", Kind::mpmc},
-                                          {"pipe", Kind::pipe}, {"manager", Kind::manager}};
+  const std::map<std::string, Kind> kinds{{"spsc", Kind::spsc},      {"mpsc", Kind::mpsc},
+                                          {"spmc", Kind::spmc},      {"mpmc", Kind::mpmc},
+                                          {"packed", Kind::packed},  {"pipe", Kind::pipe},
+                                          {"manager", Kind::manager}};
   const std::map<std::string, ChaosSide> sides{{"producers", ChaosSide::producers},
                                                {"consumers", ChaosSide::consumers},
                                                {"both", ChaosSide::both}};
@@ -138,9 +140,10 @@ int run(int argc, char** argv) {
 
   std::string kind_text = "mpmc";
   std::string side_text = "both";
-  app.add_option(
-         "--kind", kind_text,
-         "spsc | mpsc | spmc | mpmc (Queue) | pipe (one-way Pipe) | manager (a Manager list)")
+  app.add_option("--kind", kind_text,
+                 "spsc | mpsc | spmc | mpmc (Queue) | packed (SPSC Queue of fixed 128-byte "
+                 "records, a packed ring; --size max <= 124) | pipe (one-way Pipe) | manager "
+                 "(a Manager list)")
       ->check(CLI::IsMember(kinds, CLI::ignore_case))
       ->default_str("mpmc");
   app.add_option("--producers,-p", producers,
@@ -229,6 +232,12 @@ int run(int argc, char** argv) {
     if (seconds_opt->count() == 0 && c.messages != 0) c.seconds = 0;
     if (is_queue(c.kind) && c.capacity < 2) {
       throw UsageError{"--capacity of a queue is at least 2"};
+    }
+    if (c.kind == Kind::packed && c.size_max > kPackedMessageMax) {
+      throw UsageError{fmt::format(
+          "--kind packed carries messages of at most {} bytes (one fixed-size element each): "
+          "give --size with a max of {} or less",
+          kPackedMessageMax, kPackedMessageMax)};
     }
     if (c.seconds <= 0 && c.messages == 0) {
       throw UsageError{"--seconds 0 needs --messages (the run would never end)"};

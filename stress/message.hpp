@@ -46,6 +46,14 @@ inline constexpr std::uint32_t kHeaderFlags = kShort | kBadMagic | kBadLength | 
 
 std::string describe_flags(std::uint32_t flags);
 
+// --kind packed: each message travels in one fixed-size element of a packed SPSC queue.
+inline constexpr std::uint32_t kPackedMessageMax = 124;
+struct PackedRecord {
+  std::uint32_t length = 0;  // message bytes in `bytes`
+  char bytes[kPackedMessageMax] = {};
+};
+static_assert(sizeof(PackedRecord) == 128);
+
 class MessageFactory {
  public:
   MessageFactory(std::uint64_t seed, std::uint32_t size_min, std::uint32_t size_max) noexcept

@@ -26,6 +26,7 @@ namespace shmq::stress {
 namespace {
 
 using StringQueue = Queue<std::string>;
+using PackedQueue = Queue<PackedRecord>;
 
 constexpr std::uint64_t kTickNs = 5'000'000;  // the supervisor's loop period
 
@@ -96,7 +97,11 @@ void create_transport(const Config& config) {
   options.max_message = config.size_max;
   options.start_position = config.start_position;
   options.wait = wait;
-  StringQueue::create(config.name, options);
+  if (config.kind == Kind::packed) {
+    PackedQueue::create(config.name, options);
+  } else {
+    StringQueue::create(config.name, options);
+  }
 }
 
 // Every producer has exited: consumers drain what is left, then see closed.
@@ -106,7 +111,11 @@ void end_of_input(const Config& config, SharedControl& control) {
     control.producers_done.store(1, std::memory_order_release);
     return;
   }
-  StringQueue::open(config.name).close();
+  if (config.kind == Kind::packed) {
+    PackedQueue::open(config.name).close();
+  } else {
+    StringQueue::open(config.name).close();
+  }
 }
 
 void remove_transport(const Config& config) {
@@ -115,7 +124,7 @@ void remove_transport(const Config& config) {
   } else if (config.kind == Kind::pipe) {
     Pipe::remove(config.name);
   } else {
-    StringQueue::remove(config.name);
+    StringQueue::remove(config.name);  // any queue: the name is what is unlinked
   }
 }
 

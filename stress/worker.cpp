@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <new>
 #include <span>
 #include <string>
@@ -59,6 +60,31 @@ class QueueTransport {
 
  private:
   StringQueue queue_;
+};
+
+// A packed SPSC queue of fixed-size records (--kind packed): the message is copied into the
+// record on put and out of it on get; a length no record can hold is the library's corruption to
+// report (kLibraryCorrupt), never a read past the record.
+class PackedTransport {
+ public:
+  PackedTransport(const Config& config, Role)
+      : queue_(Queue<PackedRecord>::open(config.name, wait_policy(config))) {}
+  Status put(const std::string& message) {
+    record_.length = static_cast<std::uint32_t>(message.size());  // <= kPackedMessageMax (main)
+    std::memcpy(record_.bytes, message.data(), message.size());
+    return queue_.put_for(record_, kPollSlice);
+  }
+  Status get(std::string& message, const SharedControl&) {
+    const Status s = queue_.get_for(record_, kPollSlice);
+    if (s != Status::ok) return s;
+    if (record_.length > kPackedMessageMax) return Status::corrupt;
+    message.assign(record_.bytes, record_.length);
+    return Status::ok;
+  }
+
+ private:
+  Queue<PackedRecord> queue_;
+  PackedRecord record_;
 };
 
 // A one-way pipe: the producer holds End::second (it only sends), the consumer End::first.
@@ -255,6 +281,10 @@ int run_worker(const Config& config, const WorkerSpec& spec, SharedControl& cont
     if (config.kind == Kind::manager) {
       return spec.role == Role::producer ? produce<ManagerTransport>(config, spec, control)
                                          : consume<ManagerTransport>(config, spec, control);
+    }
+    if (config.kind == Kind::packed) {
+      return spec.role == Role::producer ? produce<PackedTransport>(config, spec, control)
+                                         : consume<PackedTransport>(config, spec, control);
     }
     return spec.role == Role::producer ? produce<QueueTransport>(config, spec, control)
                                        : consume<QueueTransport>(config, spec, control);

@@ -142,12 +142,12 @@ class ShmqPeer final : public Peer {
                   {"1/call", "SPSC put/get, one message per call", 1, 1, false},
                   {"batch×32, slots", "as batch×32, one slot (header) per message: packed = false",
                    kBatch, kBatch, false},
-                  {"1/call, slots", "as 1/call, one slot (header) per message: packed = false",
-                   1, 1, false}};
+                  {"1/call, slots", "as 1/call, one slot (header) per message: packed = false", 1,
+                   1, false}};
         }
         return {{"1/call", "SPSC put/get (batching does not help at this size)", 1, 1, true},
-                {"1/call, slots", "as 1/call, one slot (header) per message: packed = false", 1,
-                 1, false}};
+                {"1/call, slots", "as 1/call, one slot (header) per message: packed = false", 1, 1,
+                 false}};
       case Figure::mpmc:
         return {{"mpmc", "MPMC put/get, WaitPolicy{} (spin 4000, then futex)", 1, 1, true}};
       case Figure::manager:

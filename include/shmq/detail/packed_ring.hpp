@@ -84,57 +84,6 @@ class PackedRing {
     return true;
   }
 
-  Status try_claim(RingClaim& c) noexcept {
-    if (claim_open_) return Status::busy;
-    const std::uint64_t pos = local_tail_;
-    if (distance(pos, cached_head_) >= static_cast<std::int64_t>(capacity_)) {
-      // [A11] the consumer is done with the element it freed; pairs with [R12] in release().
-      const std::uint64_t h = shm_load(ctl_->head, std::memory_order_acquire);
-      const std::int64_t depth = distance(pos, h);
-      if (!legal_depth(depth)) return Status::corrupt;
-      cached_head_ = h;
-      if (depth == static_cast<std::int64_t>(capacity_)) return Status::full;
-    }
-    c = at(pos);
-    claim_open_ = true;
-    return Status::ok;
-  }
-
-  // Publishes the claimed element; `commit == false` drops the claim and publishes nothing.
-  void publish(const RingClaim& c, bool commit) noexcept {
-    claim_open_ = false;
-    if (!commit) return;
-    SHMQ_CRASH_POINT(publish_before_tail);
-    local_tail_ = c.pos + 1;
-    // [R11] publish the element; pairs with [A12] in try_acquire().
-    ctl_->tail.store(local_tail_, std::memory_order_release);
-  }
-
-  Status try_acquire(RingClaim& c) noexcept {
-    if (take_open_) return Status::busy;
-    const std::uint64_t pos = local_head_;
-    if (pos == cached_tail_) {
-      // [A12] the producer is done writing the elements it published; pairs with [R11].
-      const std::uint64_t t = shm_load(ctl_->tail, std::memory_order_acquire);
-      if (!legal_depth(distance(t, pos))) return Status::corrupt;
-      cached_tail_ = t;
-      if (t == pos) return Status::empty;
-    }
-    c = at(pos);
-    c.size = stride_;
-    take_open_ = true;
-    return Status::ok;
-  }
-
-  // Frees the acquired element for the producer.
-  void release(const RingClaim& c) noexcept {
-    take_open_ = false;
-    SHMQ_CRASH_POINT(release_before_head);
-    local_head_ = c.pos + 1;
-    // [R12] hand the element back; pairs with [A11] in try_claim().
-    ctl_->head.store(local_head_, std::memory_order_release);
-  }
-
   // ---- runs: several elements per index store (batches) ----
 
   // Consecutive elements, contiguous in memory (a run ends at the end of the ring's array).
@@ -150,7 +99,7 @@ class PackedRing {
     if (claim_open_) return Status::busy;
     std::int64_t depth = distance(local_tail_, cached_head_);
     if (static_cast<std::int64_t>(capacity_) - depth < static_cast<std::int64_t>(most)) {
-      // [A11] as in try_claim().
+      // [A11] the consumer is done with the elements it freed; pairs with [R12].
       const std::uint64_t h = shm_load(ctl_->head, std::memory_order_acquire);
       depth = distance(local_tail_, h);
       if (!legal_depth(depth)) return Status::corrupt;
@@ -165,7 +114,7 @@ class PackedRing {
   void publish_run(std::uint64_t n) noexcept {
     SHMQ_CRASH_POINT(publish_before_tail);
     local_tail_ += n;
-    // [R11] as in publish().
+    // [R11] publish the elements; pairs with [A12].
     ctl_->tail.store(local_tail_, std::memory_order_release);
   }
 
@@ -175,7 +124,7 @@ class PackedRing {
     if (take_open_) return Status::busy;
     std::int64_t depth = distance(cached_tail_, local_head_);
     if (depth < static_cast<std::int64_t>(most)) {
-      // [A12] as in try_acquire().
+      // [A12] the producer is done writing the elements it published; pairs with [R11].
       const std::uint64_t t = shm_load(ctl_->tail, std::memory_order_acquire);
       depth = distance(t, local_head_);
       if (!legal_depth(depth)) return Status::corrupt;
@@ -189,8 +138,37 @@ class PackedRing {
   void release_run(std::uint64_t n) noexcept {
     SHMQ_CRASH_POINT(release_before_head);
     local_head_ += n;
-    // [R12] as in release().
+    // [R12] hand the elements back; pairs with [A11].
     ctl_->head.store(local_head_, std::memory_order_release);
+  }
+
+  // ---- one element (zero-copy claims): a run of one, held open until publish/release ----
+
+  Status try_claim(RingClaim& c) noexcept {
+    Run run;
+    if (const Status s = try_claim_run(1, run); s != Status::ok) return s;
+    c = at(local_tail_);
+    claim_open_ = true;
+    return Status::ok;
+  }
+  // Publishes the claimed element; `commit == false` drops the claim and publishes nothing.
+  void publish(const RingClaim&, bool commit) noexcept {
+    claim_open_ = false;
+    if (commit) publish_run(1);
+  }
+
+  Status try_acquire(RingClaim& c) noexcept {
+    Run run;
+    if (const Status s = try_acquire_run(1, run); s != Status::ok) return s;
+    c = at(local_head_);
+    c.size = stride_;
+    take_open_ = true;
+    return Status::ok;
+  }
+  // Frees the acquired element for the producer.
+  void release(const RingClaim&) noexcept {
+    take_open_ = false;
+    release_run(1);
   }
 
  private:

@@ -16,14 +16,16 @@ constexpr std::uint8_t kNone = 0xFF;
 // which of two racing threads dies first.
 std::atomic<std::uint8_t> armed_point{kNone};
 std::atomic<std::uint64_t> armed_countdown{0};
+std::atomic<CrashAction> armed_action{CrashAction::kill};
 std::array<std::atomic<std::uint64_t>, kCount> hits{};
 
 }  // namespace
 
-void crash_point_arm(CrashPoint point, std::uint64_t nth) noexcept {
+void crash_point_arm(CrashPoint point, std::uint64_t nth, CrashAction action) noexcept {
   if constexpr (!kCrashPointsEnabled) return;
   armed_point.store(kNone, std::memory_order_relaxed);
   armed_countdown.store(nth == 0 ? 1 : nth, std::memory_order_relaxed);
+  armed_action.store(action, std::memory_order_relaxed);
   armed_point.store(static_cast<std::uint8_t>(point), std::memory_order_relaxed);
 }
 
@@ -40,6 +42,11 @@ void crash_point_hit(CrashPoint point) noexcept {
   hits[index].fetch_add(1, std::memory_order_relaxed);
   if (armed_point.load(std::memory_order_relaxed) != index) return;
   if (armed_countdown.fetch_sub(1, std::memory_order_relaxed) != 1) return;
+  if (armed_action.load(std::memory_order_relaxed) == CrashAction::stop) {
+    armed_point.store(kNone, std::memory_order_relaxed);
+    ::raise(SIGSTOP);
+    return;
+  }
   ::raise(SIGKILL);
 }
 

@@ -1,10 +1,11 @@
 // ForkList: the process-wide list of handles that a forked child must fix up (runtime-private).
 //
-// Node has `Node* prev` and `Node* next` members; OnChild(node) runs in the child for each node,
-// in insertion order reversed, from a pthread_atfork child handler. The list's mutex is held
-// across fork() (prepare/parent/child handlers), so the child sees a consistent list. Handlers
-// of different lists run in the order the lists were first used (pthread_atfork's FIFO order):
-// segments before the pipe ends that live in them.
+// Node has `Node* prev` and `Node* next` members. Around every fork() (pthread_atfork), with the
+// list's mutex held throughout so that all three see one consistent list: OnPrepare(node) runs in
+// the parent before the fork, OnParent(node) in the parent after it (also when it failed),
+// OnChild(node) in the child; each for every node, most recently inserted first. Handlers of
+// different lists run in pthread_atfork's order: parent and child handlers in the order the lists
+// were first used (segments before the pipe ends that live in them), prepare handlers reversed.
 #pragma once
 
 #include <pthread.h>
@@ -13,18 +14,33 @@
 
 namespace shmq::detail {
 
-template <class Node, void (*OnChild)(Node&) noexcept>
+template <class Node>
+inline void fork_nothing(Node&) noexcept {}
+
+template <class Node, void (*OnChild)(Node&) noexcept,
+          void (*OnPrepare)(Node&) noexcept = fork_nothing<Node>,
+          void (*OnParent)(Node&) noexcept = fork_nothing<Node>>
 class ForkList {
  public:
   static void insert(Node* node) {
     static std::once_flag registered;
     std::call_once(registered, [] {
-      pthread_atfork([] { mutex_.lock(); }, [] { mutex_.unlock(); },
-                     [] {
-                       for (Node* n = head_; n != nullptr; n = n->next)
-                         OnChild(*n);
-                       mutex_.unlock();
-                     });
+      pthread_atfork(
+          [] {
+            mutex_.lock();
+            for (Node* n = head_; n != nullptr; n = n->next)
+              OnPrepare(*n);
+          },
+          [] {
+            for (Node* n = head_; n != nullptr; n = n->next)
+              OnParent(*n);
+            mutex_.unlock();
+          },
+          [] {
+            for (Node* n = head_; n != nullptr; n = n->next)
+              OnChild(*n);
+            mutex_.unlock();
+          });
     });
     std::lock_guard lock(mutex_);
     node->next = head_;

@@ -1,16 +1,11 @@
 #include "shmq/detail/futex.hpp"
 
 #include <linux/futex.h>
-#include <linux/membarrier.h>
-#include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <climits>
-#include <cstdlib>
-#include <cstring>
 #include <ctime>
-#include <mutex>
 
 namespace shmq::detail {
 
@@ -44,30 +39,6 @@ void futex_wait_until(std::atomic<std::uint32_t>& word, std::uint32_t expected,
 long futex_wake(std::atomic<std::uint32_t>& word, int count) noexcept {
   return syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, count, nullptr,
                  nullptr, 0);
-}
-
-namespace {
-
-void register_membarrier() noexcept {
-  const char* on = std::getenv("SHMQ_ASYMMETRIC_FENCES");
-  asymmetric_fences = on != nullptr && std::strcmp(on, "1") == 0 &&
-                      syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) == 0;
-}
-
-}  // namespace
-
-void enable_asymmetric_fences() noexcept {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    register_membarrier();
-    // A forked child starts unregistered: register it again before it notifies anyone.
-    pthread_atfork(nullptr, nullptr, [] { register_membarrier(); });
-  });
-}
-
-void heavy_fence() noexcept {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (asymmetric_fences) syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0);
 }
 
 }  // namespace shmq::detail

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -73,8 +74,11 @@ QueueState queue_state(const Segment& seg) {
   const std::int64_t depth = detail::distance(q.tail, q.head);
   q.depth = depth <= 0 ? 0 : std::min<std::uint64_t>(static_cast<std::uint64_t>(depth), q.capacity);
   q.closed = ctl.closed.load(std::memory_order_relaxed) != 0;
-  q.sleepers_not_empty = ctl.not_empty.waiters.load(std::memory_order_relaxed);
-  q.sleepers_not_full = ctl.not_full.waiters.load(std::memory_order_relaxed);
+  // relaxed: a snapshot for display; one bit per registry entry with a sleeper (INV-E1).
+  q.sleepers_not_empty = static_cast<std::uint32_t>(
+      std::popcount(ctl.not_empty.waiters.load(std::memory_order_relaxed)));
+  q.sleepers_not_full = static_cast<std::uint32_t>(
+      std::popcount(ctl.not_full.waiters.load(std::memory_order_relaxed)));
   if (!cfg.multi_producer)
     q.producer_pid = pid_of(seg, ctl.producer_owner.load(std::memory_order_relaxed));
   if (!cfg.multi_consumer)
@@ -277,7 +281,7 @@ std::vector<GcEntry> collect_garbage(bool dry_run, std::string_view prefix) {
     if (::lstat(entry.path().c_str(), &st) != 0 || st.st_uid != geteuid() || !S_ISREG(st.st_mode)) {
       continue;
     }
-    const int fd = ::open(entry.path().c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    const int fd = ::open(entry.path().c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) continue;
     struct Closer {
       int fd;

@@ -245,9 +245,7 @@ struct Connection::Impl {
   template <class Attempt>
   Status block(detail::EventCountData& ec, Deadline deadline, Status would_block,
                Attempt&& attempt) {
-    const detail::Sleeper me{
-        counters(), &seg->self().sleeping_on,
-        static_cast<std::uint32_t>(reinterpret_cast<std::byte*>(&ec) - seg->base())};
+    const detail::Sleeper me{counters(), seg->self_bit(), seg->sleep_gate()};
     return detail::wait_until(ec, wait, me, deadline, would_block, std::forward<Attempt>(attempt),
                               [this] { seg->reap_dead_sleepers(); });
   }

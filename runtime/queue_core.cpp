@@ -20,6 +20,10 @@ namespace {
 // the same sequence value (Vyukov's queue needs two slots).
 constexpr std::uint64_t kMinCapacity = 2;
 constexpr std::uint64_t kMaxCapacity = 1ULL << 30;
+// A multi side's slot stamp keeps a position modulo 2^30 (layout.hpp, make_stamp): at 2^30 slots
+// the previous lap's stamp of a slot would name the current position (INV-R3 needs capacity
+// below 2^30), so queues with several producers or consumers stop at 2^29.
+constexpr std::uint64_t kMaxMultiCapacity = 1ULL << 29;
 constexpr std::uint32_t kMaxMessage = 64U << 20;  // 64 MiB per slot; larger goes through a Pipe
 constexpr std::uint32_t kDefaultMaxMessage = 4096;
 
@@ -46,8 +50,12 @@ SlotRing::Config validate_queue_control(const Segment& seg, const QueueControl& 
   const std::uint32_t flags = ctl.flags;
   const std::uint32_t element_kind = ctl.element_kind;
   const std::uint64_t element_size = ctl.element_size;
-  if (capacity < kMinCapacity || capacity > kMaxCapacity || !std::has_single_bit(capacity)) {
-    throw Error(Errc::corrupt, name, fmt::format("capacity {} is not a power of two", capacity));
+  const bool multi = (flags & (kFlagMultiProducer | kFlagMultiConsumer)) != 0;
+  if (capacity < kMinCapacity || capacity > (multi ? kMaxMultiCapacity : kMaxCapacity) ||
+      !std::has_single_bit(capacity)) {
+    throw Error(Errc::corrupt, name,
+                fmt::format("capacity {} is not a power of two in {}..{}", capacity, kMinCapacity,
+                            multi ? kMaxMultiCapacity : kMaxCapacity));
   }
   if ((flags & ~(kFlagMultiProducer | kFlagMultiConsumer | kFlagPacked)) != 0) {
     throw Error(Errc::corrupt, name, fmt::format("unknown queue flags {:#x}", flags));
@@ -135,10 +143,12 @@ std::uint32_t claimer_tag(const Segment& seg) {
 }  // namespace
 
 QueueGeometry queue_geometry(std::string_view name, std::uint64_t capacity,
-                             std::uint32_t max_message, bool packed) {
-  if (capacity == 0 || capacity > kMaxCapacity) {
+                             std::uint32_t max_message, bool packed, bool multi) {
+  const std::uint64_t most = multi ? kMaxMultiCapacity : kMaxCapacity;
+  if (capacity == 0 || capacity > most) {
     throw Error(Errc::invalid_argument, name,
-                fmt::format("capacity {} is outside 1..{}", capacity, kMaxCapacity));
+                fmt::format("capacity {} is outside 1..{}{}", capacity, most,
+                            multi ? " (queues with several producers or consumers)" : ""));
   }
   if (max_message == 0 || max_message > kMaxMessage) {
     throw Error(Errc::invalid_argument, name,
@@ -183,7 +193,8 @@ QueueCore QueueCore::create(std::string_view name, const QueueOptions& options,
           : (options.max_message != 0 ? options.max_message : kDefaultMaxMessage);
   const bool packed = options.packed && element.kind == ElementKind::fixed &&
                       options.producers == Producers::one && options.consumers == Consumers::one;
-  const QueueGeometry g = queue_geometry(name, options.capacity, max_message, packed);
+  const bool multi = options.producers == Producers::many || options.consumers == Consumers::many;
+  const QueueGeometry g = queue_geometry(name, options.capacity, max_message, packed, multi);
   const std::uint32_t flags = (options.producers == Producers::many ? kFlagMultiProducer : 0U) |
                               (options.consumers == Consumers::many ? kFlagMultiConsumer : 0U) |
                               (packed ? kFlagPacked : 0U);
@@ -363,16 +374,19 @@ void QueueCore::unlock_recovery() noexcept {
 
 // Whether the holder of `pos` (as `held` shows it) is provably dead. A stamp naming (pos, kind)
 // is the holder's (INV-R3): its attachment decides. Without one, the holder is between its CAS
-// and its stamp, or died there: its intent `make_pending(pos, kind)` is in its registry entry
-// ([R7] → [A7]). Dead only if some dead process has that intent and no live one does (a live
-// holder's intent is visible until its stamp is: [R8] → [A8]); then the stamp is read again, for
-// a holder that stamped and dropped its intent during the scan. The caller acts with a CAS on the
-// slot's seq, so a holder that let go of the slot after this judgment is never overruled.
+// and its stamp, or died there: its intent `make_pending(pos, kind)` was in its registry entry
+// when its CAS took pos ([R7] → [A7]), and stays there until its stamp is visible ([R8] → [A8];
+// its next intent is a release store too, so reading that one also shows the stamp). So if no
+// live process has the intent now and the stamp, read again after the scan, still does not name
+// pos, the holder is dead — whether a dead entry still shows its intent, or the entry was taken
+// by a new attacher meanwhile (a full registry reuses dead entries, intent and all: that intent
+// is lost, not the verdict). The caller acts with a CAS on the slot's seq, so a holder that let
+// go of the slot after this judgment is never overruled.
 bool QueueCore::holder_dead(const SlotRing::Held& held, std::uint64_t pos,
                             std::uint64_t kind) noexcept {
   if (stamp_names(held.stamp, pos, kind)) return segment_.tag_dead(stamp_tag(held.stamp));
   const Segment::PendingScan scan = segment_.scan_pending(make_pending(pos, kind));
-  if (scan.live || !scan.dead) return false;
+  if (scan.live) return false;
   const std::uint64_t again = ring_.stamp(pos);
   if (stamp_names(again, pos, kind)) return segment_.tag_dead(stamp_tag(again));
   return true;

@@ -3,13 +3,11 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/interprocess/exceptions.hpp>
-#include <boost/interprocess/mapped_region.hpp>
-#include <boost/interprocess/permissions.hpp>
-#include <boost/interprocess/shared_memory_object.hpp>
+#include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -24,12 +22,11 @@
 
 #include "fork_list.hpp"
 #include "shmq/detail/crash_point.hpp"
+#include "shmq/detail/event_count.hpp"
 #include "shmq/detail/futex.hpp"
 #include "shmq/error.hpp"
 
 namespace shmq::detail {
-
-namespace bip = boost::interprocess;
 
 namespace {
 
@@ -53,15 +50,6 @@ std::uint64_t unix_now_ns() noexcept {
 [[noreturn]] void throw_registry_full(std::string_view name) {
   throw Error(Errc::registry_full, name,
               fmt::format("all {} registry entries are held by live processes", kRegistryCapacity));
-}
-
-[[noreturn]] void rethrow_boost(std::string_view name, std::string_view call,
-                                const bip::interprocess_exception& e) {
-  const int err = e.get_native_error();
-  if (err != 0) throw_errno(name, call, err);
-  if (e.get_error_code() == bip::already_exists_error) throw_errno(name, call, EEXIST);
-  if (e.get_error_code() == bip::not_found_error) throw_errno(name, call, ENOENT);
-  throw Error(Errc::system, name, fmt::format("{}: {}", call, e.what()));
 }
 
 }  // namespace
@@ -88,7 +76,20 @@ bool ofd_is_locked(int fd, std::uint64_t byte) noexcept {
   return fl.l_type != F_UNLCK;
 }
 
-namespace {}  // namespace
+namespace {
+
+// Clears entry `index`'s waiters bit in every eventcount of a segment of `kind` (layout.hpp).
+void clear_waiters_bit(std::byte* base, SegmentKind kind, std::uint32_t index) noexcept {
+  const EventCountOffsets ecs = eventcount_offsets(kind);
+  for (std::uint32_t k = 0; k < ecs.count; ++k) {
+    auto& ec = *reinterpret_cast<EventCountData*>(base + ecs.at[k]);
+    // relaxed: the bit only gates wakes; the caller holds entry `index`'s lock, so its owner (if
+    // any) is dead and nobody can register with this bit meanwhile (INV-E1).
+    ec.waiters.fetch_and(~(1ULL << index), std::memory_order_relaxed);
+  }
+}
+
+}  // namespace
 
 const char* kind_name(std::uint32_t kind) noexcept {
   switch (static_cast<SegmentKind>(kind)) {
@@ -104,20 +105,41 @@ const char* kind_name(std::uint32_t kind) noexcept {
 
 struct Segment::Impl {
   std::string name;
-  bip::shared_memory_object shm;
-  bip::mapped_region region;
+  int fd_ = -1;
+  void* map = nullptr;  // the whole file, mapped shared
+  std::size_t map_bytes = 0;
+  SegmentKind kind = SegmentKind::queue;
   Identity id;
+  SleepGate gate;         // this handle's sleepers (event_count.hpp)
   bool observer = false;  // observe(): read-only, not in the registry
-  Impl* prev = nullptr;   // the process-wide list of attached handles, for the fork handler
+  // fork(): the entry taken for the child in the prepare handler (its own open file description,
+  // whose lock the child inherits), or child_fd < 0.
+  int child_fd = -1;
+  Identity child_id;
+  Impl* prev = nullptr;  // the process-wide list of attached handles, for the fork handler
   Impl* next = nullptr;
 
-  int fd() const noexcept { return shm.get_mapping_handle().handle; }
-  RegistryEntry* registry() const noexcept {
-    return reinterpret_cast<RegistryEntry*>(static_cast<std::byte*>(region.get_address()) +
-                                            kRegistryOffset);
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  ~Impl() {
+    if (map != nullptr) ::munmap(map, map_bytes);
+    if (fd_ >= 0) ::close(fd_);
   }
-  // Takes the first free registry entry. Returns false if all are held by live processes.
-  bool attach() noexcept;
+
+  int fd() const noexcept { return fd_; }
+  std::byte* base() const noexcept { return static_cast<std::byte*>(map); }
+  RegistryEntry* registry() const noexcept {
+    return reinterpret_cast<RegistryEntry*>(base() + kRegistryOffset);
+  }
+  // Takes the first free registry entry with the lock of `lock_fd` and publishes `pid` in it.
+  // Returns the entry's identity, or none if all are held by live processes.
+  std::optional<Identity> take_entry(int lock_fd, std::uint32_t pid, std::uint32_t roles) noexcept;
+  bool attach() noexcept {
+    const std::optional<Identity> got = take_entry(fd(), static_cast<std::uint32_t>(getpid()), 0);
+    if (got) id = *got;
+    return got.has_value();
+  }
   // Whether the name still refers to the inode we have open.
   bool still_named() const noexcept {
     struct stat by_name {};
@@ -129,31 +151,77 @@ struct Segment::Impl {
 
 namespace {
 
-// In the child: give each handle its own open file description (so its locks are its own), then
-// its own registry entry. The parent's locks stay with the parent's descriptor.
-void reattach_in_child(Segment::Impl& node) noexcept {
-  Segment::Impl* impl = &node;
-  {
-    const int fd = impl->fd();
-    char path[64];
-    std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    const int fresh = ::open(path, O_RDWR | O_CLOEXEC);
-    if (fresh < 0 || ::dup2(fresh, fd) < 0) {
-      std::fprintf(stderr, "shmq: segment \"%s\": cannot re-open after fork: %s\n",
-                   impl->name.c_str(), std::strerror(errno));
+// A new open file description of the same file (its own OFD locks), close-on-exec.
+int reopen(int fd, int flags) noexcept {
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+  return ::open(path, flags | O_CLOEXEC);
+}
+
+// fork(), in the parent before it forks: take the child's registry entry now, with a new open
+// file description the child inherits, and mark in it the pipe ends this handle holds. So the
+// child holds its entry (and its ends) from its first instruction: a parent that closes its copy
+// of an end right after fork() never leaves the end without a holder, and parent and child
+// never share one lock. Where that fails (registry full), the child tries again itself.
+void prepare_child_entry(Segment::Impl& impl) noexcept {
+  impl.child_fd = reopen(impl.fd(), O_RDWR);
+  if (impl.child_fd < 0) return;
+  // relaxed: our own entry, written only by this process.
+  const std::uint32_t roles =
+      impl.registry()[impl.id.self_index].roles.load(std::memory_order_relaxed) &
+      (kRolePipeFirst | kRolePipeSecond);
+  const std::optional<Segment::Identity> got = impl.take_entry(impl.child_fd, 0, roles);
+  if (!got) {
+    ::close(impl.child_fd);
+    impl.child_fd = -1;
+    return;
+  }
+  impl.child_id = *got;
+}
+
+// fork(), in the parent after it: the child has its copy of child_fd (or fork failed: then
+// closing it frees the entry).
+void forget_child_entry(Segment::Impl& impl) noexcept {
+  if (impl.child_fd >= 0) ::close(impl.child_fd);
+  impl.child_fd = -1;
+}
+
+// fork(), in the child: make the prepared entry ours (its descriptor replaces the parent's, so
+// every lock we take from now on is the child's own); drop the roles held by the parent's handle.
+void adopt_child_entry(Segment::Impl& impl) noexcept {
+  impl.gate.reset_in_child();
+  impl.id.held_roles = 0;
+  if (impl.child_fd >= 0) {
+    // dup3 keeps O_CLOEXEC (dup2 would clear it: an exec'd program would inherit the segment).
+    if (::dup3(impl.child_fd, impl.fd(), O_CLOEXEC) < 0) {
+      std::fprintf(stderr, "shmq: segment \"%s\": cannot take the child's entry after fork: %s\n",
+                   impl.name.c_str(), std::strerror(errno));
       std::abort();
     }
-    ::close(fresh);
-    impl->id.held_roles = 0;
-    if (!impl->attach()) {
-      std::fprintf(stderr, "shmq: segment \"%s\": registry full after fork\n", impl->name.c_str());
-      std::abort();
-    }
+    ::close(impl.child_fd);
+    impl.child_fd = -1;
+    impl.id = impl.child_id;
+    // relaxed: our entry; its identity was published by the parent ([R3]).
+    impl.registry()[impl.id.self_index].pid.store(static_cast<std::uint32_t>(getpid()),
+                                                  std::memory_order_relaxed);
+    return;
+  }
+  const int fresh = reopen(impl.fd(), O_RDWR);
+  if (fresh < 0 || ::dup3(fresh, impl.fd(), O_CLOEXEC) < 0) {
+    std::fprintf(stderr, "shmq: segment \"%s\": cannot re-open after fork: %s\n", impl.name.c_str(),
+                 std::strerror(errno));
+    std::abort();
+  }
+  ::close(fresh);
+  if (!impl.attach()) {
+    std::fprintf(stderr, "shmq: segment \"%s\": registry full after fork\n", impl.name.c_str());
+    std::abort();
   }
 }
 
 // Every attached Segment::Impl of this process (observers are not in it).
-using AttachedSegments = ForkList<Segment::Impl, reattach_in_child>;
+using AttachedSegments =
+    ForkList<Segment::Impl, adopt_child_entry, prepare_child_entry, forget_child_entry>;
 
 }  // namespace
 
@@ -179,6 +247,37 @@ void validate_name(std::string_view name) {
 std::string segment_path(std::string_view name) {
   return fmt::format("/dev/shm/{}", name);
 }
+
+namespace {
+
+// Opens the file named `name` for a segment, refusing anything but a regular file without side
+// effects: the name is first opened as a path only (O_PATH | O_NOFOLLOW: a FIFO does not block,
+// a device is not opened, a symbolic link is not followed), its type checked, and only then is
+// that very inode opened for reading (and writing). /dev/shm is writable by every local user.
+int open_segment_file(std::string_view name, bool read_only) {
+  const std::string path = segment_path(name);
+  const int at = ::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (at < 0) throw_errno(name, "open", errno);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{at};
+  struct stat st {};
+  if (::fstat(at, &st) != 0) throw_errno(name, "fstat", errno);
+  if (!S_ISREG(st.st_mode)) {
+    const char* what = S_ISLNK(st.st_mode)    ? "a symbolic link"
+                       : S_ISDIR(st.st_mode)  ? "a directory"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "a device or other special file";
+    throw Error(Errc::not_a_segment, name, fmt::format("{}, not a regular file", what));
+  }
+  const int fd = reopen(at, read_only ? O_RDONLY : O_RDWR);
+  if (fd < 0) throw_errno(name, "open", errno);
+  return fd;
+}
+
+}  // namespace
 
 Segment::Segment() noexcept = default;
 Segment::Segment(Segment&& other) noexcept
@@ -217,7 +316,6 @@ const std::string& Segment::name() const noexcept {
 }
 
 Segment Segment::create(std::string_view name, const CreateSpec& spec, const InitBody& init) {
-  enable_asymmetric_fences();  // before this process can notify or sleep (futex.hpp)
   validate_name(name);
   if (spec.total_bytes < kBodyOffset + spec.body_bytes) {
     throw Error(Errc::invalid_argument, name, "total size smaller than header and body");
@@ -229,21 +327,21 @@ Segment Segment::create(std::string_view name, const CreateSpec& spec, const Ini
   const std::string shm_name(name);
   auto impl = std::make_unique<Impl>();
   impl->name = shm_name;
-  try {
-    bip::permissions perm(static_cast<int>(spec.mode));
-    impl->shm =
-        bip::shared_memory_object(bip::create_only, shm_name.c_str(), bip::read_write, perm);
-  } catch (const bip::interprocess_exception& e) {
-    rethrow_boost(name, "shm_open(O_CREAT|O_EXCL)", e);
-  }
+  impl->kind = spec.kind;
+  const std::string path = segment_path(name);
+  impl->fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                     static_cast<mode_t>(spec.mode));
+  if (impl->fd_ < 0) throw_errno(name, "open(O_CREAT|O_EXCL)", errno);
   // From here on the name is ours: unlink it if anything below fails.
   struct Unlinker {
-    std::string name;
+    std::string path;
     bool armed = true;
     ~Unlinker() {
-      if (armed) bip::shared_memory_object::remove(name.c_str());
+      if (armed) ::unlink(path.c_str());
     }
-  } unlinker{shm_name};
+  } unlinker{path};
+  // The mode as asked, whatever the umask.
+  if (::fchmod(impl->fd(), static_cast<mode_t>(spec.mode)) != 0) throw_errno(name, "fchmod", errno);
 
   // Held until `ready` is stored: an opener that sees neither lock nor ready knows we died.
   if (!ofd_try_lock(impl->fd(), kInitLockByte, F_WRLCK))
@@ -252,13 +350,27 @@ Segment Segment::create(std::string_view name, const CreateSpec& spec, const Ini
   if (::pwrite(impl->fd(), &kMagic, sizeof(kMagic), 0) != static_cast<ssize_t>(sizeof(kMagic))) {
     throw_errno(name, "pwrite", errno);
   }
-  try {
-    impl->shm.truncate(static_cast<bip::offset_t>(spec.total_bytes));
-    impl->region = bip::mapped_region(impl->shm, bip::read_write);
-  } catch (const bip::interprocess_exception& e) {
-    rethrow_boost(name, "ftruncate/mmap", e);
+  if (::ftruncate(impl->fd(), static_cast<off_t>(spec.total_bytes)) != 0) {
+    throw_errno(name, "ftruncate", errno);
   }
-  auto* base = static_cast<std::byte*>(impl->region.get_address());
+  // Reserve the memory now: a file larger than what /dev/shm has left is a clear error here, not
+  // a SIGBUS at the first touch of a page the file system cannot give.
+  if (const int err = ::posix_fallocate(impl->fd(), 0, static_cast<off_t>(spec.total_bytes));
+      err != 0) {
+    if (err == ENOSPC) {
+      throw Error(
+          std::error_code(err, std::generic_category()), name,
+          fmt::format("no space for {} bytes in /dev/shm (posix_fallocate)", spec.total_bytes));
+    }
+    if (err != EOPNOTSUPP && err != ENOSYS) throw_errno(name, "posix_fallocate", err);
+  }
+  impl->map_bytes = static_cast<std::size_t>(spec.total_bytes);
+  impl->map = ::mmap(nullptr, impl->map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, impl->fd(), 0);
+  if (impl->map == MAP_FAILED) {
+    impl->map = nullptr;
+    throw_errno(name, "mmap", errno);
+  }
+  auto* base = impl->base();
   // ftruncate zero-filled the file: every atomic starts at 0, every registry entry is free.
   SegmentInfo info;
   info.magic = kMagic;
@@ -310,18 +422,11 @@ Segment Segment::observe(std::string_view name, std::chrono::milliseconds ready_
 
 Segment Segment::open_impl(std::string_view name, std::optional<SegmentKind> kind,
                            std::chrono::milliseconds ready_timeout, bool observe) {
-  enable_asymmetric_fences();  // before this process can notify or sleep (futex.hpp)
   validate_name(name);
-  const std::string shm_name(name);
   auto impl = std::make_unique<Impl>();
-  impl->name = shm_name;
+  impl->name = std::string(name);
   impl->observer = observe;
-  const auto access = observe ? bip::read_only : bip::read_write;
-  try {
-    impl->shm = bip::shared_memory_object(bip::open_only, shm_name.c_str(), access);
-  } catch (const bip::interprocess_exception& e) {
-    rethrow_boost(name, "shm_open", e);
-  }
+  impl->fd_ = open_segment_file(name, observe);
   const int fd = impl->fd();
 
   // Wait (bounded) until the file is big enough and `ready` is set, or the creator is gone.
@@ -366,12 +471,14 @@ Segment Segment::open_impl(std::string_view name, std::optional<SegmentKind> kin
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 
-  try {
-    impl->region = bip::mapped_region(impl->shm, access, 0, static_cast<std::size_t>(st.st_size));
-  } catch (const bip::interprocess_exception& e) {
-    rethrow_boost(name, "mmap", e);
+  impl->map_bytes = static_cast<std::size_t>(st.st_size);
+  impl->map = ::mmap(nullptr, impl->map_bytes, observe ? PROT_READ : PROT_READ | PROT_WRITE,
+                     MAP_SHARED, fd, 0);
+  if (impl->map == MAP_FAILED) {
+    impl->map = nullptr;
+    throw_errno(name, "mmap", errno);
   }
-  auto* base = static_cast<std::byte*>(impl->region.get_address());
+  auto* base = impl->base();
   auto* shared = reinterpret_cast<SegmentHeader*>(base);
   // [A0] acquire `ready`; pairs with [R0] in create(). Everything below reads a released header.
   if (shm_load(shared->ready, std::memory_order_acquire) != kReadyValue) {
@@ -419,6 +526,7 @@ Segment Segment::open_impl(std::string_view name, std::optional<SegmentKind> kin
                 fmt::format("body of {} bytes at {} does not fit {} bytes", info.body_bytes,
                             info.body_offset, file_size));
   }
+  impl->kind = static_cast<SegmentKind>(info.kind);
   if (!observe) {
     if (!impl->attach()) throw_registry_full(name);
     AttachedSegments::insert(impl.get());
@@ -428,48 +536,26 @@ Segment Segment::open_impl(std::string_view name, std::optional<SegmentKind> kin
 
 bool Segment::remove(std::string_view name) {
   validate_name(name);
-  return bip::shared_memory_object::remove(std::string(name).c_str());
+  return ::unlink(segment_path(name).c_str()) == 0;
 }
 
-namespace {
-
-// Gives back the sleeper registration a dead owner left in `e` (see reap_dead_sleepers()).
-// The caller has established that the owner is dead and nobody else reaps `e` concurrently
-// (it holds e's lock, or it won the CAS on sleeping_on).
-void release_sleeper(std::byte* base, std::uint64_t size, std::uint32_t offset) noexcept {
-  // Only an eventcount inside the segment's body, aligned: anything else is a hostile value.
-  if (offset < kBodyOffset || offset % alignof(EventCountData) != 0 ||
-      offset + sizeof(EventCountData) > size) {
-    return;
-  }
-  auto& ec = *reinterpret_cast<EventCountData*>(base + offset);
-  // relaxed: the count only gates wakes; never below zero.
-  std::uint32_t n = shm_load(ec.waiters, std::memory_order_relaxed);
-  while (n != 0 && !ec.waiters.compare_exchange_weak(n, n - 1, std::memory_order_relaxed,
-                                                     std::memory_order_relaxed)) {
-  }
-}
-
-}  // namespace
-
-bool Segment::Impl::attach() noexcept {
-  auto* base = static_cast<std::byte*>(region.get_address());
-  auto* header = reinterpret_cast<SegmentHeader*>(base);
+std::optional<Segment::Identity> Segment::Impl::take_entry(int lock_fd, std::uint32_t pid,
+                                                           std::uint32_t roles) noexcept {
+  auto* header = reinterpret_cast<SegmentHeader*>(base());
   // Two passes: first only entries with no pending intent (a dead owner's intent is what
-  // recovery needs to find a claim it left half-made), then any free entry.
+  // recovery looks for first), then any free entry (recovery copes with a lost intent:
+  // QueueCore::holder_dead).
   for (int pass = 0; pass < 2; ++pass) {
     for (std::uint32_t i = 0; i < kRegistryCapacity; ++i) {
       RegistryEntry& e = registry()[i];
       // acquire: pairs with the owner's release of its intent ([R8] in slot_ring.hpp).
       if (pass == 0 && shm_load(e.pending, std::memory_order_acquire) != 0) continue;
-      if (!ofd_try_lock(fd(), kRegistryLockBase + i, F_WRLCK)) continue;
+      if (!ofd_try_lock(lock_fd, kRegistryLockBase + i, F_WRLCK)) continue;
       SHMQ_CRASH_POINT(attach_entry_locked);
-      // Entry i is ours; its previous owner (if any) is gone. Take back what it left: its sleeper
-      // registration, its intent, its counters.
-      // relaxed: we hold the entry's lock; the previous owner is dead.
-      const std::uint32_t sleeping = e.sleeping_on.exchange(0, std::memory_order_relaxed);
-      if (sleeping != 0) release_sleeper(base, region.get_size(), sleeping);
-      e.pending.store(0, std::memory_order_relaxed);  // relaxed: as above
+      // Entry i is ours; its previous owner (if any) is gone. Take back what it left: its
+      // waiters bits, its intent, its counters.
+      clear_waiters_bit(base(), kind, i);
+      e.pending.store(0, std::memory_order_relaxed);  // relaxed: we hold the entry's lock
       auto* from = reinterpret_cast<std::atomic<std::uint64_t>*>(&e.counters);
       auto* to = reinterpret_cast<std::atomic<std::uint64_t>*>(&header->retired);
       for (std::size_t c = 0; c < kCounterCount; ++c) {
@@ -480,17 +566,19 @@ bool Segment::Impl::attach() noexcept {
       // relaxed: only the lock holder writes the entry.
       const std::uint64_t generation =
           (shm_load(e.generation, std::memory_order_relaxed) + 1) & ((1ULL << 56) - 1);
-      e.pid.store(static_cast<std::uint32_t>(getpid()), std::memory_order_relaxed);
-      e.roles.store(0, std::memory_order_relaxed);
+      e.pid.store(pid, std::memory_order_relaxed);
       e.attached_unix_ns.store(unix_now_ns(), std::memory_order_relaxed);
-      // [R3] publish the entry's identity; pairs with [A3] in is_alive().
+      // [R3] publish the entry's identity (and roles: a forked child's pipe ends, before its
+      // peer can look for them); pairs with [A3] in is_alive() and [A22] in pipe.cpp.
+      e.roles.store(roles, std::memory_order_release);
       e.generation.store(generation, std::memory_order_release);
-      id.self_index = i;
-      id.self_token = make_token(i, generation);
-      return true;
+      Identity got;
+      got.self_index = i;
+      got.self_token = make_token(i, generation);
+      return got;
     }
   }
-  return false;
+  return std::nullopt;
 }
 
 bool Segment::tag_dead(std::uint32_t tag) const noexcept {
@@ -526,21 +614,31 @@ void Segment::clear_dead_pending(std::uint64_t value) const noexcept {
 }
 
 std::uint32_t Segment::reap_dead_sleepers() const noexcept {
+  if (impl_->observer) return 0;
+  const EventCountOffsets ecs = eventcount_offsets(impl_->kind);
+  std::uint64_t bits = 0;
+  for (std::uint32_t k = 0; k < ecs.count; ++k) {
+    // relaxed: a hint; the lock below decides.
+    bits |= shm_load(reinterpret_cast<EventCountData*>(base_ + ecs.at[k])->waiters,
+                     std::memory_order_relaxed);
+  }
+  bits &= ~self_bit();
   std::uint32_t reaped = 0;
-  for (std::uint32_t i = 0; i < kRegistryCapacity; ++i) {
-    auto& sleeping_on = entry(i).sleeping_on;
-    // relaxed: a dead owner wrote it before dying; the kernel's lock release orders that.
-    std::uint32_t offset = shm_load(sleeping_on, std::memory_order_relaxed);
-    if (offset == 0 || entry_alive(i)) continue;
-    // One survivor wins the registration, and gives it back once.
-    if (!sleeping_on.compare_exchange_strong(offset, 0, std::memory_order_relaxed,
-                                             std::memory_order_relaxed)) {
-      continue;
-    }
-    release_sleeper(base_, size(), offset);
+  for (; bits != 0; bits &= bits - 1) {
+    const auto i = static_cast<std::uint32_t>(std::countr_zero(bits));
+    if (i >= kRegistryCapacity || entry_alive(i)) continue;
+    // Hold the dead entry's lock while clearing its bit: no new owner can attach to it and
+    // register (with the same bit) between our verdict and our clear.
+    if (!ofd_try_lock(impl_->fd(), kRegistryLockBase + i, F_WRLCK)) continue;
+    clear_waiters_bit(base_, impl_->kind, i);
+    ofd_try_lock(impl_->fd(), kRegistryLockBase + i, F_UNLCK);
     ++reaped;
   }
   return reaped;
+}
+
+SleepGate& Segment::sleep_gate() const noexcept {
+  return impl_->gate;
 }
 
 bool Segment::entry_alive(std::uint32_t index) const noexcept {

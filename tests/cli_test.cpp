@@ -367,7 +367,8 @@ TEST(CliTest, InspectCountsAKilledProcessAsDead) {
     ::pause();
     return 0;
   });
-  ASSERT_TRUE(eventually([&] { return live_processes(name) == 2; }));
+  // The put returned (the depth shows it); the child is attached from its fork on.
+  ASSERT_TRUE(eventually([&] { return queue.size() == 1 && live_processes(name) == 2; }));
   victim.kill();
   ASSERT_NE(victim.wait(10s), -1);
 

@@ -200,7 +200,7 @@ void producer_dies(CrashPoint point, bool mp, bool mc, bool packed, std::uint64_
   EXPECT_EQ(q.try_get(v), Status::empty);
   EXPECT_TRUE(delivered_once_in_order(got, committed, kMarkers)) << "committed " << committed;
   // A dead multi-producer claim is recovered as a skip, and counted.
-  if (mp && point != CrashPoint::publish_before_tail) {
+  if (mp && point != CrashPoint::publish_before_tail && point != CrashPoint::claim_before_cas) {
     EXPECT_GE(totals(name).recovered_slots, 1U);
   }
 }
@@ -244,13 +244,13 @@ void consumer_dies(CrashPoint point, bool mp, bool mc, bool packed, std::uint64_
     // cannot tell that from a get that returned; it is the application's loss, and not counted.
     EXPECT_EQ(lost, 1U);
     EXPECT_EQ(in_doubt, 0U);
-  } else if (mc) {
+  } else if (mc && point != CrashPoint::take_before_cas) {
     // Taken, not released, by a consumer on a multi side: lost, and counted.
     EXPECT_EQ(lost, 1U);
     EXPECT_EQ(in_doubt, 1U);
   } else {
     // Taken, not released, by a single consumer (in a packed ring, head is the release itself):
-    // redelivered to the next one.
+    // redelivered to the next one. Or never taken (killed before its CAS on head).
     EXPECT_EQ(lost, 0U);
     EXPECT_EQ(in_doubt, 0U);
     EXPECT_TRUE(delivered_once_in_order(got, kCapacity, kMarkers));
@@ -285,12 +285,12 @@ void recoverer_dies(CrashPoint point, std::uint64_t seed) {
 
 // A consumer dies asleep on an empty queue, still registered on the eventcount: survivors take
 // its registration back (producers stop paying a futex wake per message) and go on.
-void sleeper_dies(std::uint64_t seed) {
+void sleeper_dies(CrashPoint point, std::uint64_t seed) {
   ScopedName name("crash-sleeper");
   auto q = Queue<std::uint64_t>::create(name.str(), options(8, true, true));
   Child child([&] {
     auto mine = Queue<std::uint64_t>::open(name.str(), kWait);
-    shmq::detail::crash_point_arm(CrashPoint::sleep_registered, 1 + seed % 3);
+    shmq::detail::crash_point_arm(point, 1 + seed % 3);
     std::uint64_t v = 0;
     for (;;)
       if (mine.get_for(v, 10s) != Status::timeout) return 2;
@@ -364,12 +364,14 @@ std::vector<Scenario> scenarios() {
   auto cons = [&](CP p, bool mp, bool mc, const char* label, bool packed = false) {
     all.push_back({p, label, [=](std::uint64_t s) { consumer_dies(p, mp, mc, packed, s); }});
   };
+  prod(CP::claim_before_cas, true, true, "mpmc");
   prod(CP::claim_before_stamp, true, true, "mpmc");
   prod(CP::claim_before_stamp, true, false, "mpsc");
   prod(CP::publish_before_seq, true, true, "mpmc");
   prod(CP::publish_before_seq, false, false, "spsc");
   prod(CP::publish_before_tail, false, true, "spmc");
   prod(CP::publish_before_tail, false, false, "spsc_packed", true);
+  cons(CP::take_before_cas, true, true, "mpmc");
   cons(CP::take_before_stamp, true, true, "mpmc");
   cons(CP::take_before_stamp, false, true, "spmc");
   cons(CP::release_before_seq, true, true, "mpmc");
@@ -380,7 +382,10 @@ std::vector<Scenario> scenarios() {
                  [](std::uint64_t s) { recoverer_dies(CP::recover_lock_held, s); }});
   all.push_back({CP::recover_skip_marked, "mpmc",
                  [](std::uint64_t s) { recoverer_dies(CP::recover_skip_marked, s); }});
-  all.push_back({CP::sleep_registered, "mpmc", sleeper_dies});
+  all.push_back({CP::sleep_registered, "mpmc",
+                 [](std::uint64_t s) { sleeper_dies(CP::sleep_registered, s); }});
+  all.push_back(
+      {CP::sleep_woken, "mpmc", [](std::uint64_t s) { sleeper_dies(CP::sleep_woken, s); }});
   all.push_back({CP::attach_entry_locked, "mpmc", attacher_dies});
   all.push_back({CP::role_release_before_handover, "spsc", role_holder_dies});
   return all;

@@ -100,8 +100,9 @@ TEST(EventCount, NotifyWithoutWaitersReportsNobodyAndLeavesTheEpoch) {
 TEST(EventCount, SatisfiedConditionReturnsWithoutSleeping) {
   EventCountData ec{};
   Counters counters{};
+  shmq::detail::SleepGate gate;
   const Status s = shmq::detail::wait_until(
-      ec, sleep_only(), shmq::detail::Sleeper{counters}, Deadline::max(), Status::empty,
+      ec, sleep_only(), shmq::detail::Sleeper{counters, 1, gate}, Deadline::max(), Status::empty,
       [](bool) { return Status::ok; }, [] {});
   EXPECT_EQ(s, Status::ok);
   EXPECT_EQ(counters.sleeps.load(), 0U);
@@ -111,10 +112,11 @@ TEST(EventCount, SatisfiedConditionReturnsWithoutSleeping) {
 TEST(EventCount, TimedWaitReturnsTimeoutNoEarlierThanTheDeadline) {
   EventCountData ec{};
   Counters counters{};
+  shmq::detail::SleepGate gate;
   const auto start = Clock::now();
   const Deadline deadline = start + 60ms;
   const Status s = shmq::detail::wait_until(
-      ec, sleep_only(20ms), shmq::detail::Sleeper{counters}, deadline, Status::empty,
+      ec, sleep_only(20ms), shmq::detail::Sleeper{counters, 1, gate}, deadline, Status::empty,
       [](bool) { return Status::empty; }, [] {});
   EXPECT_EQ(s, Status::timeout);
   EXPECT_GE(Clock::now(), deadline);
@@ -129,10 +131,11 @@ TEST(EventCount, SleeperIsWokenByNotify) {
   std::atomic<bool> ready{false};
   Status result = Status::corrupt;
   Counters counters{};
+  shmq::detail::SleepGate gate;
   std::thread waiter([&] {
     result = shmq::detail::wait_until(
-        ec, sleep_only(), shmq::detail::Sleeper{counters}, Clock::now() + 60s, Status::empty,
-        [&](bool) { return ready.load() ? Status::ok : Status::empty; }, [] {});
+        ec, sleep_only(), shmq::detail::Sleeper{counters, 1, gate}, Clock::now() + 60s,
+        Status::empty, [&](bool) { return ready.load() ? Status::ok : Status::empty; }, [] {});
   });
   ASSERT_TRUE(eventually([&] { return ec.waiters.load() > 0; })) << "the waiter registered";
   const auto start = Clock::now();
@@ -150,15 +153,16 @@ TEST(EventCount, OneNotifyWakesEverySleeper) {
   std::atomic<int> woken{0};
   std::vector<std::thread> waiters;
   for (int i = 0; i < 3; ++i) {
-    waiters.emplace_back([&] {
+    waiters.emplace_back([&, i] {
       Counters counters{};
+      shmq::detail::SleepGate gate;  // three handles: three registry bits
       const Status s = shmq::detail::wait_until(
-          ec, sleep_only(), shmq::detail::Sleeper{counters}, Clock::now() + 60s, Status::empty,
-          [&](bool) { return ready.load() ? Status::ok : Status::empty; }, [] {});
+          ec, sleep_only(), shmq::detail::Sleeper{counters, 1ULL << i, gate}, Clock::now() + 60s,
+          Status::empty, [&](bool) { return ready.load() ? Status::ok : Status::empty; }, [] {});
       if (s == Status::ok) woken.fetch_add(1);
     });
   }
-  ASSERT_TRUE(eventually([&] { return ec.waiters.load() == 3; }));
+  ASSERT_TRUE(eventually([&] { return ec.waiters.load() == 7; }));
   const auto start = Clock::now();
   ready.store(true);
   EXPECT_GE(shmq::detail::notify_all(ec), 0);
@@ -166,6 +170,37 @@ TEST(EventCount, OneNotifyWakesEverySleeper) {
     t.join();
   EXPECT_EQ(woken.load(), 3);
   EXPECT_LT(Clock::now() - start, 20s);
+}
+
+// Threads of one handle share its waiters bit (a duplex pipe end with a sending and a receiving
+// thread, or two getters on one handle): the bit stays set while any of them sleeps, so a
+// thread that wakes and leaves never deregisters one that still sleeps.
+TEST(EventCount, ThreadsOfOneHandleKeepTheirSharedBitWhileAnyOfThemSleeps) {
+  EventCountData ec{};
+  shmq::detail::SleepGate gate;
+  std::atomic<int> go_first{0};
+  std::atomic<int> go_second{0};
+  auto sleeper = [&](std::atomic<int>& go) {
+    Counters counters{};
+    return shmq::detail::wait_until(
+        ec, sleep_only(), shmq::detail::Sleeper{counters, 1ULL << 5, gate}, Clock::now() + 60s,
+        Status::empty, [&](bool) { return go.load() != 0 ? Status::ok : Status::empty; }, [] {});
+  };
+  std::thread first([&] { EXPECT_EQ(sleeper(go_first), Status::ok); });
+  std::thread second([&] { EXPECT_EQ(sleeper(go_second), Status::ok); });
+  ASSERT_TRUE(eventually([&] { return gate.sleepers(ec) == 2; })) << "both registered";
+  go_first.store(1);
+  shmq::detail::notify_all(ec);
+  first.join();
+  // The notify woke the second thread too: it re-checks and registers again.
+  ASSERT_TRUE(eventually([&] { return gate.sleepers(ec) == 1; }));
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_EQ(ec.waiters.load(), 1ULL << 5) << "the second thread sleeps: its bit stays";
+  }
+  go_second.store(1);
+  EXPECT_GE(shmq::detail::notify_all(ec), 0) << "the second sleeper is seen";
+  second.join();
+  EXPECT_EQ(ec.waiters.load(), 0U);
 }
 
 // Two threads hand a token back and forth through two eventcounts, sleeping every time. A lost
@@ -178,10 +213,12 @@ TEST(EventCount, PingPongNeverLosesAWakeup) {
   const auto start = Clock::now();
   auto player = [&](int parity, EventCountData& mine, EventCountData& theirs) {
     Counters counters{};
+    shmq::detail::SleepGate gate;
     for (int i = parity; i < 2 * kRounds; i += 2) {
       const Status s = shmq::detail::wait_until(
-          mine, sleep_only(), shmq::detail::Sleeper{counters}, Clock::now() + 60s, Status::empty,
-          [&](bool) { return turn.load() == i ? Status::ok : Status::empty; }, [] {});
+          mine, sleep_only(), shmq::detail::Sleeper{counters, 1, gate}, Clock::now() + 60s,
+          Status::empty, [&](bool) { return turn.load() == i ? Status::ok : Status::empty; },
+          [] {});
       if (s != Status::ok) return;
       turn.store(i + 1);
       shmq::detail::notify_all(theirs);
@@ -317,10 +354,11 @@ TEST(QueueWaiting, BlockingBatchAndPeekWaitForMessages) {
 TEST(EventCount, SpinBudgetHalvesAfterSleepingAndGrowsBackWhenSpinningPays) {
   EventCountData ec{};
   Counters counters{};
+  shmq::detail::SleepGate gate;
   shmq::detail::SpinBudget spin;
   std::uint32_t& budget = spin.rounds;
   const WaitPolicy policy{.spin_iterations = 1024, .sleep_slice = 1ms};
-  const shmq::detail::Sleeper me{counters, nullptr, 0, &spin};
+  const shmq::detail::Sleeper me{counters, 1, gate, &spin};
   int calls = 0;
   // Never ready: spins the whole budget, then times out asleep.
   EXPECT_EQ(shmq::detail::wait_until(
@@ -365,10 +403,11 @@ TEST(EventCount, SpinBudgetHalvesAfterSleepingAndGrowsBackWhenSpinningPays) {
 TEST(EventCount, AProbeWithTheFullSpinLiftsABudgetThatWasTooShort) {
   EventCountData ec{};
   Counters counters{};
+  shmq::detail::SleepGate gate;
   shmq::detail::SpinBudget spin;
   spin.rounds = shmq::detail::kMinSpin;
   const WaitPolicy policy{.spin_iterations = 1024, .sleep_slice = 1ms};
-  const shmq::detail::Sleeper me{counters, nullptr, 0, &spin};
+  const shmq::detail::Sleeper me{counters, 1, gate, &spin};
   std::uint32_t slept = 0;
   for (std::uint32_t wait = 0; wait < shmq::detail::kProbeEvery; ++wait) {
     std::uint32_t tries = 0;

@@ -25,7 +25,7 @@ using namespace shmq::detail;
 using shmq::test::ScopedName;
 
 TEST(Layout, VersionAndMagicAreTheDocumentedValues) {
-  EXPECT_EQ(kLayoutVersion, 4U);
+  EXPECT_EQ(kLayoutVersion, 5U);
   const char expected[8] = {'S', 'H', 'M', 'Q', 'S', 'E', 'G', '1'};
   std::uint64_t magic_from_bytes = 0;
   std::memcpy(&magic_from_bytes, expected, sizeof(expected));
@@ -101,7 +101,7 @@ TEST(Layout, RegistryEntryHasTheDocumentedSizeAndOffsets) {
   EXPECT_EQ(offsetof(RegistryEntry, pid), 16U);
   EXPECT_EQ(offsetof(RegistryEntry, roles), 20U);
   EXPECT_EQ(offsetof(RegistryEntry, pending), 24U);
-  EXPECT_EQ(offsetof(RegistryEntry, sleeping_on), 32U);
+  EXPECT_EQ(offsetof(RegistryEntry, reserved0), 32U);
   EXPECT_EQ(offsetof(RegistryEntry, counters), 64U);
   EXPECT_EQ(make_pending(5, kPendingClaim), (5ULL << 2) | 1U);
   EXPECT_EQ(make_pending(5, kPendingTake), (5ULL << 2) | 2U);
@@ -132,9 +132,9 @@ TEST(Layout, QueueControlHasTheDocumentedSizeAndOffsets) {
   EXPECT_EQ(offsetof(QueueControl, producer_owner), 648U);
   EXPECT_EQ(offsetof(QueueControl, consumer_owner), 656U);
   EXPECT_EQ(offsetof(QueueControl, recovery_owner), 664U);
-  EXPECT_EQ(sizeof(EventCountData), 8U);
+  EXPECT_EQ(sizeof(EventCountData), 16U);
   EXPECT_EQ(offsetof(EventCountData, epoch), 0U);
-  EXPECT_EQ(offsetof(EventCountData, waiters), 4U);
+  EXPECT_EQ(offsetof(EventCountData, waiters), 8U);
 }
 
 TEST(Layout, SlotHeaderHasTheDocumentedSizeAndOffsets) {
@@ -196,7 +196,7 @@ TEST(Layout, QueueSegmentFileHasTheDocumentedBytesAtTheDocumentedOffsets) {
 
   // SegmentHeader at 0.
   EXPECT_EQ(std::memcmp(b.data(), "SHMQSEG1", 8), 0);
-  EXPECT_EQ(at<std::uint32_t>(b, 8), 4U);       // layout version
+  EXPECT_EQ(at<std::uint32_t>(b, 8), 5U);       // layout version
   EXPECT_EQ(at<std::uint32_t>(b, 12), 1U);      // kind: queue
   EXPECT_EQ(at<std::uint64_t>(b, 16), 13824U);  // total bytes
   const auto created = at<std::uint64_t>(b, 24);

@@ -12,15 +12,18 @@
 
 // X(name, what the half-done state is)
 #define SHMQ_CRASH_POINT_LIST(X)                                                             \
+  X(claim_before_cas, "multi producer: intent written, tail CAS not made")                   \
   X(claim_before_stamp, "multi producer: tail CAS done, slot not stamped (only the intent)") \
   X(publish_before_seq, "producer: payload and size written, seq not stored (claim held)")   \
   X(publish_before_tail, "single producer: seq published, tail not stored (tail lags one)")  \
+  X(take_before_cas, "multi consumer: intent written, head CAS not made")                    \
   X(take_before_stamp, "multi consumer: head CAS done, slot not stamped (only the intent)")  \
   X(release_before_seq, "consumer: message copied out, slot not released (take held)")       \
   X(release_before_head, "single consumer: slot released, head not stored (head lags one)")  \
   X(recover_lock_held, "recovery: recovery lock taken, nothing done yet")                    \
   X(recover_skip_marked, "recovery: dead claim marked, skip not published (seq == pos - 1)") \
   X(sleep_registered, "waiter: registered on the eventcount, asleep")                        \
+  X(sleep_woken, "waiter: woken (or its slice ended), still registered")                     \
   X(attach_entry_locked, "attach: registry entry locked, identity not published")            \
   X(role_release_before_handover, "cleanup: single-side role still named, handle going away")
 
@@ -50,9 +53,15 @@ inline constexpr bool kCrashPointsEnabled = true;
 inline constexpr bool kCrashPointsEnabled = false;
 #endif
 
-// Arms `point` in this process: its `nth` hit (1-based) from now raises SIGKILL. One point is
+// What an armed point does when its count is reached: die (SIGKILL), or stop (SIGSTOP: the
+// process stays there, as if descheduled at that instruction, until a SIGCONT; the point is
+// disarmed then), so that a test can interleave processes at exact instructions.
+enum class CrashAction : std::uint8_t { kill, stop };
+
+// Arms `point` in this process: its `nth` hit (1-based) from now does `action`. One point is
 // armed at a time; arming again replaces it. A no-op where crash points are compiled out.
-void crash_point_arm(CrashPoint point, std::uint64_t nth) noexcept;
+void crash_point_arm(CrashPoint point, std::uint64_t nth,
+                     CrashAction action = CrashAction::kill) noexcept;
 void crash_point_disarm() noexcept;
 // How often `point` was passed in this process since start (0 where compiled out).
 std::uint64_t crash_point_hits(CrashPoint point) noexcept;

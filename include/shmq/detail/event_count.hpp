@@ -1,11 +1,11 @@
 // Eventcount over a shared futex word (DESIGN §5): blocking without a syscall on the busy path.
 //
-// A waiter registers (waiters += 1), reads the epoch, re-checks its condition, and only then
-// sleeps on the epoch word. A notifier publishes its change, then wakes only if it sees a
-// registered waiter. Both sides put a full fence between their write and their read ([F1]/[F2],
-// the Dekker pair): either the notifier sees the waiter, or the waiter's re-check sees the change.
-// A notifier that sees no waiter costs one fence and one load of a line that is read-shared while
-// nobody sleeps: no syscall per message while both sides are busy.
+// A waiter registers (sets its registry entry's bit in `waiters`), reads the epoch, re-checks its
+// condition, and only then sleeps on the epoch word. A notifier publishes its change, then wakes
+// only if it sees a registered waiter. Both sides put a full fence between their write and their
+// read ([F1]/[F2], the Dekker pair): either the notifier sees the waiter, or the waiter's re-check
+// sees the change. A notifier that sees no waiter costs one fence and one load of a line that is
+// read-shared while nobody sleeps: no syscall per message while both sides are busy.
 //
 // Sleeps are bounded slices (WaitPolicy::sleep_slice) so that a sleeper re-checks its condition,
 // its deadline and its peers' liveness even if a wake is lost to a dead notifier.
@@ -15,10 +15,13 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <climits>
 #include <cstdint>
+#include <mutex>
+#include <new>
 
 #include "shmq/detail/crash_point.hpp"
 #include "shmq/detail/futex.hpp"
@@ -52,8 +55,9 @@ inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) noex
 // asleep yet — or are dead: see QueueCore::note_empty_wake()).
 inline long notify_all(EventCountData& ec) noexcept {
   // [F1] order the caller's publish before the waiters load; pairs with [F2] in wait_until().
-  // Light: a compiler barrier when the sleepers' [F2] is a heavy fence (futex.hpp).
-  light_fence();
+  // (Asymmetric fences, a compiler barrier here against membarrier() on the way to sleep, were a
+  // per-process opt-in until layout 5; a process in the other mode than its peers lost wakes.)
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   // relaxed: ordered by [F1].
   if (shm_load(ec.waiters, std::memory_order_relaxed) == 0) return -1;
   // relaxed: the epoch only makes a racing futex_wait return; data is ordered by [F1]/[F2].
@@ -74,13 +78,66 @@ struct SpinBudget {
   std::uint32_t waits = 0;            // waits so far (every kProbeEvery-th probes)
 };
 
-// Who is waiting, for the bookkeeping that survives a waiter's death: the process's own registry
-// entry records which eventcount it is registered on (RegistryEntry::sleeping_on), so that
-// survivors can take a dead sleeper's registration back (Segment::reap_dead_sleepers).
+// One handle's sleepers, per eventcount (process-local): threads of one handle share its waiters
+// bit, so the bit is set by the first of them to register and cleared by the last to leave. The
+// mutex is taken only on the way to and from sleep.
+class SleepGate {
+ public:
+  // Sets `bit` in ec.waiters unless another thread of this handle has it set already.
+  void enter(EventCountData& ec, std::uint64_t bit) noexcept {
+    std::lock_guard lock(mutex_);
+    if (count(&ec)++ == 0) {
+      // seq_cst: part of the Dekker pair with [F2] in wait_until(). One RMW: whole or not done
+      // when this process is killed (INV-E1).
+      ec.waiters.fetch_or(bit, std::memory_order_seq_cst);
+    }
+  }
+  // Clears `bit` when the last thread of this handle registered on `ec` leaves.
+  void leave(EventCountData& ec, std::uint64_t bit) noexcept {
+    std::lock_guard lock(mutex_);
+    if (--count(&ec) == 0) {
+      // relaxed: the bit only gates wakes; a stale bit costs one needless wake.
+      ec.waiters.fetch_and(~bit, std::memory_order_relaxed);
+    }
+  }
+  // How many threads of this handle are registered on `ec` (for tests and inspection).
+  std::uint32_t sleepers(const EventCountData& ec) noexcept {
+    std::lock_guard lock(mutex_);
+    for (const Slot& s : slots_)
+      if (s.ec == &ec) return s.count;
+    return 0;
+  }
+  // In a forked child: no thread of the child sleeps, whatever the parent's threads did.
+  void reset_in_child() noexcept {
+    new (&mutex_) std::mutex();
+    slots_ = {};
+  }
+
+ private:
+  std::uint32_t& count(const EventCountData* ec) noexcept {
+    Slot* free = nullptr;
+    for (Slot& s : slots_) {
+      if (s.ec == ec) return s.count;
+      if (s.count == 0 && free == nullptr) free = &s;
+    }
+    free->ec = ec;  // a handle sleeps on at most kSlots eventcounts (a duplex pipe end: 2)
+    return free->count;
+  }
+  struct Slot {
+    const EventCountData* ec = nullptr;
+    std::uint32_t count = 0;
+  };
+  static constexpr std::size_t kSlots = 4;
+  std::mutex mutex_;
+  std::array<Slot, kSlots> slots_{};
+};
+
+// Who is waiting: the bit of the handle's registry entry (1 << index), and the handle's gate.
+// A dead sleeper's bit is cleared by survivors (Segment::reap_dead_sleepers).
 struct Sleeper {
   Counters& counters;
-  std::atomic<std::uint32_t>* sleeping_on = nullptr;  // this process's registry field, or none
-  std::uint32_t ec_offset = 0;                        // the eventcount's offset in the segment
+  std::uint64_t bit;  // 1 << the registry index of the handle
+  SleepGate& gate;
   // The handle's adaptive spin budget (process-local), or none: spin the policy's full count.
   SpinBudget* spin_budget = nullptr;
 };
@@ -161,16 +218,12 @@ Status wait_until(EventCountData& ec, const WaitPolicy& policy, const Sleeper& m
       return Status::timeout;
     }
     on_slice();
-    // relaxed: read only by survivors after this process died (the kernel dropped its lock).
-    if (me.sleeping_on) me.sleeping_on->store(me.ec_offset, std::memory_order_relaxed);
-    // seq_cst: part of the Dekker pair with [F2] below.
-    ec.waiters.fetch_add(1, std::memory_order_seq_cst);
+    me.gate.enter(ec, me.bit);  // seq_cst: part of the Dekker pair with [F2] below
     // relaxed: the epoch only arms the futex compare; [F2] orders it before the re-check.
     const std::uint32_t epoch = shm_load(ec.epoch, std::memory_order_relaxed);
-    // [F2] order the registration before the re-check; pairs with [F1] in notify_all(). Heavy:
-    // every running registered process passes a full barrier (futex.hpp), so a notifier's light
-    // [F1] is enough. Paid only on the way to sleep.
-    heavy_fence();
+    // [F2] order the registration before the re-check; pairs with [F1] in notify_all(). Paid
+    // only on the way to sleep.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     s = attempt(true);
     // Ready right after the spin gave up: a longer spin would have caught it without the fence
     // and the registration; grow the budget back.
@@ -181,10 +234,9 @@ Status wait_until(EventCountData& ec, const WaitPolicy& policy, const Sleeper& m
       bump(me.counters.sleeps);
       SHMQ_CRASH_POINT(sleep_registered);
       futex_wait_until(ec.epoch, epoch, deadline - now > slice ? now + slice : deadline);
+      SHMQ_CRASH_POINT(sleep_woken);
     }
-    // relaxed: the count only gates wakes; a stale extra count costs one needless wake.
-    ec.waiters.fetch_sub(1, std::memory_order_relaxed);
-    if (me.sleeping_on) me.sleeping_on->store(0, std::memory_order_relaxed);  // relaxed: as above
+    me.gate.leave(ec, me.bit);
     if (s != would_block) return s;
   }
 }

@@ -17,6 +17,7 @@
 //   runtime/queue_core.cpp); values read later on the hot path are re-checked at each use.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -30,7 +31,7 @@ inline constexpr std::uint64_t kMagic = 0x31474553514d4853ULL;
 // The layout version. Bump it whenever any struct in this file changes a size, an offset or the
 // meaning of a field, and update tests/layout_test.cpp in the same change. An opener refuses every
 // version but its own: there is no cross-version compatibility.
-inline constexpr std::uint32_t kLayoutVersion = 4;
+inline constexpr std::uint32_t kLayoutVersion = 5;
 
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::size_t kIndexSeparation = 128;
@@ -110,9 +111,7 @@ struct RegistryEntry {
   // with a pending value is how recovery finds a claimer killed between its CAS and its stamp;
   // such an entry is not reused until recovery clears it.
   std::atomic<std::uint64_t> pending;
-  // Offset (from the segment base) of the EventCountData this process is registered on as a
-  // sleeper, 0 for none: lets survivors take a dead sleeper's registration back.
-  std::atomic<std::uint32_t> sleeping_on;
+  std::uint32_t reserved0;  // zero (was a sleeper record before layout 5: see EventCountData)
   std::uint8_t pad_[64 - 36];
   Counters counters;
   std::uint8_t pad2_[192 - 64 - sizeof(Counters)];
@@ -120,7 +119,6 @@ struct RegistryEntry {
 static_assert(std::is_standard_layout_v<RegistryEntry>);
 static_assert(sizeof(RegistryEntry) == 192);
 static_assert(offsetof(RegistryEntry, pending) == 24);
-static_assert(offsetof(RegistryEntry, sleeping_on) == 32);
 static_assert(offsetof(RegistryEntry, counters) == 64, "counters on lines of their own");
 
 inline constexpr std::uint64_t kPendingClaim = 1;  // a producer's CAS on tail
@@ -168,12 +166,21 @@ inline constexpr std::uint32_t kFlagPacked = 1U << 2;
 
 enum class ElementKind : std::uint32_t { fixed = 1, bytes = 2 };
 
-// Two 32-bit words of one eventcount (DESIGN §5): `epoch` is the futex word, bumped by a notifier
-// that saw waiters; `waiters` counts registered sleepers.
+// One eventcount (docs/queue.md, "Waiting"): `epoch` is the futex word, bumped by a notifier that
+// saw waiters; `waiters` has bit i set while registry entry i has a sleeper registered here.
+// One bit per entry, not a count: registering and deregistering are each one RMW (fetch_or /
+// fetch_and) that is whole or not done when its process is killed, and a dead entry's bit is
+// cleared idempotently by whoever holds that entry's lock (the next attacher, or a reaper,
+// Segment::reap_dead_sleepers). INV-E1: when no process is between its registration and its
+// deregistration, `waiters` has no bit of a live entry, and a dead entry's bit only until it is
+// reaped. Threads of one handle share its bit (a process-local count, SleepGate).
 struct EventCountData {
   std::atomic<std::uint32_t> epoch;
-  std::atomic<std::uint32_t> waiters;
+  std::uint32_t reserved0;  // zero
+  std::atomic<std::uint64_t> waiters;
 };
+static_assert(sizeof(EventCountData) == 16);
+static_assert(kRegistryCapacity <= 64, "one waiters bit per registry entry");
 
 struct QueueControl {
   // Immutable after creation (written before `ready`).
@@ -194,9 +201,9 @@ struct QueueControl {
   std::atomic<std::uint64_t> head;
   std::uint8_t pad2_[128 - 8];
   EventCountData not_empty;  // consumers sleep here
-  std::uint8_t pad3_[128 - 8];
+  std::uint8_t pad3_[128 - sizeof(EventCountData)];
   EventCountData not_full;  // producers sleep here
-  std::uint8_t pad4_[128 - 8];
+  std::uint8_t pad4_[128 - sizeof(EventCountData)];
   std::atomic<std::uint32_t> closed;  // 0 open, 1 closed; never reset
   std::uint32_t pad5_;
   std::atomic<std::uint64_t> producer_owner;  // SP queues: token of the producer, 0 = none
@@ -316,9 +323,9 @@ struct ByteRingData {
   std::atomic<std::uint64_t> head;  // written by the reading end only: next byte to read
   std::uint8_t pad2_[128 - 8];
   EventCountData readable;  // the reader sleeps here: records published, or the writer left
-  std::uint8_t pad3_[128 - 8];
+  std::uint8_t pad3_[128 - sizeof(EventCountData)];
   EventCountData writable;  // the writer sleeps here: space freed, or the reader left
-  std::uint8_t pad4_[128 - 8];
+  std::uint8_t pad4_[128 - sizeof(EventCountData)];
 };
 static_assert(std::is_standard_layout_v<ByteRingData>);
 static_assert(sizeof(ByteRingData) == 640);
@@ -347,6 +354,33 @@ inline constexpr std::uint64_t kPipeDataOffset = kBodyOffset + kPipeBodyBytes;
 static_assert(kPipeDataOffset == kBodyOffset + 1664);
 static_assert(kPipeDataOffset % kIndexSeparation == 0, "ring data starts on its own lines");
 static_assert(kPipeDataOffset <= 16 * 1024, "DESIGN §8: at most 16 KiB of header");
+
+// ---- Eventcounts of each kind ----------------------------------------------------------------
+
+// Where a segment of `kind` keeps its eventcounts (offsets from the segment base): the places a
+// dead entry's waiters bit may be left in (Segment::reap_dead_sleepers). A Manager segment has
+// none: its waiting happens in its queues' segments.
+struct EventCountOffsets {
+  std::array<std::uint64_t, 4> at{};
+  std::uint32_t count = 0;
+};
+inline constexpr EventCountOffsets eventcount_offsets(SegmentKind kind) {
+  EventCountOffsets o;
+  if (kind == SegmentKind::queue) {
+    o.at[0] = kBodyOffset + offsetof(QueueControl, not_empty);
+    o.at[1] = kBodyOffset + offsetof(QueueControl, not_full);
+    o.count = 2;
+  } else if (kind == SegmentKind::pipe) {
+    for (std::uint32_t r = 0; r < 2; ++r) {
+      const std::uint64_t ring =
+          kBodyOffset + offsetof(PipeControl, rings) + r * sizeof(ByteRingData);
+      o.at[2 * r] = ring + offsetof(ByteRingData, readable);
+      o.at[2 * r + 1] = ring + offsetof(ByteRingData, writable);
+    }
+    o.count = 4;
+  }
+  return o;
+}
 
 // ---- Manager --------------------------------------------------------------------------------
 //

@@ -34,9 +34,10 @@ struct QueueGeometry {
   std::uint64_t total_bytes = 0;
 };
 // Throws Error(invalid_argument) for sizes that cannot be built.
-// A packed ring (kFlagPacked) stores max_message-byte elements back to back.
+// A packed ring (kFlagPacked) stores max_message-byte elements back to back; `multi`: several
+// producers or consumers (their stamps cap the capacity at 2^29).
 QueueGeometry queue_geometry(std::string_view name, std::uint64_t capacity,
-                             std::uint32_t max_message, bool packed);
+                             std::uint32_t max_message, bool packed, bool multi);
 
 // Validates a queue's control block against its segment (every field read once) and, if given,
 // against the expected element type. Throws Error naming the cause; returns the ring config.
@@ -93,10 +94,8 @@ class QueueCore {
   template <class Attempt>
   Status wait(Side side, Deadline deadline, Attempt&& attempt) {
     EventCountData& ec = side == Side::consumer ? control().not_empty : control().not_full;
-    const Sleeper me{
-        counters(), &segment_.self().sleeping_on,
-        static_cast<std::uint32_t>(reinterpret_cast<std::byte*>(&ec) - segment_.base()),
-        wait_.adaptive ? &spin_budget_[side == Side::consumer ? 0 : 1] : nullptr};
+    const Sleeper me{counters(), segment_.self_bit(), segment_.sleep_gate(),
+                     wait_.adaptive ? &spin_budget_[side == Side::consumer ? 0 : 1] : nullptr};
     return wait_until(ec, wait_, me, deadline,
                       side == Side::consumer ? Status::empty : Status::full,
                       std::forward<Attempt>(attempt), [this, side] {

@@ -29,6 +29,8 @@
 
 namespace shmq::detail {
 
+class SleepGate;  // event_count.hpp
+
 inline constexpr std::size_t kMaxNameLength = 200;
 
 // The private copy of a segment's header, taken once at open/create and validated.
@@ -129,9 +131,12 @@ class Segment {
   PendingScan scan_pending(std::uint64_t value) const noexcept;
   // Clears `value` from the entries of dead processes (their intent has been dealt with).
   void clear_dead_pending(std::uint64_t value) const noexcept;
-  // Takes back the sleeper registrations of dead processes (RegistryEntry::sleeping_on), so
-  // notifiers stop paying a futex wake for them. Returns how many were taken back.
+  // Clears the waiters bits of dead processes in this segment's eventcounts (layout.hpp,
+  // INV-E1), so notifiers stop paying a futex wake for them. Returns how many were taken back.
   std::uint32_t reap_dead_sleepers() const noexcept;
+  // This handle's waiters bit (1 << its registry index) and sleepers (event_count.hpp).
+  std::uint64_t self_bit() const noexcept { return 1ULL << (id_->self_index % 64); }
+  SleepGate& sleep_gate() const noexcept;
   // Whether registry entry `index` is held by a live process.
   bool entry_alive(std::uint32_t index) const noexcept;
 

@@ -347,13 +347,17 @@ class SlotRing {
   Status try_claim_multi(Claim& c) noexcept {
     // relaxed: a ticket; the slot's seq ([A1]) orders the data.
     std::uint64_t pos = shm_load(ctl_->tail, std::memory_order_relaxed);
+    bool intent = false;  // our intent is in pending_ (a CAS of ours failed)
     for (;;) {
       // [A1] as in try_claim_single().
       const std::uint64_t seq = shm_load(slot_at(pos)->seq, std::memory_order_acquire);
       const std::int64_t d = distance(seq, pos);
       if (d == 0) {
-        // relaxed: published by [R7].
-        pending_->store(make_pending(pos, kPendingClaim), std::memory_order_relaxed);
+        // [R8'] release: a recoverer that reads this intent also sees the stamp of this
+        // handle's previous claim (continues [R8]); published to recovery by [R7].
+        pending_->store(make_pending(pos, kPendingClaim), std::memory_order_release);
+        intent = true;
+        SHMQ_CRASH_POINT(claim_before_cas);
         // [R7] take the ticket, publishing the intent above to recovery; pairs with [A7] in
         // claimed_unpublished(). Failure relaxed: nothing is taken. [A1] ordered the slot.
         if (ctl_->tail.compare_exchange_weak(pos, pos + 1, std::memory_order_release,
@@ -368,13 +372,23 @@ class SlotRing {
         }
         continue;  // pos was reloaded by the failed CAS
       }
-      if (d < 0) return Status::full;  // the slot still holds the message of pos - capacity
+      // the slot still holds the message of pos - capacity
+      if (d < 0) return drop_intent(intent, Status::full);
       // Another producer took pos: move on. Legally tail has moved past pos by now.
       const std::uint64_t next =
-          shm_load(ctl_->tail, std::memory_order_relaxed);   // relaxed: ticket
-      if (distance(next, pos) <= 0) return Status::corrupt;  // seq ahead of tail: INV-R2
+          shm_load(ctl_->tail, std::memory_order_relaxed);                        // relaxed: ticket
+      if (distance(next, pos) <= 0) return drop_intent(intent, Status::corrupt);  // INV-R2
       pos = next;
     }
+  }
+
+  // A claim (take) that lost its CAS and then gave up must not leave its intent behind: it names
+  // a position another party won, and a live process's intent makes recovery wait for it — for
+  // ever, if the winner died before stamping and this handle stays idle.
+  Status drop_intent(bool intent, Status s) noexcept {
+    // [R8] as after a stamp: nothing of ours is pending.
+    if (intent) pending_->store(0, std::memory_order_release);
+    return s;
   }
 
   Status try_acquire_single(Claim& c) noexcept {
@@ -395,13 +409,16 @@ class SlotRing {
   Status try_acquire_multi(Claim& c) noexcept {
     // relaxed: a ticket; the slot's seq ([A2]) orders the data.
     std::uint64_t pos = shm_load(ctl_->head, std::memory_order_relaxed);
+    bool intent = false;  // as in try_claim_multi()
     for (;;) {
       // [A2] as in try_acquire_single().
       const std::uint64_t seq = shm_load(slot_at(pos)->seq, std::memory_order_acquire);
       const std::int64_t d = distance(seq, pos + 1);
       if (d == 0) {
-        // relaxed: published by [R7].
-        pending_->store(make_pending(pos, kPendingTake), std::memory_order_relaxed);
+        // [R8'] as in try_claim_multi().
+        pending_->store(make_pending(pos, kPendingTake), std::memory_order_release);
+        intent = true;
+        SHMQ_CRASH_POINT(take_before_cas);
         // [R7] take the ticket, publishing the intent above; pairs with [A7] in
         // taken_unreleased(). Failure relaxed: nothing is taken. [A2] ordered the slot.
         if (ctl_->head.compare_exchange_weak(pos, pos + 1, std::memory_order_release,
@@ -416,10 +433,10 @@ class SlotRing {
         }
         continue;
       }
-      if (d < 0) return Status::empty;  // not yet published
+      if (d < 0) return drop_intent(intent, Status::empty);  // not yet published
       const std::uint64_t next =
-          shm_load(ctl_->head, std::memory_order_relaxed);   // relaxed: ticket
-      if (distance(next, pos) <= 0) return Status::corrupt;  // INV-R2
+          shm_load(ctl_->head, std::memory_order_relaxed);                        // relaxed: ticket
+      if (distance(next, pos) <= 0) return drop_intent(intent, Status::corrupt);  // INV-R2
       pos = next;
     }
   }

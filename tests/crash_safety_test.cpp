@@ -1,0 +1,403 @@
+// Crash safety of the layer between the rings and the processes (runtime/segment.cpp, the
+// eventcount's registration, recovery's intents, fork()): each test reproduces one way in which a
+// badly timed kill, a full registry, a plain fork() or a planted file used to break a queue or a
+// pipe for good (docs/design.md's crash model; the defects are listed in docs/queue.md, "Crash
+// safety"). Processes meet through pipes and observed states (/proc/PID/stat, registry bits),
+// never through sleeps.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bit>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "shmq/detail/crash_point.hpp"
+#include "shmq/inspect.hpp"
+#include "shmq/pipe.hpp"
+#include "shmq/queue.hpp"
+#include "support/queue_test_util.hpp"
+#include "support/test_support.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using shmq::Queue;
+using shmq::Status;
+using shmq::detail::CrashAction;
+using shmq::detail::CrashPoint;
+using shmq::test::Child;
+using shmq::test::eventually;
+using shmq::test::ScopedName;
+
+constexpr int kKilled = 128 + SIGKILL;
+constexpr shmq::WaitPolicy kWait{.spin_iterations = 100, .sleep_slice = 1ms};
+
+// The scheduler state letter of `pid` (/proc/PID/stat's third field), or '?' if it is gone.
+char proc_state(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  const auto close = stat.rfind(')');
+  return close == std::string::npos || close + 2 >= stat.size() ? '?' : stat[close + 2];
+}
+
+// A one-way pipe for a child to report a value (or, close-on-exec, that it exec'd).
+class Report {
+ public:
+  explicit Report(int flags = 0) {
+    if (::pipe2(fds_, flags) != 0) throw std::runtime_error("pipe2");
+  }
+  ~Report() {
+    for (int fd : fds_)
+      if (fd >= 0) ::close(fd);
+  }
+  Report(const Report&) = delete;
+  Report& operator=(const Report&) = delete;
+  void send(int value) const { (void)!::write(fds_[1], &value, sizeof(value)); }
+  // The next value, or -1 at end of file (every writer closed or exec'd).
+  int receive() {
+    if (fds_[1] >= 0) {
+      ::close(fds_[1]);
+      fds_[1] = -1;
+    }
+    int value = 0;
+    return ::read(fds_[0], &value, sizeof(value)) == static_cast<ssize_t>(sizeof(value)) ? value
+                                                                                         : -1;
+  }
+
+ private:
+  int fds_[2] = {-1, -1};
+};
+
+shmq::QueueOptions mpmc(std::uint64_t capacity) {
+  shmq::QueueOptions o;
+  o.capacity = capacity;
+  o.wait = kWait;
+  return o;
+}
+
+// The registry index of each bit in `waiters`, and whether its entry belongs to `pid`.
+bool only_bit_is(const Queue<int>& q, std::uint64_t waiters, pid_t pid) {
+  if (std::popcount(waiters) != 1) return false;
+  const auto index = static_cast<std::uint32_t>(std::countr_zero(waiters));
+  return q.core().segment().entry(index).pid.load() == static_cast<std::uint32_t>(pid);
+}
+
+// ---- 1. a sleeper's registration is one RMW: no kill leaves it torn ----
+
+// A sleeper B dies at each point of its way to and from sleep while another process A sleeps on
+// the same eventcount. After B's bit is reaped, A's registration must be intact (before layout 5
+// a dead process's registration was a count plus a separate record, and a kill between the two
+// writes made the reaper subtract A's registration: A slept through every put for a whole slice,
+// then the count wrapped and every notify paid a futex_wake for good). INV-E1 is checked when
+// all are quiescent: no bit left, and a notify with nobody asleep makes no syscall.
+TEST(CrashSafety, ASleeperKilledOnItsWayToOrFromSleepNeverUnregistersAnother) {
+  if (!shmq::detail::kCrashPointsEnabled) GTEST_SKIP() << "built without SHMQ_CRASH_POINTS";
+  for (const CrashPoint point : {CrashPoint::sleep_registered, CrashPoint::sleep_woken}) {
+    SCOPED_TRACE(shmq::detail::kCrashPoints[static_cast<std::size_t>(point)].name);
+    ScopedName name("cs-sleepers");
+    auto q = Queue<int>::create(name.str(), mpmc(8));
+    // A sleeps in get with long slices: only a wake (or a 60 s slice) ends its wait.
+    Child a([&] {
+      auto mine = Queue<int>::open(name.str(), {.spin_iterations = 0, .sleep_slice = 250ms});
+      int v = 0;
+      return mine.get(v) == Status::ok && v == 7 ? 0 : 2;
+    });
+    auto& not_empty = q.core().control().not_empty;
+    ASSERT_TRUE(eventually([&] { return only_bit_is(q, not_empty.waiters.load(), a.pid()); }));
+    // B registers too and dies at `point` (sleep_woken: after a wake, before deregistering).
+    Child b([&] {
+      auto mine = Queue<int>::open(name.str(), kWait);
+      shmq::detail::crash_point_arm(point, 1);
+      int v = 0;
+      for (;;)
+        if (mine.get_for(v, 60s) != Status::timeout) return 2;
+    });
+    if (point == CrashPoint::sleep_woken) {
+      // B is asleep beside A; a spurious wake (close-free: an epoch bump) sends it to its point.
+      ASSERT_TRUE(eventually([&] { return std::popcount(not_empty.waiters.load()) == 2; }));
+      shmq::detail::wake_all(not_empty);
+    }
+    ASSERT_EQ(b.wait(30s), kKilled);
+    q.core().segment().reap_dead_sleepers();
+    // A went back to sleep after the wake (or never woke): its bit, and only its bit.
+    ASSERT_TRUE(eventually([&] { return only_bit_is(q, not_empty.waiters.load(), a.pid()); }));
+    ASSERT_EQ(q.try_put(7), Status::ok);
+    ASSERT_EQ(a.wait(30s), 0) << "A was woken by the put and got it";
+    q.core().segment().reap_dead_sleepers();
+    EXPECT_EQ(not_empty.waiters.load(), 0U) << "INV-E1: nobody sleeps, no bit is set";
+    EXPECT_LT(shmq::detail::notify_all(not_empty), 0) << "no sleeper: no futex_wake";
+  }
+}
+
+// ---- 2. a producer that lost the tail CAS leaves no intent behind ----
+
+// B writes its intent for position 3 and stops before its CAS; A claims 3 and dies before
+// stamping it; B, continued, loses the CAS, finds the ring full and returns. B stays alive and
+// idle. The consumer must still recover A's dead claim: before the fix, B's stale intent named 3
+// and recovery waited for live B for ever.
+TEST(CrashSafety, AProducerThatLostTheTailCasDoesNotBlockRecoveryOfTheWinner) {
+  if (!shmq::detail::kCrashPointsEnabled) GTEST_SKIP() << "built without SHMQ_CRASH_POINTS";
+  ScopedName name("cs-cas-loser");
+  auto q = Queue<int>::create(name.str(), mpmc(4));
+  for (int v = 0; v < 3; ++v)
+    ASSERT_EQ(q.try_put(v), Status::ok);
+  Report b_said;
+  Child b([&]() -> int {
+    auto mine = Queue<int>::open(name.str(), kWait);
+    shmq::detail::crash_point_arm(CrashPoint::claim_before_cas, 1, CrashAction::stop);
+    b_said.send(static_cast<int>(mine.try_put(100)));
+    for (;;)
+      ::pause();  // alive and idle, holding its registry entry
+  });
+  ASSERT_TRUE(eventually([&] { return proc_state(b.pid()) == 'T'; }, 30s)) << "B stopped";
+  Child a([&] {
+    auto mine = Queue<int>::open(name.str(), kWait);
+    shmq::detail::crash_point_arm(CrashPoint::claim_before_stamp, 1);
+    (void)mine.try_put(200);
+    return 2;
+  });
+  ASSERT_EQ(a.wait(30s), kKilled);
+  b.kill(SIGCONT);
+  EXPECT_EQ(b_said.receive(), static_cast<int>(Status::full)) << "B lost the CAS, ring full";
+  int v = 0;
+  for (int want = 0; want < 3; ++want) {
+    ASSERT_EQ(q.get_for(v, 30s), Status::ok);
+    EXPECT_EQ(v, want);
+  }
+  ASSERT_EQ(q.try_put(300), Status::ok);  // behind A's dead claim
+  ASSERT_EQ(q.get_for(v, 30s), Status::ok) << "A's dead claim was recovered despite live B";
+  EXPECT_EQ(v, 300);
+  EXPECT_EQ(shmq::inspect(name.str()).totals.recovered_slots, 1U);
+}
+
+// As above for consumers: a consumer that lost the head CAS and found the ring empty.
+TEST(CrashSafety, AConsumerThatLostTheHeadCasDoesNotBlockRecoveryOfTheWinner) {
+  if (!shmq::detail::kCrashPointsEnabled) GTEST_SKIP() << "built without SHMQ_CRASH_POINTS";
+  ScopedName name("cs-take-loser");
+  auto q = Queue<int>::create(name.str(), mpmc(4));
+  ASSERT_EQ(q.try_put(1), Status::ok);
+  Report b_said;
+  Child b([&]() -> int {
+    auto mine = Queue<int>::open(name.str(), kWait);
+    shmq::detail::crash_point_arm(CrashPoint::take_before_cas, 1, CrashAction::stop);
+    int got = 0;
+    b_said.send(static_cast<int>(mine.try_get(got)));
+    for (;;)
+      ::pause();
+  });
+  ASSERT_TRUE(eventually([&] { return proc_state(b.pid()) == 'T'; }, 30s)) << "B stopped";
+  Child a([&] {
+    auto mine = Queue<int>::open(name.str(), kWait);
+    shmq::detail::crash_point_arm(CrashPoint::take_before_stamp, 1);
+    int got = 0;
+    (void)mine.try_get(got);
+    return 2;
+  });
+  ASSERT_EQ(a.wait(30s), kKilled);
+  b.kill(SIGCONT);
+  EXPECT_EQ(b_said.receive(), static_cast<int>(Status::empty)) << "B lost the CAS, ring empty";
+  // Producers lap the ring: the slot A took must be recovered (its message counted lost).
+  for (int m = 0; m < 8; ++m) {
+    ASSERT_EQ(q.put_for(10 + m, 30s), Status::ok) << "put " << m;
+    int v = 0;
+    ASSERT_EQ(q.get_for(v, 30s), Status::ok);
+    EXPECT_EQ(v, 10 + m);
+  }
+  EXPECT_EQ(shmq::inspect(name.str()).totals.in_doubt, 1U);
+}
+
+// ---- 3. a full registry reuses a dead claimer's entry without wedging recovery ----
+
+// A dies between its tail CAS and its stamp, its intent in its registry entry. Then the registry
+// fills: 63 live handles, and one more attacher must take A's dead entry (erasing the intent).
+// Before the fix, recovery then found no intent and refused for ever.
+TEST(CrashSafety, AFullRegistryThatReusesADeadClaimersEntryDoesNotWedgeRecovery) {
+  if (!shmq::detail::kCrashPointsEnabled) GTEST_SKIP() << "built without SHMQ_CRASH_POINTS";
+  ScopedName name("cs-full-registry");
+  auto q = Queue<int>::create(name.str(), mpmc(8));
+  Child a([&] {
+    auto mine = Queue<int>::open(name.str(), kWait);
+    shmq::detail::crash_point_arm(CrashPoint::claim_before_stamp, 1);
+    (void)mine.try_put(1);
+    return 2;
+  });
+  ASSERT_EQ(a.wait(30s), kKilled);
+  std::vector<Queue<int>> extra;
+  for (std::uint32_t i = 0; i + 2 < shmq::detail::kRegistryCapacity; ++i)
+    extra.push_back(Queue<int>::open(name.str(), kWait));
+  // 63 live entries; this one can only be A's.
+  extra.push_back(Queue<int>::open(name.str(), kWait));
+  EXPECT_EQ(shmq::inspect(name.str()).live_processes(), shmq::detail::kRegistryCapacity)
+      << "the registry is full";
+  ASSERT_EQ(q.try_put(2), Status::ok);
+  int v = 0;
+  ASSERT_EQ(q.get_for(v, 30s), Status::ok) << "the dead claim was recovered";
+  EXPECT_EQ(v, 2);
+}
+
+// ---- 4. fork() + exec() leaves no segment behind in the exec'd program ----
+
+TEST(CrashSafety, AnExecdChildInheritsNeitherTheSegmentNorARegistryEntry) {
+  ScopedName name("cs-exec");
+  auto q = Queue<int>::create(name.str(), mpmc(8));
+  Report exec_done(O_CLOEXEC);  // end of file once the child exec'd
+  Child child([&] {
+    ::execl("/bin/sleep", "sleep", "60", static_cast<char*>(nullptr));
+    return 99;
+  });
+  ASSERT_EQ(exec_done.receive(), -1);
+  ASSERT_NE(proc_state(child.pid()), '?');
+  // exec() closes the close-on-exec descriptors one by one: the report pipe may close first.
+  // A leaked descriptor (or entry) stays for the child's whole life.
+  EXPECT_TRUE(eventually([&] { return shmq::inspect(name.str()).live_processes() == 1; }))
+      << "only the parent is attached";
+  const std::string shm = shmq::detail::segment_path(name.str());
+  for (const auto& fd :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(child.pid()) + "/fd")) {
+    std::error_code ec;
+    EXPECT_NE(std::filesystem::read_symlink(fd.path(), ec).string(), shm)
+        << "the exec'd child holds the segment open as " << fd.path();
+  }
+  child.kill(SIGKILL);
+  EXPECT_EQ(child.wait(30s), kKilled);
+}
+
+// An end held only by a fork+exec'd child and a killed parent: the peer gets end of file.
+TEST(CrashSafety, APipeEndHeldOnlyByAnExecdChildIsClosed) {
+  ScopedName name("cs-exec-pipe");
+  auto [reader, writer] = shmq::Pipe::create(name.str());
+  Report ready;
+  Child holder([&]() -> int {
+    reader.close();
+    Report exec_done(O_CLOEXEC);
+    Child sleeper([&] {
+      ::execl("/bin/sleep", "sleep", "60", static_cast<char*>(nullptr));
+      return 99;
+    });
+    if (exec_done.receive() != -1) return 3;
+    ready.send(sleeper.pid());
+    for (;;)
+      ::pause();
+  });
+  writer.close();
+  const int sleeper_pid = ready.receive();
+  ASSERT_GT(sleeper_pid, 0);
+  holder.kill(SIGKILL);
+  EXPECT_EQ(holder.wait(30s), kKilled);
+  std::string msg;
+  EXPECT_EQ(reader.recv(msg), Status::closed) << "the exec'd sleeper does not hold the end";
+  ::kill(sleeper_pid, SIGKILL);
+}
+
+// ---- 5. a plain fork(): the child holds the ends it inherited from its first instruction ----
+
+// Python's idiom: fork, the parent closes its copy of the child's end at once and reads. The
+// child must be a holder before the parent's close, or the reader sees no holder: a spurious
+// end of file (49 of 50 runs before the fix).
+TEST(CrashSafety, APlainForkHoldsTheInheritedEndBeforeTheParentClosesItsCopy) {
+  for (int run = 0; run < 50; ++run) {
+    ScopedName name("cs-fork-pipe");
+    auto [reader, writer] = shmq::Pipe::create(name.str());
+    std::fflush(nullptr);
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      reader.close();
+      const bool sent = writer.send(std::string_view("a")) == Status::ok;
+      std::fflush(nullptr);
+      ::_exit(sent ? 0 : 2);
+    }
+    writer.close();  // at once, as the parent in Python's example does
+    std::string msg;
+    ASSERT_EQ(reader.recv(msg), Status::ok) << "run " << run << ": spurious end of file";
+    EXPECT_EQ(msg, "a");
+    int st = 0;
+    ASSERT_EQ(::waitpid(pid, &st, 0), pid);
+    ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "status " << st;
+    EXPECT_EQ(reader.recv(msg), Status::closed) << "the child exited: end of file";
+  }
+}
+
+// ---- 7. a planted FIFO, socket, directory or symbolic link is an error, never a hang ----
+
+TEST(CrashSafety, EveryOpenPathRefusesSpecialFilesWithoutBlocking) {
+  ScopedName target("cs-special-target");
+  auto real = Queue<int>::create(target.str(), mpmc(4));
+  struct Planted {
+    const char* what;
+    std::function<void(const std::string& path)> make;
+  };
+  const std::vector<Planted> kinds = {
+      {"fifo", [](const std::string& p) { ASSERT_EQ(::mkfifo(p.c_str(), 0600), 0); }},
+      {"directory", [](const std::string& p) { ASSERT_EQ(::mkdir(p.c_str(), 0700), 0); }},
+      {"symlink",
+       [&](const std::string& p) {
+         ASSERT_EQ(::symlink(shmq::detail::segment_path(target.str()).c_str(), p.c_str()), 0);
+       }},
+      {"socket",
+       [](const std::string& p) {
+         const int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
+         ASSERT_GE(s, 0);
+         sockaddr_un addr{};
+         addr.sun_family = AF_UNIX;
+         ASSERT_LT(p.size(), sizeof(addr.sun_path));
+         std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", p.c_str());
+         ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+         ::close(s);
+       }},
+  };
+  for (const Planted& kind : kinds) {
+    SCOPED_TRACE(kind.what);
+    ScopedName name(std::string("cs-special-") + kind.what);
+    const std::string path = shmq::detail::segment_path(name.str());
+    kind.make(path);
+    // In a child with an alarm: a blocked open fails the test instead of hanging it.
+    Child child([&] {
+      ::alarm(20);
+      int wrong = 0;
+      auto refused = [&](auto&& call) {
+        try {
+          call();
+          return false;
+        } catch (const shmq::Error& e) {
+          return e.code() == make_error_code(shmq::Errc::not_a_segment);
+        }
+      };
+      wrong += refused([&] { (void)Queue<int>::open(name.str()); }) ? 0 : 1;
+      wrong += refused([&] { (void)shmq::inspect(name.str()); }) ? 0 : 2;
+      wrong += refused([&] { (void)shmq::Connection::open(name.str(), shmq::End::first); }) ? 0 : 4;
+      return wrong;
+    });
+    EXPECT_EQ(child.wait(60s), 0) << "exit 128+14 is a hang; otherwise a bit per wrong answer";
+    if (std::string(kind.what) == "directory") {
+      ::rmdir(path.c_str());
+    } else {
+      Child remover([&] {
+        ::alarm(20);
+        (void)shmq::remove_segment(name.str(), false);  // unlinks the foreign file, never blocks
+        return 0;
+      });
+      EXPECT_EQ(remover.wait(60s), 0);
+      struct stat st {};
+      EXPECT_NE(::lstat(path.c_str(), &st), 0) << "rm unlinked it";
+    }
+    struct stat st {};
+    EXPECT_EQ(::stat(shmq::detail::segment_path(target.str()).c_str(), &st), 0)
+        << "the symbolic link's target is untouched";
+  }
+}
+
+}  // namespace

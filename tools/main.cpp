@@ -2,6 +2,9 @@
 //
 // Exit codes: 0 ok, 1 runtime error (the segment is missing, corrupt, busy, ...), 2 usage error.
 // Errors go to stderr as `shmq: segment "NAME": cause`.
+#include <signal.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -101,7 +104,22 @@ int parse_and_run(int argc, char** argv) {
 
 }  // namespace
 
+// A segment's mapping is sized when it is opened; a process of the same user that shrinks the
+// file afterwards (ftruncate) turns every access past the new end into SIGBUS (docs/design.md,
+// "Threat model"). The tool reads live segments, so it reports that as a runtime error instead
+// of dying of the signal: nothing is half-written by a reader, so exiting at once is safe.
+extern "C" void on_sigbus(int /*sig*/) {
+  static const char kMessage[] =
+      "shmq: the segment's file shrank while it was being read (truncated by another process)\n";
+  (void)!::write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
+  ::_exit(kExitRuntime);
+}
+
 int main(int argc, char** argv) {
+  struct sigaction on_bus {};
+  on_bus.sa_handler = on_sigbus;
+  sigemptyset(&on_bus.sa_mask);
+  ::sigaction(SIGBUS, &on_bus, nullptr);
   try {
     return parse_and_run(argc, argv);
   } catch (const shmq::Error& e) {

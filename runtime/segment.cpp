@@ -277,6 +277,37 @@ int open_segment_file(std::string_view name, bool read_only) {
   return fd;
 }
 
+// A first look at a segment file's header through read() (the mapping re-reads `ready` with
+// acquire): whether the magic is there, and whether `ready` is. Throws for a foreign magic or a
+// garbage `ready` word.
+struct HeaderLook {
+  bool magic = false;
+  bool ready = false;
+};
+HeaderLook look_at_header(std::string_view name, int fd, const struct stat& st) {
+  HeaderLook look;
+  std::uint64_t magic = 0;
+  if (static_cast<std::uint64_t>(st.st_size) >= sizeof(magic) &&
+      pread(fd, &magic, sizeof(magic), offsetof(SegmentHeader, magic)) ==
+          static_cast<ssize_t>(sizeof(magic))) {
+    if (magic != 0 && magic != kMagic) {
+      throw Error(Errc::not_a_segment, name,
+                  fmt::format("magic {:#018x}, expected {:#018x}", magic, kMagic));
+    }
+    look.magic = magic == kMagic;
+  }
+  std::uint32_t ready = 0;
+  if (static_cast<std::uint64_t>(st.st_size) >= sizeof(SegmentHeader) &&
+      pread(fd, &ready, sizeof(ready), offsetof(SegmentHeader, ready)) ==
+          static_cast<ssize_t>(sizeof(ready))) {
+    if (ready != 0 && ready != kReadyValue) {
+      throw Error(Errc::corrupt, name, fmt::format("ready word {:#x}", ready));
+    }
+    look.ready = ready == kReadyValue;
+  }
+  return look;
+}
+
 }  // namespace
 
 Segment::Segment() noexcept = default;
@@ -340,6 +371,7 @@ Segment Segment::create(std::string_view name, const CreateSpec& spec, const Ini
       if (armed) ::unlink(path.c_str());
     }
   } unlinker{path};
+  SHMQ_CRASH_POINT(create_before_lock);
   // The mode as asked, whatever the umask.
   if (::fchmod(impl->fd(), static_cast<mode_t>(spec.mode)) != 0) throw_errno(name, "fchmod", errno);
 
@@ -431,7 +463,10 @@ Segment Segment::open_impl(std::string_view name, std::optional<SegmentKind> kin
 
   // Wait (bounded) until the file is big enough and `ready` is set, or the creator is gone.
   const auto deadline = std::chrono::steady_clock::now() + ready_timeout;
-  int unlocked_checks = 0;
+  // The creator takes the init lock *before* it writes the magic and releases it only after
+  // `ready`: magic present, lock free and not ready means the creator died (no timing involved).
+  // Without the magic, a free lock may be a creator between its O_EXCL open and its lock
+  // (preempted there for any time): that is waited for up to `ready_timeout`, never judged.
   struct stat st {};
   for (;;) {
     if (fstat(fd, &st) != 0) throw_errno(name, "fstat", errno);
@@ -440,33 +475,20 @@ Segment Segment::open_impl(std::string_view name, std::optional<SegmentKind> kin
       throw Error(Errc::permission_denied, name,
                   fmt::format("owned by uid {}, this process is uid {}", st.st_uid, geteuid()));
     }
-    if (static_cast<std::uint64_t>(st.st_size) >= sizeof(SegmentHeader)) {
-      // A first look through read(); `ready` is re-read from the mapping with acquire below.
-      unsigned char raw[sizeof(SegmentHeader)];
-      if (pread(fd, raw, sizeof(raw), 0) != static_cast<ssize_t>(sizeof(raw))) {
-        throw_errno(name, "pread", errno);
-      }
-      std::uint64_t magic = 0;
-      std::uint32_t ready = 0;
-      std::memcpy(&magic, raw + offsetof(SegmentHeader, magic), sizeof(magic));
-      std::memcpy(&ready, raw + offsetof(SegmentHeader, ready), sizeof(ready));
-      if (magic != 0 && magic != kMagic) {
-        throw Error(Errc::not_a_segment, name,
-                    fmt::format("magic {:#018x}, expected {:#018x}", magic, kMagic));
-      }
-      if (ready == kReadyValue) break;
-      if (ready != 0) throw Error(Errc::corrupt, name, fmt::format("ready word {:#x}", ready));
-    }
-    if (ofd_is_locked(fd, kInitLockByte)) {
-      unlocked_checks = 0;
-    } else if (++unlocked_checks >= 3) {
-      // Between O_EXCL create and the init lock there is a short window; three looks 10 ms
-      // apart without the lock and without `ready` mean the creator died.
+    const HeaderLook look = look_at_header(name, fd, st);
+    if (look.ready) break;
+    if (!ofd_is_locked(fd, kInitLockByte) && look.magic) {
+      // The lock is free: re-read, for a creator that stored `ready` and unlocked meanwhile.
+      if (fstat(fd, &st) != 0) throw_errno(name, "fstat", errno);
+      if (look_at_header(name, fd, st).ready) break;
       throw Error(Errc::not_ready, name, "its creator died before finishing initialisation");
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       throw Error(Errc::not_ready, name,
-                  fmt::format("not initialised within {} ms", ready_timeout.count()));
+                  fmt::format("not initialised within {} ms{}", ready_timeout.count(),
+                              look.magic ? ""
+                                         : " (no creator holds it: it may have died right "
+                                           "after creating the name; `shmq rm` removes it)"));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

@@ -331,6 +331,28 @@ void attacher_dies(std::uint64_t seed) {
   EXPECT_EQ(shmq::inspect(name.str()).live_processes(), 1U);
 }
 
+// A creator dies right after making the name, before its init lock: openers wait for it (a
+// preempted creator looks the same) and report not_ready after their timeout; the name can be
+// removed and made again.
+void creator_dies(std::uint64_t seed) {
+  ScopedName name("crash-create");
+  Child child([&] {
+    shmq::detail::crash_point_arm(CrashPoint::create_before_lock, 1);
+    auto mine = Queue<std::uint64_t>::create(name.str(), options(8, seed % 2 == 0, true));
+    return 2;
+  });
+  ASSERT_EQ(child.wait(), kKilled);
+  try {
+    (void)shmq::detail::Segment::open(name.str(), shmq::detail::SegmentKind::queue, 50ms);
+    ADD_FAILURE() << "opened a segment whose creator died before initialising it";
+  } catch (const shmq::Error& e) {
+    EXPECT_EQ(e.code(), make_error_code(shmq::Errc::not_ready)) << e.what();
+  }
+  ASSERT_TRUE(Queue<std::uint64_t>::remove(name.str()));
+  auto q = Queue<std::uint64_t>::create(name.str(), options(8, true, true));
+  ASSERT_EQ(q.try_put(1), Status::ok);
+}
+
 // A single producer dies while its handle goes away, its role still named: a new producer takes
 // the role over and continues after the last committed message.
 void role_holder_dies(std::uint64_t seed) {
@@ -387,6 +409,7 @@ std::vector<Scenario> scenarios() {
   all.push_back(
       {CP::sleep_woken, "mpmc", [](std::uint64_t s) { sleeper_dies(CP::sleep_woken, s); }});
   all.push_back({CP::attach_entry_locked, "mpmc", attacher_dies});
+  all.push_back({CP::create_before_lock, "queue", creator_dies});
   all.push_back({CP::role_release_before_handover, "spsc", role_holder_dies});
   return all;
 }

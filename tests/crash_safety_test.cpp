@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <bit>
 #include <chrono>
 #include <cstdint>
@@ -19,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -329,6 +331,43 @@ TEST(CrashSafety, APlainForkHoldsTheInheritedEndBeforeTheParentClosesItsCopy) {
     ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "status " << st;
     EXPECT_EQ(reader.recv(msg), Status::closed) << "the child exited: end of file";
   }
+}
+
+// ---- a creator preempted between making the name and locking it is waited for ----
+
+// Before, three looks 10 ms apart without the init lock and without `ready` meant "the creator
+// died": a creator descheduled right after its O_EXCL open made open() and open_or_create() throw
+// not_ready. The creator stops exactly there; the opener must wait and then succeed.
+TEST(CrashSafety, AnOpenerWaitsForACreatorPreemptedBeforeItsInitLock) {
+  if (!shmq::detail::kCrashPointsEnabled) GTEST_SKIP() << "built without SHMQ_CRASH_POINTS";
+  ScopedName name("cs-slow-creator");
+  Report created;
+  Child creator([&]() -> int {
+    shmq::detail::crash_point_arm(CrashPoint::create_before_lock, 1, CrashAction::stop);
+    auto q = Queue<int>::create(name.str(), mpmc(8));
+    created.send(static_cast<int>(q.try_put(5)));
+    for (;;)
+      ::pause();
+  });
+  ASSERT_TRUE(eventually([&] { return proc_state(creator.pid()) == 'T'; }, 30s));
+  std::atomic<int> outcome{-1};  // 0 opened and got 5, 1 an error, 2 wrong value
+  std::thread opener([&] {
+    try {
+      auto q = Queue<int>::open_or_create(name.str(), mpmc(8));
+      int v = 0;
+      outcome = q.get_for(v, 30s) == Status::ok && v == 5 ? 0 : 2;
+    } catch (const shmq::Error& e) {
+      std::fprintf(stderr, "opener: %s\n", e.what());
+      outcome = 1;
+    }
+  });
+  // deliberate-sleep: the time a descheduled creator takes; the old verdict came after 30 ms.
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(outcome.load(), -1) << "the opener gave up on a live creator";
+  creator.kill(SIGCONT);
+  opener.join();
+  EXPECT_EQ(outcome.load(), 0);
+  EXPECT_EQ(created.receive(), static_cast<int>(Status::ok));
 }
 
 // ---- 7. a planted FIFO, socket, directory or symbolic link is an error, never a hang ----

@@ -25,6 +25,7 @@
   X(sleep_registered, "waiter: registered on the eventcount, asleep")                        \
   X(sleep_woken, "waiter: woken (or its slice ended), still registered")                     \
   X(attach_entry_locked, "attach: registry entry locked, identity not published")            \
+  X(create_before_lock, "create: name made (O_EXCL), init lock not taken, nothing written")  \
   X(role_release_before_handover, "cleanup: single-side role still named, handle going away")
 
 namespace shmq::detail {

@@ -33,6 +33,7 @@ using shmq::test::eventually;
 using shmq::test::expect_error;
 using shmq::test::FdPipe;
 using shmq::test::poke;
+using shmq::test::process_state;
 using shmq::test::ScopedName;
 
 constexpr std::uint64_t kRawBody = 64;
@@ -54,15 +55,6 @@ std::uint32_t file_mode(const std::string& name) {
   struct stat st {};
   EXPECT_EQ(::stat(("/dev/shm/" + name).c_str(), &st), 0);
   return st.st_mode & 07777;
-}
-
-// The one-letter state of /proc/PID/stat ('T' stopped, 'S' sleeping, ...).
-char process_state(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(in, line);
-  const auto paren = line.rfind(')');
-  return paren == std::string::npos || paren + 2 >= line.size() ? '?' : line[paren + 2];
 }
 
 int live_entries(const Segment& seg) {

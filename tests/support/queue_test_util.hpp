@@ -103,6 +103,7 @@ inline bool eventually(const std::function<bool()>& cond,
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!cond()) {
     if (std::chrono::steady_clock::now() >= deadline) return false;
+    // deliberate-sleep: the poll interval of a bounded wait on a state.
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return true;

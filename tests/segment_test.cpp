@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -55,6 +56,13 @@ std::uint32_t file_mode(const std::string& name) {
   struct stat st {};
   EXPECT_EQ(::stat(("/dev/shm/" + name).c_str(), &st), 0);
   return st.st_mode & 07777;
+}
+
+// A time a test measured, printed for the log.
+double print_ms(const char* what, std::chrono::steady_clock::duration d) {
+  const double ms = std::chrono::duration<double, std::milli>(d).count();
+  std::fprintf(stderr, "[time] %s: %.2f ms\n", what, ms);
+  return ms;
 }
 
 int live_entries(const Segment& seg) {
@@ -432,8 +440,10 @@ TEST(SegmentValidation, FileTruncatedInsideTheHeaderIsRefusedPromptly) {
                 e.code() == make_error_code(Errc::not_a_segment))
         << e.what();
     EXPECT_EQ(e.segment(), name.str());
+    // Promptly: refused for what it is, not after the ready timeout.
+    EXPECT_EQ(std::string(e.what()).find("not initialised within"), std::string::npos) << e.what();
   }
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  print_ms("open of a truncated file refused", std::chrono::steady_clock::now() - start);
 }
 
 TEST(SegmentValidation, RegistryThatDoesNotFitIsCorrupt) {
@@ -606,8 +616,9 @@ TEST(SegmentValidation, CreatorThatDiedMidInitialisationIsReportedNotReadyPrompt
   ASSERT_EQ(::ftruncate(fd, sizeof(shmq::detail::SegmentHeader)), 0);
   ::close(fd);
   const auto start = std::chrono::steady_clock::now();
+  // Promptly: "creator died", not "not initialised within" the ready timeout.
   expect_open_fails(name, Errc::not_ready, "creator died");
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  print_ms("open refused, creator died", std::chrono::steady_clock::now() - start);
 }
 
 TEST(SegmentValidation, CreatorThatDiedBeforeTruncatingIsReportedNotReadyPromptly) {
@@ -616,8 +627,9 @@ TEST(SegmentValidation, CreatorThatDiedBeforeTruncatingIsReportedNotReadyPromptl
   ASSERT_GE(fd, 0);
   ::close(fd);
   const auto start = std::chrono::steady_clock::now();
+  // Promptly: "creator died", not "not initialised within" the ready timeout.
   expect_open_fails(name, Errc::not_ready, "creator died");
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  print_ms("open refused, creator died", std::chrono::steady_clock::now() - start);
 }
 
 TEST(SegmentValidation, LiveCreatorThatNeverFinishesIsReportedNotReadyAfterTheTimeout) {
@@ -635,7 +647,7 @@ TEST(SegmentValidation, LiveCreatorThatNeverFinishesIsReportedNotReadyAfterTheTi
                "not initialised within 200 ms");
   const auto waited = std::chrono::steady_clock::now() - start;
   EXPECT_GE(waited, 200ms);
-  EXPECT_LT(waited, 5s);
+  EXPECT_LT(print_ms("open of a never-ready segment with a 200 ms timeout", waited), 5000.0);
   ::close(fd);
 }
 

@@ -43,8 +43,8 @@ Manager open_when_served(std::string_view name, std::chrono::milliseconds timeou
     } catch (const shmq::Error&) {
       if (Clock::now() >= deadline) throw;
     }
-    // deliberate-sleep: the retry interval of a bounded wait for the new server (it reports to
-    // nobody: Manager::serve runs until shutdown).
+    // The new server reports to nobody (Manager::serve runs until shutdown): poll for it.
+    // deliberate-sleep: the retry interval of a bounded wait for the new server.
     std::this_thread::sleep_for(5ms);
   }
 }
@@ -234,8 +234,9 @@ TEST(ManagerCrash, AClientKilledMidRequestNeverLeavesAHalfAppliedUpdate) {
       return 0;
     });
     ASSERT_TRUE(writer.wait_ready()) << "no update was ever applied";
-    // deliberate-sleep: not a synchronisation (the writer reported above): spreads the kill over
-    // the frames of the updates that follow, so it lands mid-request in some rounds.
+    // Not a synchronisation (the writer reported above): spreads the kill over the frames of the
+    // updates that follow, so it lands mid-request in some rounds.
+    // deliberate-sleep: a random delay that varies where the kill lands.
     std::this_thread::sleep_for(std::chrono::microseconds(rng() % 20000));
     writer.kill();
     ASSERT_EQ(writer.wait(), 128 + SIGKILL);

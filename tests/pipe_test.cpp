@@ -276,8 +276,9 @@ TEST(PipeTest, MessagesOfTenTimesTheRingArriveIntactWhileTheReaderIsSlow) {
   child.start();
   writer.close();  // the child holds it now: end-of-file when the child is done
   for (int i = 0; i < kMessages; ++i) {
-    // deliberate-sleep: a slow reader, so that the writer fills the ring and blocks mid-message;
-    // not a synchronisation (the test holds whatever the timing).
+    // A slow reader, so that the writer fills the ring and blocks mid-message; not a
+    // synchronisation (the test holds whatever the timing).
+    // deliberate-sleep: a slow reader.
     std::this_thread::sleep_for(20ms);
     std::string msg;
     ASSERT_EQ(reader.recv(msg), Status::ok) << i;
@@ -542,8 +543,9 @@ TEST(PipeTest, SendReportsClosedWhenThePeerIsKilled) {
   child.kill();
   ASSERT_TRUE(child.join(60s));
   EXPECT_EQ(child.exitcode(), -SIGKILL);
-  // deliberate-sleep: a send checks a live peer at most about once a ms (a time-based rate
-  // limit); let that time pass, so the next send checks.
+  // A send checks a live peer at most about once a ms (a time-based rate limit): let that time
+  // pass, so that the next send checks.
+  // deliberate-sleep: the liveness check's rate limit must expire.
   std::this_thread::sleep_for(5ms);
   const auto t0 = Clock::now();
   EXPECT_EQ(writer.send(2), Status::closed);

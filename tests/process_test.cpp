@@ -237,8 +237,9 @@ TEST(ProcessTest, DestructorJoinsAnUnjoinedChild) {
   std::remove(path.c_str());
   {
     Process p([&path] {
-      // deliberate-sleep: the child is still running when the destructor runs (most likely), so
-      // the file exists only if the destructor waited; the test holds either way.
+      // The child is still running when the destructor runs (most likely), so the file exists
+      // only if the destructor waited; the test holds either way.
+      // deliberate-sleep: outlive the destructor's start.
       std::this_thread::sleep_for(100ms);
       std::ofstream(path) << "done";
     });

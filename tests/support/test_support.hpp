@@ -56,7 +56,8 @@ inline std::uint64_t test_seed(const char* what) {
   } else {
     seed = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   }
-  std::fprintf(stderr, "[seed] %s: SHMQ_SEED=%llu\n", what, static_cast<unsigned long long>(seed));
+  std::fprintf(stderr, "[seed] %s: SHMQ_SEED=%llu%s\n", what, static_cast<unsigned long long>(seed),
+               std::getenv("SHMQ_SEED") != nullptr ? " (pinned by the exported SHMQ_SEED)" : "");
   return seed;
 }
 

@@ -9,6 +9,9 @@
 // The dict keeps insertion order, as Python's does, so the printed order is the order of the
 // writes. Python's version relies on p1 usually winning its race with p2; here p1 finishes before
 // p2 starts, so the line is always the same.
+#include <unistd.h>
+
+#include <cstdlib>
 #include <iostream>
 #include <string>
 
@@ -16,7 +19,13 @@
 
 namespace {
 
-constexpr const char* kName = "shmq-example-manager";
+// The segment's name: $SHMQ_EXAMPLE_NAME if set, else BASE-PID, so that two runs on one host (the
+// tests and a demo, say) never remove or open each other's segments.
+std::string example_name(const char* base) {
+  if (const char* env = std::getenv("SHMQ_EXAMPLE_NAME"); env != nullptr && *env != '\0')
+    return env;
+  return std::string(base) + "-" + std::to_string(::getpid());
+}
 
 using Dict = shmq::Dict<std::string, int>;
 
@@ -27,8 +36,9 @@ void f(const Dict& d, const std::string& key, int value) {
 }  // namespace
 
 int main() {
-  shmq::Manager::remove(kName);  // a leftover from an interrupted run
-  auto manager = shmq::Manager::create(kName);
+  const std::string name = example_name("shmq-example-manager");
+  shmq::Manager::remove(name);  // a leftover of an interrupted run
+  auto manager = shmq::Manager::create(name);
   const auto d = manager.dict<std::string, int>("d");
 
   shmq::Process p1(f, d, std::string("Darr_en1"), 22);

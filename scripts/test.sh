@@ -13,6 +13,25 @@ scripts/setup.sh
 jobs=$(nproc)
 step() { printf '\n==== %s ====\n' "$*"; }
 
+# Processes meet by events, never by sleeps (docs: STYLE.md, "Testable by construction"): a sleep
+# in tests/ must say why it is deliberate, with `deliberate-sleep:` on its line or the line before.
+check_sleeps() {
+  local bad
+  bad=$(find tests -name '*.cpp' -o -name '*.hpp' | sort | xargs awk '
+    FNR == 1 { prev = "" }
+    /sleep_for|usleep|nanosleep/ && $0 !~ /deliberate-sleep:/ && prev !~ /deliberate-sleep:/ {
+      print FILENAME ":" FNR ": " $0
+    }
+    { prev = $0 }')
+  if [ -n "$bad" ]; then
+    printf 'sleeps in tests/ not marked "deliberate-sleep: <why>" (use an event instead):\n%s\n' \
+      "$bad" >&2
+    return 1
+  fi
+}
+step "check: no unmarked sleeps in tests/"
+check_sleeps
+
 run_preset() {
   local preset=$1
   step "configure + build: $preset"

@@ -121,6 +121,7 @@ class CliProcess {
         waitpid(pid_, &status, 0);
         break;
       }
+      // deliberate-sleep: the poll interval of a bounded wait for the tool's exit.
       std::this_thread::sleep_for(2ms);
     }
     pid_ = -1;
@@ -135,16 +136,22 @@ class CliProcess {
   pid_t pid_ = -1;
 };
 
-// Runs the tool to its end. If `interrupt_after` is given, sends it SIGINT after that long.
-CliResult run_cli(const std::vector<std::string>& args,
-                  std::optional<std::chrono::milliseconds> interrupt_after = std::nullopt,
-                  std::chrono::milliseconds timeout = 30s) {
+// Runs the tool to its end.
+CliResult run_cli(const std::vector<std::string>& args, std::chrono::milliseconds timeout = 30s) {
   CliProcess tool(args);
-  if (interrupt_after) {
-    std::this_thread::sleep_for(*interrupt_after);
-    tool.signal(SIGINT);
-  }
   return tool.finish(timeout);
+}
+
+// Whether process `pid` catches signal `sig` (has a handler installed): its SigCgt mask in
+// /proc/PID/status.
+bool catches(pid_t pid, int sig) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("SigCgt:", 0) != 0) continue;
+    const unsigned long long mask = std::strtoull(line.c_str() + 7, nullptr, 16);
+    return ((mask >> (sig - 1)) & 1U) != 0;
+  }
+  return false;
 }
 
 // Parses the tool's stdout as JSON, failing the test (not crashing it) on bad JSON.
@@ -158,6 +165,7 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (condition()) return true;
+    // deliberate-sleep: the poll interval of a bounded wait on a state.
     std::this_thread::sleep_for(5ms);
   }
   return condition();
@@ -230,8 +238,8 @@ struct LiveQueue {
   // Closes the queue; both children end by themselves.
   void stop() {
     queue.close();
-    EXPECT_EQ(producer.wait(10s), 0);
-    EXPECT_EQ(consumer.wait(10s), 0);
+    EXPECT_EQ(producer.wait(), 0);
+    EXPECT_EQ(consumer.wait(), 0);
   }
 
   StringQueue queue;
@@ -363,14 +371,19 @@ TEST(CliTest, InspectCountsAKilledProcessAsDead) {
   ScopedName name("cli-dead");
   auto queue = StringQueue::create(name.str(), {.capacity = 8});
   Child victim([&] {
-    (void)queue.try_put("from the victim");
-    ::pause();
+    // Its try_put returned (the message is in, its attachment counted): it says so, with the
+    // status, before it is killed.
+    shmq::test::report_ready(static_cast<std::uint64_t>(queue.try_put("from the victim")));
+    for (;;)
+      ::pause();
     return 0;
   });
-  // The put returned (the depth shows it); the child is attached from its fork on.
-  ASSERT_TRUE(eventually([&] { return queue.size() == 1 && live_processes(name) == 2; }));
+  std::uint64_t put_status = 0;
+  ASSERT_TRUE(victim.wait_ready(&put_status));
+  ASSERT_EQ(put_status, static_cast<std::uint64_t>(shmq::Status::ok));
+  ASSERT_EQ(live_processes(name), 2U);
   victim.kill();
-  ASSERT_NE(victim.wait(10s), -1);
+  ASSERT_EQ(victim.wait(), 128 + SIGKILL);
 
   const CliResult r = run_cli({"inspect", name, "--json"});
   ASSERT_EQ(r.rc, 0) << r.err;
@@ -440,7 +453,13 @@ TEST(CliTest, WatchPrintsOneLinePerRefreshWhenNotATerminal) {
 TEST(CliTest, WatchEndsCleanlyOnCtrlC) {
   ScopedName name("cli-watch-int");
   auto queue = StringQueue::create(name.str(), {.capacity = 8});
-  const CliResult r = run_cli({"watch", name, "--interval", "50"}, 400ms, 10s);
+  CliProcess tool({"watch", name, "--interval", "50"});
+  // SIGINT once the tool catches it and has printed its header: not before its handler is in.
+  EXPECT_TRUE(shmq::test::wait_until([&] {
+    return catches(tool.pid(), SIGINT) && tool.out_so_far().find("PUT/S") != std::string::npos;
+  }));
+  tool.signal(SIGINT);
+  const CliResult r = tool.finish(60s);
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("PUT/S"), std::string::npos) << r.out;
 }
@@ -552,6 +571,7 @@ TEST(CliTest, GcRemovesOnlySegmentsWhoseProcessesWereAllKilled) {
   const auto holder = [](const std::string& name) {
     return [name] {
       auto queue = StringQueue::create(name, {.capacity = 8});
+      shmq::test::report_ready();
       for (;;)
         ::pause();
       return 0;
@@ -559,17 +579,22 @@ TEST(CliTest, GcRemovesOnlySegmentsWhoseProcessesWereAllKilled) {
   };
   Child dead_holder(holder(dead));
   Child live_holder(holder(live));
-  ASSERT_TRUE(eventually([&] { return live_processes(dead) == 1 && live_processes(live) == 1; }));
+  ASSERT_TRUE(dead_holder.wait_ready());
+  ASSERT_TRUE(live_holder.wait_ready());
+  ASSERT_EQ(live_processes(dead), 1U);
+  ASSERT_EQ(live_processes(live), 1U);
   dead_holder.kill(SIGKILL);
-  ASSERT_NE(dead_holder.wait(10s), -1);
+  ASSERT_EQ(dead_holder.wait(), 128 + SIGKILL);
 
   // Dry run, over every segment of this user: lists the dead one, not the live one; removes none.
+  // Other jobs' segments are listed too, whatever they are: only this test's are asserted on.
   const CliResult dry = run_cli({"gc", "--dry-run", "--json"});
   ASSERT_EQ(dry.rc, 0) << dry.err;
   const Json doc = parse(dry);
   EXPECT_EQ(doc.at("dry_run"), true);
   bool listed_dead = false;
   for (const Json& s : doc.at("segments")) {
+    if (s.at("name").get<std::string>().rfind(prefix, 0) != 0) continue;  // not this test's
     EXPECT_NE(s.at("name"), live.str());
     EXPECT_EQ(s.at("removed"), false);
     if (s.at("name") == dead.str()) {

@@ -46,15 +46,6 @@ using shmq::test::ScopedName;
 constexpr int kKilled = 128 + SIGKILL;
 constexpr shmq::WaitPolicy kWait{.spin_iterations = 100, .sleep_slice = 1ms};
 
-// The scheduler state letter of `pid` (/proc/PID/stat's third field), or '?' if it is gone.
-char proc_state(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  std::getline(in, stat);
-  const auto close = stat.rfind(')');
-  return close == std::string::npos || close + 2 >= stat.size() ? '?' : stat[close + 2];
-}
-
 // A one-way pipe for a child to report a value (or, close-on-exec, that it exec'd).
 class Report {
  public:
@@ -164,7 +155,8 @@ TEST(CrashSafety, AProducerThatLostTheTailCasDoesNotBlockRecoveryOfTheWinner) {
     for (;;)
       ::pause();  // alive and idle, holding its registry entry
   });
-  ASSERT_TRUE(eventually([&] { return proc_state(b.pid()) == 'T'; }, 30s)) << "B stopped";
+  ASSERT_TRUE(eventually([&] { return shmq::test::process_state(b.pid()) == 'T'; }, 30s))
+      << "B stopped";
   Child a([&] {
     auto mine = Queue<int>::open(name.str(), kWait);
     shmq::detail::crash_point_arm(CrashPoint::claim_before_stamp, 1);
@@ -200,7 +192,8 @@ TEST(CrashSafety, AConsumerThatLostTheHeadCasDoesNotBlockRecoveryOfTheWinner) {
     for (;;)
       ::pause();
   });
-  ASSERT_TRUE(eventually([&] { return proc_state(b.pid()) == 'T'; }, 30s)) << "B stopped";
+  ASSERT_TRUE(eventually([&] { return shmq::test::process_state(b.pid()) == 'T'; }, 30s))
+      << "B stopped";
   Child a([&] {
     auto mine = Queue<int>::open(name.str(), kWait);
     shmq::detail::crash_point_arm(CrashPoint::take_before_stamp, 1);
@@ -261,7 +254,7 @@ TEST(CrashSafety, AnExecdChildInheritsNeitherTheSegmentNorARegistryEntry) {
     return 99;
   });
   ASSERT_EQ(exec_done.receive(), -1);
-  ASSERT_NE(proc_state(child.pid()), '?');
+  ASSERT_NE(shmq::test::process_state(child.pid()), '?');
   // exec() closes the close-on-exec descriptors one by one: the report pipe may close first.
   // A leaked descriptor (or entry) stays for the child's whole life.
   EXPECT_TRUE(eventually([&] { return shmq::inspect(name.str()).live_processes() == 1; }))
@@ -280,7 +273,9 @@ TEST(CrashSafety, AnExecdChildInheritsNeitherTheSegmentNorARegistryEntry) {
 // An end held only by a fork+exec'd child and a killed parent: the peer gets end of file.
 TEST(CrashSafety, APipeEndHeldOnlyByAnExecdChildIsClosed) {
   ScopedName name("cs-exec-pipe");
-  auto [reader, writer] = shmq::Pipe::create(name.str());
+  auto ends = shmq::Pipe::create(name.str());
+  shmq::Connection& reader = ends.first;
+  shmq::Connection& writer = ends.second;
   Report ready;
   Child holder([&]() -> int {
     reader.close();
@@ -349,7 +344,7 @@ TEST(CrashSafety, AnOpenerWaitsForACreatorPreemptedBeforeItsInitLock) {
     for (;;)
       ::pause();
   });
-  ASSERT_TRUE(eventually([&] { return proc_state(creator.pid()) == 'T'; }, 30s));
+  ASSERT_TRUE(eventually([&] { return shmq::test::process_state(creator.pid()) == 'T'; }, 30s));
   std::atomic<int> outcome{-1};  // 0 opened and got 5, 1 an error, 2 wrong value
   std::thread opener([&] {
     try {

@@ -2,6 +2,9 @@
 // and deadline, the eventcount's no-lost-wakeup guarantee, and Queue verbs that block until
 // another handle acts. Label `threads`: these run under TSan. Cross-process waiting is in
 // queue_process_test.cpp.
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -68,17 +71,18 @@ TEST(Futex, WaitWithAPastDeadlineReturnsAtOnce) {
 
 TEST(Futex, SleeperIsWokenByWake) {
   std::atomic<std::uint32_t> word{0};
-  std::atomic<bool> entered{false};
+  std::atomic<pid_t> tid{0};
   std::atomic<bool> done{false};
   std::thread sleeper([&] {
-    entered.store(true);
+    tid.store(static_cast<pid_t>(::syscall(SYS_gettid)));
     const Deadline far = Clock::now() + 60s;
     while (word.load() == 0 && Clock::now() < far)
       shmq::detail::futex_wait_until(word, 0, far);
     done.store(true);
   });
-  ASSERT_TRUE(eventually([&] { return entered.load(); }));
-  std::this_thread::sleep_for(20ms);  // let it reach the futex; a wake before is fine too
+  // Asleep: the thread blocks in nothing but the futex.
+  EXPECT_TRUE(shmq::test::wait_until(
+      [&] { return tid.load() != 0 && shmq::test::thread_state(tid.load()) == 'S'; }));
   const auto start = Clock::now();
   word.store(1);
   shmq::detail::futex_wake(word, 1);

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
+#include <cstdio>
 #include <random>
 #include <string>
 #include <thread>
@@ -12,6 +14,7 @@
 
 #include "manager_test_support.hpp"
 #include "shmq/detail/manager_client.hpp"
+#include "shmq/inspect.hpp"
 #include "shmq/manager.hpp"
 #include "support/test_support.hpp"
 
@@ -21,6 +24,8 @@ using namespace std::chrono_literals;
 using shmq::Manager;
 using shmq::test::Child;
 using shmq::test::fast_options;
+using shmq::test::request_sent_after;
+using shmq::test::request_tail;
 using shmq::test::ScopedManagerName;
 using shmq::test::ServerGuard;
 using Clock = std::chrono::steady_clock;
@@ -38,6 +43,8 @@ Manager open_when_served(std::string_view name, std::chrono::milliseconds timeou
     } catch (const shmq::Error&) {
       if (Clock::now() >= deadline) throw;
     }
+    // The new server reports to nobody (Manager::serve runs until shutdown): poll for it.
+    // deliberate-sleep: the retry interval of a bounded wait for the new server.
     std::this_thread::sleep_for(5ms);
   }
 }
@@ -47,24 +54,28 @@ TEST(ManagerCrash, ALockHeldByAKilledClientIsReleasedToTheNextWaiter) {
   auto m = Manager::create(name, fast_options());
   auto lock = m.lock("l");
   auto held = m.event("held");
-  Child holder([&] {
+  Child holder([&]() -> int {
     lock.acquire();
     held.set();
-    std::this_thread::sleep_for(60s);  // killed long before
-    return 0;
+    for (;;)
+      ::pause();  // until killed
   });
   ASSERT_TRUE(held.wait_for(10s));
   EXPECT_FALSE(lock.try_acquire());
   EXPECT_TRUE(lock.locked());
   const pid_t victim = holder.pid();
-  Child killer([victim] {
-    std::this_thread::sleep_for(50ms);  // while the parent waits for the lock
+  // Nobody else sends requests now: the next one is the parent's acquire.
+  const std::uint64_t tail = request_tail(name);
+  Child killer([&name, victim, tail] {
+    // Kills the holder once the parent's acquire was sent: the parent is waiting for the lock.
+    if (!request_sent_after(name, tail)) return 1;
     ::kill(victim, SIGKILL);
     return 0;
   });
   const auto t0 = Clock::now();
-  EXPECT_TRUE(lock.acquire_for(5s));
-  EXPECT_LT(Clock::now() - t0, 2s);
+  EXPECT_TRUE(lock.acquire_for(60s)) << "the dead holder's lock was never released";
+  std::fprintf(stderr, "[time] lock of the killed holder acquired after %.1f ms\n",
+               std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
   EXPECT_EQ(holder.wait(), 128 + SIGKILL);
   EXPECT_EQ(killer.wait(), 0);
   lock.release();
@@ -76,23 +87,23 @@ TEST(ManagerCrash, AnRLockAndSemaphorePermitsOfAKilledClientAreReturned) {
   auto rlock = m.rlock("r");
   auto sem = m.semaphore("s", 2);
   auto held = m.event("held");
-  Child holder([&] {
+  Child holder([&]() -> int {
     rlock.acquire();
     rlock.acquire();  // re-entrant: held twice
     sem.acquire();
     sem.acquire();
     held.set();
-    std::this_thread::sleep_for(60s);
-    return 0;
+    for (;;)
+      ::pause();  // until killed
   });
   ASSERT_TRUE(held.wait_for(10s));
   EXPECT_FALSE(rlock.try_acquire());
   EXPECT_FALSE(sem.try_acquire());
   holder.kill();
-  holder.wait();
-  EXPECT_TRUE(rlock.acquire_for(5s));
-  EXPECT_TRUE(sem.acquire_for(5s));
-  EXPECT_TRUE(sem.acquire_for(5s));
+  EXPECT_EQ(holder.wait(), 128 + SIGKILL);
+  EXPECT_TRUE(rlock.acquire_for(60s));
+  EXPECT_TRUE(sem.acquire_for(60s));
+  EXPECT_TRUE(sem.acquire_for(60s));
   EXPECT_EQ(sem.value(), 0);
 }
 
@@ -105,13 +116,22 @@ TEST(ManagerCrash, AKilledServerGivesEveryClientAClearErrorWithinBoundedTime) {
   d.set("a", 1);
   Child waiter([&] {
     try {
-      ev.wait();  // blocked in the server when it dies
+      (void)ev.is_set();                             // its first call connects it
+      shmq::test::report_ready(request_tail(name));  // where its wait request goes
+      ev.wait();                                     // blocked in the server when it dies
       return 1;
     } catch (const shmq::Error& e) {
       return is_owner_dead(e) ? 0 : 2;
     }
   });
-  std::this_thread::sleep_for(100ms);
+  std::uint64_t wait_at = 0;
+  ASSERT_TRUE(waiter.wait_ready(&wait_at));
+  // The server took the waiter's wait request (the only one sent since): the waiter is blocked
+  // in the server, not about to send.
+  ASSERT_TRUE(shmq::test::wait_until([&] {
+    const std::uint64_t head = shmq::inspect(name.str() + ".req").queue.value().head;
+    return static_cast<std::int64_t>(head - wait_at) > 0;
+  }));
   server.kill();
   const auto t0 = Clock::now();
   try {
@@ -121,8 +141,13 @@ TEST(ManagerCrash, AKilledServerGivesEveryClientAClearErrorWithinBoundedTime) {
     EXPECT_TRUE(is_owner_dead(e)) << e.what();
     EXPECT_NE(std::string(e.what()).find("died"), std::string::npos) << e.what();
   }
-  EXPECT_LT(Clock::now() - t0, 1s);
-  EXPECT_EQ(waiter.wait(5s), 0);
+  // The promise is "within about one sleep slice" (10 ms here); the bound is generous, for loaded
+  // machines and sanitizers, and the time printed.
+  const auto noticed = Clock::now() - t0;
+  std::fprintf(stderr, "[time] dead server noticed after %.1f ms\n",
+               std::chrono::duration<double, std::milli>(noticed).count());
+  EXPECT_LT(noticed, 5s);
+  EXPECT_EQ(waiter.wait(), 0);
   EXPECT_FALSE(m.server_alive());
 }
 
@@ -157,7 +182,7 @@ TEST(ManagerCrash, ANewServerAdoptsTheObjectsOfADeadOne) {
   d.set("d", 5);
   EXPECT_EQ(d2.get("d"), 5);
   m2.shutdown();
-  EXPECT_EQ(second.wait(10s), 0);
+  EXPECT_EQ(second.wait(), 0);
 }
 
 TEST(ManagerCrash, AdoptionIgnoresATornLastJournalRecord) {
@@ -186,7 +211,7 @@ TEST(ManagerCrash, AdoptionIgnoresATornLastJournalRecord) {
   EXPECT_EQ(d2.get("k99"), 99);
   d2.set("after", 1);  // the journal goes on after the cut
   m2.shutdown();
-  EXPECT_EQ(second.wait(10s), 0);
+  EXPECT_EQ(second.wait(), 0);
 }
 
 TEST(ManagerCrash, AClientKilledMidRequestNeverLeavesAHalfAppliedUpdate) {
@@ -204,19 +229,24 @@ TEST(ManagerCrash, AClientKilledMidRequestNeverLeavesAHalfAppliedUpdate) {
         for (int k = 0; k < kKeys; ++k)
           all.emplace_back("k" + std::to_string(k), v);
         d.update(all);
+        if (i == 0) shmq::test::report_ready();  // one update applied; the next ones get cut
       }
       return 0;
     });
-    std::this_thread::sleep_for(std::chrono::microseconds(2000 + rng() % 20000));
+    ASSERT_TRUE(writer.wait_ready()) << "no update was ever applied";
+    // Not a synchronisation (the writer reported above): spreads the kill over the frames of the
+    // updates that follow, so it lands mid-request in some rounds.
+    // deliberate-sleep: a random delay that varies where the kill lands.
+    std::this_thread::sleep_for(std::chrono::microseconds(rng() % 20000));
     writer.kill();
-    writer.wait();
+    ASSERT_EQ(writer.wait(), 128 + SIGKILL);
     const auto items = d.items();
-    ASSERT_TRUE(items.empty() || items.size() == kKeys) << items.size();
-    applied_rounds += items.empty() ? 0 : 1;
+    ASSERT_EQ(items.size(), kKeys) << "an applied update is kept whole, or a later one whole";
+    ++applied_rounds;
     for (const auto& [k, v] : items)
       ASSERT_EQ(v, items.front().second) << "key " << k << " of a half-applied update";
   }
-  EXPECT_GT(applied_rounds, 0) << "no update was ever applied: the test tested nothing";
+  EXPECT_EQ(applied_rounds, 8);
   d.set("still", "serving");
   EXPECT_EQ(d.get("still"), "serving");
 }
@@ -229,8 +259,7 @@ TEST(ManagerCrash, AWaiterKilledInABarrierBreaksItForTheOthers) {
     b.wait();
     return 0;
   });
-  while (b.n_waiting() < 1)
-    std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(shmq::test::wait_until([&] { return b.n_waiting() >= 1; }));
   Child survivor([&] {
     try {
       b.wait();
@@ -239,10 +268,10 @@ TEST(ManagerCrash, AWaiterKilledInABarrierBreaksItForTheOthers) {
       return e.code() == std::make_error_code(std::errc::operation_canceled) ? 0 : 2;
     }
   });
-  while (b.n_waiting() < 2)
-    std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(shmq::test::wait_until([&] { return b.n_waiting() >= 2; }));
   doomed.kill();
-  EXPECT_EQ(survivor.wait(5s), 0);
+  EXPECT_EQ(doomed.wait(), 128 + SIGKILL);
+  EXPECT_EQ(survivor.wait(), 0);
   EXPECT_TRUE(b.broken());
   b.reset();
   EXPECT_FALSE(b.broken());

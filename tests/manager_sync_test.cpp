@@ -19,6 +19,8 @@ using namespace std::chrono_literals;
 using shmq::Manager;
 using shmq::test::Child;
 using shmq::test::fast_options;
+using shmq::test::request_sent_after;
+using shmq::test::request_tail;
 using shmq::test::ScopedManagerName;
 using Clock = std::chrono::steady_clock;
 
@@ -126,15 +128,23 @@ TEST(ManagerSemaphore, CountsPermitsAndWakesWaitersInOrder) {
   EXPECT_FALSE(s.try_acquire());
   EXPECT_FALSE(s.acquire_for(20ms));
   Child waiter([&] {
+    (void)s.value();  // its first call connects it: requests of its own, done before it reports
+    shmq::test::report_ready();
+    shmq::test::wait_go();
     s.acquire();
     // Gives it back itself: a client that exits holding a permit has it released by the server
     // (docs/manager.md), which would race with the checks below.
     s.release();
     return 0;
   });
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(waiter.wait_ready());
+  const std::uint64_t tail = request_tail(name);
+  ASSERT_TRUE(waiter.go());
+  // The waiter's acquire is the only request sent since `tail`: the server applies it (the waiter
+  // waits, no permit is free) before the release below, which wakes it.
+  ASSERT_TRUE(request_sent_after(name, tail));
   s.release();
-  EXPECT_EQ(waiter.wait(30s), 0);  // generous: the machines are loaded
+  EXPECT_EQ(waiter.wait(), 0);
   EXPECT_EQ(s.value(), 1);
   s.release(1);
   EXPECT_EQ(s.value(), 2);
@@ -147,11 +157,17 @@ TEST(ManagerEvent, WaitReturnsWhenAnotherProcessSetsIt) {
   EXPECT_FALSE(e.is_set());
   EXPECT_FALSE(e.wait_for(20ms));
   Child setter([&] {
-    std::this_thread::sleep_for(30ms);
+    (void)e.is_set();  // its first call connects it
+    const std::uint64_t tail = request_tail(name);
+    shmq::test::report_ready();
+    // The parent's wait is the next request: set the event only once it was sent, so the parent
+    // is waiting when it is set.
+    if (!request_sent_after(name, tail)) return 2;
     e.set();
     return 0;
   });
-  EXPECT_TRUE(e.wait_for(5s));
+  ASSERT_TRUE(setter.wait_ready());
+  EXPECT_TRUE(e.wait_for(60s));
   EXPECT_TRUE(e.is_set());
   e.clear();
   EXPECT_FALSE(e.is_set());
@@ -172,7 +188,7 @@ TEST(ManagerBarrier, ReleasesAllPartiesTogetherWithDistinctIndexes) {
   }
   seen.append(b.wait());
   for (auto& c : children)
-    ASSERT_EQ(c.wait(5s), 0);
+    ASSERT_EQ(c.wait(), 0);
   auto idx = seen.items();
   std::sort(idx.begin(), idx.end());
   EXPECT_EQ(idx, (std::vector<std::uint64_t>{0, 1, 2}));
@@ -195,13 +211,15 @@ TEST(ManagerCondition, WaitReleasesTheLockAndNotifyWakesTheWaiter) {
       c.wait();  // releases c while waiting
     return ready.get() == 1 ? 0 : 1;
   });
-  std::this_thread::sleep_for(50ms);
-  {
-    std::lock_guard guard(c);  // possible only because the waiter released it
+  // Notifies until a notify wakes the waiter: it is then waiting, and has released c, which this
+  // process holds (the waiter re-acquires it once this process releases it, and sees ready).
+  EXPECT_TRUE(shmq::test::wait_until([&] {
+    std::lock_guard guard(c);
+    if (c.notify() == 0) return false;  // the waiter is not waiting yet
     ready.set(1);
-    c.notify();
-  }
-  EXPECT_EQ(waiter.wait(5s), 0);
+    return true;
+  }));
+  EXPECT_EQ(waiter.wait(), 0);
   // A wait that nobody notifies times out, holding the lock again.
   c.acquire();
   EXPECT_FALSE(c.wait_for(20ms));

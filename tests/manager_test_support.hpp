@@ -4,9 +4,12 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "shmq/inspect.hpp"
 #include "shmq/manager.hpp"
 #include "support/test_support.hpp"
 
@@ -37,6 +40,18 @@ class ScopedManagerName {
  private:
   std::string name_;
 };
+
+// The put position of manager `name`'s request queue (`NAME.req`, docs/manager.md): every request
+// a client sends advances it. A test that knows no other client is sending can tell from it that
+// a blocking call was sent, so the server applies it before any request sent afterwards.
+inline std::uint64_t request_tail(std::string_view name) {
+  return inspect(std::string(name) + ".req").queue.value().tail;
+}
+// Waits (bounded, generously) until a request was sent after the request tail was `tail`.
+inline bool request_sent_after(std::string_view name, std::uint64_t tail,
+                               std::chrono::milliseconds timeout = kChildWait) {
+  return wait_until([&] { return request_tail(name) != tail; }, timeout);
+}
 
 // A server process that is SIGKILLed (and reaped) when the guard goes, pass or fail.
 class ServerGuard {

@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include <array>
+#include <bit>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -84,9 +86,24 @@ struct RawPipe {
     }
     ring(i).tail.store(tail + n, std::memory_order_release);
   }
+  // Sleepers registered on ring i: readers waiting for bytes, writers waiting for space.
+  std::uint32_t readers_asleep(int i) const {
+    return static_cast<std::uint32_t>(std::popcount(ring(i).readable.waiters.load()));
+  }
+  std::uint32_t writers_asleep(int i) const {
+    return static_cast<std::uint32_t>(std::popcount(ring(i).writable.waiters.load()));
+  }
   shmq::detail::Segment seg;
   shmq::detail::PipeControl* ctl;
 };
+
+// A time a test measured, printed for the log: the bounds in these tests are generous (loaded
+// machines, sanitizers); the benchmark measures the real figures.
+double print_ms(const char* what, Clock::duration d) {
+  const double ms = std::chrono::duration<double, std::milli>(d).count();
+  std::fprintf(stderr, "[time] %s: %.2f ms\n", what, ms);
+  return ms;
+}
 
 // ---- layout -----------------------------------------------------------------------------------
 
@@ -264,7 +281,10 @@ TEST(PipeTest, MessagesOfTenTimesTheRingArriveIntactWhileTheReaderIsSlow) {
   child.start();
   writer.close();  // the child holds it now: end-of-file when the child is done
   for (int i = 0; i < kMessages; ++i) {
-    std::this_thread::sleep_for(20ms);  // slow reader
+    // A slow reader, so that the writer fills the ring and blocks mid-message; not a
+    // synchronisation (the test holds whatever the timing).
+    // deliberate-sleep: a slow reader.
+    std::this_thread::sleep_for(20ms);
     std::string msg;
     ASSERT_EQ(reader.recv(msg), Status::ok) << i;
     std::uint64_t sum = 0;
@@ -313,7 +333,8 @@ TEST(PipeTest, PollTimesOutOnAnEmptyPipeAndSeesAMessage) {
   EXPECT_FALSE(b.poll(50ms));
   const auto waited = Clock::now() - t0;
   EXPECT_GE(waited, 50ms);
-  EXPECT_LT(waited, 2s);
+  EXPECT_LT(waited, 5s) << "poll(50ms) did not end at its timeout";
+  print_ms("poll(50ms) on an empty pipe", waited);
   ASSERT_EQ(a.send(std::string_view("x")), Status::ok);
   EXPECT_TRUE(b.poll());
   EXPECT_TRUE(b.poll());  // poll does not consume
@@ -327,8 +348,10 @@ TEST(PipeTest, PollWakesWhenAMessageArrives) {
   auto pipe_ends = Pipe::create(name.str());
   Connection& a = pipe_ends.first;
   Connection& b = pipe_ends.second;
-  std::thread writer([&a] {
-    std::this_thread::sleep_for(50ms);
+  RawPipe raw(name.str());
+  std::thread writer([&a, &raw] {
+    // Sends once the poll below sleeps on ring 1 (messages to the second end).
+    EXPECT_TRUE(shmq::test::wait_until([&] { return raw.readers_asleep(1) > 0; }));
     ASSERT_EQ(a.send(std::string_view("late")), Status::ok);
   });
   const auto t0 = Clock::now();
@@ -358,7 +381,7 @@ TEST(PipeTest, CloseLetsThePeerDrainThenReportsClosed) {
   const auto t0 = Clock::now();
   EXPECT_EQ(b.recv(s), Status::closed);
   EXPECT_EQ(b.recv(s), Status::closed);
-  EXPECT_LT(Clock::now() - t0, 500ms);
+  EXPECT_LT(print_ms("two recv of a closed pipe", Clock::now() - t0), 5000.0);
   EXPECT_TRUE(b.poll());  // recv would not block
 }
 
@@ -372,7 +395,7 @@ TEST(PipeTest, SendToAClosedEndReportsClosedAtOnce) {
   const auto t0 = Clock::now();
   EXPECT_EQ(a.send(std::string_view("after")), Status::closed);
   EXPECT_EQ(a.send(std::string(10000, 'x')), Status::closed);  // would block if it were open
-  EXPECT_LT(Clock::now() - t0, 50ms);
+  EXPECT_LT(print_ms("two sends to a closed end", Clock::now() - t0), 5000.0);
 }
 
 TEST(PipeTest, CloseWakesABlockedReceiverAndABlockedSender) {
@@ -387,12 +410,15 @@ TEST(PipeTest, CloseWakesABlockedReceiverAndABlockedSender) {
     recv_status = b.recv(s);
   });
   std::thread sender([&] { send_status = b.send(std::string(100000, 'x')); });
-  std::this_thread::sleep_for(50ms);
+  // Both asleep: the receiver on ring 1 (to the second end), the sender on ring 0, mid-message.
+  RawPipe raw(name.str());
+  EXPECT_TRUE(shmq::test::wait_until(
+      [&] { return raw.readers_asleep(1) > 0 && raw.writers_asleep(0) > 0; }));
   const auto t0 = Clock::now();
   a.close();
   receiver.join();
   sender.join();
-  EXPECT_LT(Clock::now() - t0, 500ms);
+  EXPECT_LT(print_ms("close to both woken", Clock::now() - t0), 5000.0);
   EXPECT_EQ(recv_status, Status::closed);
   EXPECT_EQ(send_status, Status::closed);
 }
@@ -428,14 +454,15 @@ TEST(PipeTest, RecvDrainsThenReportsClosedWhenThePeerIsKilled) {
   ASSERT_EQ(reader.recv(v), Status::ok);
   EXPECT_EQ(v, 0);
   child.kill();
-  ASSERT_TRUE(child.join(5s));
+  ASSERT_TRUE(child.join(60s));
+  EXPECT_EQ(child.exitcode(), -SIGKILL);
   for (int i = 1; i < 3; ++i) {
     ASSERT_EQ(reader.recv(v), Status::ok);
     EXPECT_EQ(v, i);
   }
   const auto t0 = Clock::now();
   EXPECT_EQ(reader.recv(v), Status::closed);
-  EXPECT_LT(Clock::now() - t0, 500ms);
+  EXPECT_LT(print_ms("recv to closed after the peer was killed", Clock::now() - t0), 5000.0);
 }
 
 TEST(PipeTest, BlockedRecvReportsClosedWithinBoundedTimeWhenThePeerIsKilled) {
@@ -451,17 +478,22 @@ TEST(PipeTest, BlockedRecvReportsClosedWithinBoundedTimeWhenThePeerIsKilled) {
       std::ref(writer));
   child.start();
   writer.close();
-  std::thread killer([&child] {
-    std::this_thread::sleep_for(100ms);
+  RawPipe raw(name.str());
+  Clock::time_point killed_at{};
+  std::thread killer([&] {
+    // Kills the child once the recv below sleeps on ring 0 (messages to the first end).
+    EXPECT_TRUE(shmq::test::wait_until([&] { return raw.readers_asleep(0) > 0; }));
+    killed_at = Clock::now();
     child.kill();
   });
   std::string s;
-  const auto t0 = Clock::now();
   EXPECT_EQ(reader.recv(s), Status::closed);  // blocks until the child dies
-  const auto waited = Clock::now() - t0;
+  const auto noticed_at = Clock::now();
   killer.join();
-  EXPECT_LT(waited, 100ms + 500ms);
-  child.join();
+  ASSERT_NE(killed_at, Clock::time_point{});
+  EXPECT_LT(print_ms("blocked recv: kill to closed", noticed_at - killed_at), 5000.0);
+  ASSERT_TRUE(child.join(60s));
+  EXPECT_EQ(child.exitcode(), -SIGKILL);
 }
 
 TEST(PipeTest, MessageCutShortByAKilledSenderIsNotDelivered) {
@@ -486,9 +518,13 @@ TEST(PipeTest, MessageCutShortByAKilledSenderIsNotDelivered) {
   char byte = 0;
   ASSERT_EQ(::read(sent_fd[0], &byte, 1), 1);  // "whole" is in the ring
   ::close(sent_fd[0]);
-  std::this_thread::sleep_for(100ms);  // most likely the child has filled the ring mid-message
+  // The child sleeps for space in ring 0: it filled the ring with the start of its second message
+  // (its first is a few bytes), so it is mid-message.
+  RawPipe raw(name.str());
+  EXPECT_TRUE(shmq::test::wait_until([&] { return raw.writers_asleep(0) > 0; }));
   child.kill();
-  ASSERT_TRUE(child.join(5s));
+  ASSERT_TRUE(child.join(60s));
+  EXPECT_EQ(child.exitcode(), -SIGKILL);
   std::string s;
   ASSERT_EQ(reader.recv(s), Status::ok);
   EXPECT_EQ(s, "whole");
@@ -510,11 +546,15 @@ TEST(PipeTest, SendReportsClosedWhenThePeerIsKilled) {
   reader.close();
   ASSERT_EQ(writer.send(1), Status::ok);
   child.kill();
-  ASSERT_TRUE(child.join(5s));
-  std::this_thread::sleep_for(5ms);  // a send checks a live peer at most about once a ms
+  ASSERT_TRUE(child.join(60s));
+  EXPECT_EQ(child.exitcode(), -SIGKILL);
+  // A send checks a live peer at most about once a ms (a time-based rate limit): let that time
+  // pass, so that the next send checks.
+  // deliberate-sleep: the liveness check's rate limit must expire.
+  std::this_thread::sleep_for(5ms);
   const auto t0 = Clock::now();
   EXPECT_EQ(writer.send(2), Status::closed);
-  EXPECT_LT(Clock::now() - t0, 50ms);
+  EXPECT_LT(print_ms("send to a killed peer", Clock::now() - t0), 5000.0);
 }
 
 // ---- ends -------------------------------------------------------------------------------------
@@ -570,19 +610,18 @@ TEST(PipeTest, EndOfAKilledHolderCanBeTakenOver) {
   shmq::test::Child holder([&name] {
     Connection c = Connection::open(name.str(), End::second);
     if (c.send(std::string_view("from the first holder")) != Status::ok) return 2;
+    shmq::test::report_ready();
     for (;;)
       pause();
   });
+  // Until the child has opened the end, it is closed (b gave it up): wait for its report.
+  ASSERT_TRUE(holder.wait_ready());
   std::string s;
-  // Until the child has opened the end, it is closed (b gave it up): wait for the message.
-  Status st = Status::closed;
-  for (int i = 0; i < 5000 && (st = a.recv(s)) == Status::closed; ++i) {
-    std::this_thread::sleep_for(1ms);
-  }
-  ASSERT_EQ(st, Status::ok);
+  ASSERT_EQ(a.recv(s), Status::ok);
+  EXPECT_EQ(s, "from the first holder");
   EXPECT_THROW((void)Connection::open(name.str(), End::second), shmq::Error);  // alive
   holder.kill();
-  holder.wait();
+  EXPECT_EQ(holder.wait(), 128 + SIGKILL);
   Connection c = Connection::open(name.str(), End::second);  // dead: taken over
   ASSERT_EQ(c.send(std::string_view("from the second holder")), Status::ok);
   ASSERT_EQ(a.recv(s), Status::ok);
@@ -593,19 +632,14 @@ TEST(PipeTest, UnrelatedProcessesMeetThroughTheName) {
   ScopedName name("pipe-open");
   // Forked before the pipe exists: the child inherits nothing and finds the pipe by its name.
   shmq::test::Child server([&name] {
-    for (int attempt = 0;; ++attempt) {
-      try {
-        Connection c = Connection::open(name.str(), End::first);
-        std::string s;
-        if (c.recv(s) != Status::ok) return 2;
-        return c.send(s + "!") == Status::ok ? 0 : 3;
-      } catch (const shmq::Error&) {
-        if (attempt > 5000) return 4;
-        std::this_thread::sleep_for(1ms);
-      }
-    }
+    shmq::test::wait_go();  // the pipe exists now
+    Connection c = Connection::open(name.str(), End::first);
+    std::string s;
+    if (c.recv(s) != Status::ok) return 2;
+    return c.send(s + "!") == Status::ok ? 0 : 3;
   });
   Connection c = Connection::create(name.str(), End::second);
+  ASSERT_TRUE(server.go());
   EXPECT_FALSE(c.poll(20ms));  // the first end is pending, not closed
   ASSERT_EQ(c.send(std::string_view("hi")), Status::ok);
   std::string s;
@@ -764,19 +798,26 @@ TEST(PipeTest, InheritedEndStaysOpenWhileTheChildHoldsIt) {
   auto pipe_ends = Pipe::create(name.str());
   Connection& reader = pipe_ends.first;
   Connection& writer = pipe_ends.second;
+  int go_fd[2];
+  ASSERT_EQ(::pipe(go_fd), 0);
   Process child(
-      [](Connection& w) {
-        std::this_thread::sleep_for(200ms);
+      [](Connection& w, int go) {
+        char byte = 0;
+        if (::read(go, &byte, 1) != 1) return 3;  // sends after the parent closed its copy
         return w.send(std::string_view("late")) == Status::ok ? 0 : 2;
       },
-      std::ref(writer));
+      std::ref(writer), go_fd[0]);
   child.start();
+  ::close(go_fd[0]);
   writer.close();
+  const char byte = 1;
+  ASSERT_EQ(::write(go_fd[1], &byte, 1), 1);
+  ::close(go_fd[1]);
   std::string s;
   ASSERT_EQ(reader.recv(s), Status::ok);
   EXPECT_EQ(s, "late");
   EXPECT_EQ(reader.recv(s), Status::closed);  // the child exited: no holder left
-  ASSERT_TRUE(child.join(5s));
+  ASSERT_TRUE(child.join(60s));
   EXPECT_EQ(child.exitcode(), 0);
 }
 

@@ -273,8 +273,7 @@ TEST(QueueProcess, StoppedProducerKeepsItsRole) {
   });
   Ready r{};
   ASSERT_TRUE(ready.read(r));
-  child.kill(SIGSTOP);
-  std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(child.stop()) << "not stopped: state " << shmq::test::process_state(child.pid());
   EXPECT_EQ(q.try_put(1), Status::role_taken) << "a stopped process is not a dead one";
   child.kill(SIGKILL);
   ASSERT_EQ(child.wait(30s), 128 + SIGKILL);

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -33,6 +34,7 @@ using shmq::test::eventually;
 using shmq::test::expect_error;
 using shmq::test::FdPipe;
 using shmq::test::poke;
+using shmq::test::process_state;
 using shmq::test::ScopedName;
 
 constexpr std::uint64_t kRawBody = 64;
@@ -56,13 +58,11 @@ std::uint32_t file_mode(const std::string& name) {
   return st.st_mode & 07777;
 }
 
-// The one-letter state of /proc/PID/stat ('T' stopped, 'S' sleeping, ...).
-char process_state(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(in, line);
-  const auto paren = line.rfind(')');
-  return paren == std::string::npos || paren + 2 >= line.size() ? '?' : line[paren + 2];
+// A time a test measured, printed for the log.
+double print_ms(const char* what, std::chrono::steady_clock::duration d) {
+  const double ms = std::chrono::duration<double, std::milli>(d).count();
+  std::fprintf(stderr, "[time] %s: %.2f ms\n", what, ms);
+  return ms;
 }
 
 int live_entries(const Segment& seg) {
@@ -440,8 +440,10 @@ TEST(SegmentValidation, FileTruncatedInsideTheHeaderIsRefusedPromptly) {
                 e.code() == make_error_code(Errc::not_a_segment))
         << e.what();
     EXPECT_EQ(e.segment(), name.str());
+    // Promptly: refused for what it is, not after the ready timeout.
+    EXPECT_EQ(std::string(e.what()).find("not initialised within"), std::string::npos) << e.what();
   }
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  print_ms("open of a truncated file refused", std::chrono::steady_clock::now() - start);
 }
 
 TEST(SegmentValidation, RegistryThatDoesNotFitIsCorrupt) {
@@ -615,8 +617,9 @@ TEST(SegmentValidation, CreatorThatDiedMidInitialisationIsReportedNotReadyPrompt
   ASSERT_EQ(::pwrite(fd, &shmq::detail::kMagic, sizeof(shmq::detail::kMagic), 0), 8);
   ::close(fd);
   const auto start = std::chrono::steady_clock::now();
+  // Promptly: "creator died", not "not initialised within" the ready timeout.
   expect_open_fails(name, Errc::not_ready, "creator died");
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  print_ms("open refused, creator died", std::chrono::steady_clock::now() - start);
 }
 
 // An empty file with no creator holding it: a creator preempted between its O_EXCL open and its
@@ -647,7 +650,7 @@ TEST(SegmentValidation, LiveCreatorThatNeverFinishesIsReportedNotReadyAfterTheTi
                "not initialised within 200 ms");
   const auto waited = std::chrono::steady_clock::now() - start;
   EXPECT_GE(waited, 200ms);
-  EXPECT_LT(waited, 5s);
+  EXPECT_LT(print_ms("open of a never-ready segment with a 200 ms timeout", waited), 5000.0);
   ::close(fd);
 }
 

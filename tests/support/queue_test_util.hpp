@@ -103,6 +103,7 @@ inline bool eventually(const std::function<bool()>& cond,
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!cond()) {
     if (std::chrono::steady_clock::now() >= deadline) return false;
+    // deliberate-sleep: the poll interval of a bounded wait on a state.
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return true;
@@ -133,7 +134,11 @@ void expect_error(Fn&& fn, shmq::Errc code, const std::string& segment,
 // bounds the number of cases, unless the user set RC_PARAMS. Call before the first property runs
 // (rapidcheck reads its configuration once, on first use): from a namespace-scope initializer.
 inline bool seed_rapidcheck(const char* what, int max_success) {
-  if (std::getenv("RC_PARAMS") != nullptr) return false;
+  if (const char* pinned = std::getenv("RC_PARAMS")) {
+    std::fprintf(stderr, "[seed] %s: RC_PARAMS=\"%s\" (pinned by the exported RC_PARAMS)\n", what,
+                 pinned);
+    return false;
+  }
   const std::uint64_t seed = test_seed(what);
   const std::string params =
       "seed=" + std::to_string(seed) + " max_success=" + std::to_string(max_success);

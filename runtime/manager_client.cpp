@@ -82,7 +82,7 @@ const ManagerControl& ManagerClient::control() const noexcept {
 void ManagerClient::make_reply_queue() {
   auto& ctl = *reinterpret_cast<ManagerControl*>(segment_.base() + kBodyOffset);
   // relaxed: a unique number is all that is needed; nothing is published through it.
-  client_id_ = ctl.next_client_id.fetch_add(1, std::memory_order_relaxed) + 1;
+  client_id_ = detail::shm_fetch_add(ctl.next_client_id, 1, std::memory_order_relaxed) + 1;
   QueueOptions q;
   q.capacity = reply_capacity_;
   q.producers = Producers::one;

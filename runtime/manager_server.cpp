@@ -196,8 +196,8 @@ void Server::claim() {
                   fmt::format("already served by live process {}", pid));
     }
     // acq_rel: take the claim and see what the dead server left; acquire on failure to retry.
-    if (ctl().claim_token.compare_exchange_strong(current, me, std::memory_order_acq_rel,
-                                                  std::memory_order_acquire)) {
+    if (detail::shm_cas_strong(ctl().claim_token, current, me, std::memory_order_acq_rel,
+                               std::memory_order_acquire)) {
       break;
     }
   }
@@ -219,10 +219,11 @@ void Server::publish() {
   // relaxed: published with server_token by [R10].
   epoch_ = ctl().epoch.load(std::memory_order_relaxed) + 1;
   if (epoch_ == 0) epoch_ = 1;
-  ctl().epoch.store(epoch_, std::memory_order_relaxed);
-  ctl().server_pid.store(static_cast<std::uint32_t>(getpid()), std::memory_order_relaxed);
+  detail::shm_store(ctl().epoch, epoch_, std::memory_order_relaxed);
+  detail::shm_store(ctl().server_pid, static_cast<std::uint32_t>(getpid()),
+                    std::memory_order_relaxed);
   // [R10] publish the serving server (after its epoch, journal and queue); pairs with [A10].
-  ctl().server_token.store(segment_.self_token(), std::memory_order_release);
+  detail::shm_store(ctl().server_token, segment_.self_token(), std::memory_order_release);
 }
 
 void Server::run(const std::function<void()>& on_ready) {
@@ -375,7 +376,7 @@ void Server::maybe_compact() {
 
 void Server::shut_down() {
   // [R11] say why the server goes before it goes; pairs with [A10]-side reads of `state`.
-  ctl().state.store(kManagerStateShutDown, std::memory_order_release);
+  detail::shm_store(ctl().state, kManagerStateShutDown, std::memory_order_release);
   mgr::Effects fx;
   store_.fail_all_waiters(Code::shutting_down, fx);
   deliver(fx);

@@ -218,10 +218,10 @@ struct Connection::Impl {
   // Sets this handle's role bit in its registry entry (create, open, and a forked child).
   void hold() noexcept {
     // [R22] announce the hold; pairs with [A22] in holds_peer().
-    seg->self().roles.fetch_or(role_bit(end), std::memory_order_release);
+    detail::shm_fetch_or(seg->self().roles, role_bit(end), std::memory_order_release);
     // [R22] after the bit: a peer that sees `opened` finds the bit; pairs with [A22] in
     // peer_gone().
-    my_end().opened.store(1, std::memory_order_release);
+    detail::shm_store(my_end().opened, 1, std::memory_order_release);
     holding = true;
   }
 
@@ -446,8 +446,8 @@ Connection Connection::open(std::string_view name, End end, const WaitPolicy& wa
                       (current == detail::kPipeOpenerCreating ? expired : !seg->is_alive(current));
     if (free) {
       // [R23]/[A23] take the turn.
-      if (opener.compare_exchange_strong(current, me, std::memory_order_acq_rel,
-                                         std::memory_order_acquire)) {
+      if (detail::shm_cas_strong(opener, current, me, std::memory_order_acq_rel,
+                                 std::memory_order_acquire)) {
         break;
       }
       continue;
@@ -464,14 +464,14 @@ Connection Connection::open(std::string_view name, End end, const WaitPolicy& wa
     if ((roles & role_bit(end)) != 0 && seg->entry_alive(i)) {
       // relaxed: the pid is for the message only.
       const std::uint32_t pid = detail::shm_load(seg->entry(i).pid, std::memory_order_relaxed);
-      opener.store(0, std::memory_order_release);  // [R23]
+      detail::shm_store(opener, 0, std::memory_order_release);  // [R23]
       throw Error(Errc::role_taken, name,
                   fmt::format("end {} is held by live process {}", end_name(end), pid));
     }
   }
   impl->hold();
   // [R23] hand the turn on, with our hold registered; pairs with [A23].
-  opener.store(0, std::memory_order_release);
+  detail::shm_store(opener, 0, std::memory_order_release);
   OpenConnections::insert(impl.get());
   return Connection(std::move(impl));
 }
@@ -482,9 +482,9 @@ void Connection::close() noexcept {
   OpenConnections::erase(m);
   if (m->holding) {
     // [R22] give the end up after everything this handle published; pairs with [A22].
-    m->seg->self().roles.fetch_and(~role_bit(m->end), std::memory_order_release);
+    detail::shm_fetch_and(m->seg->self().roles, ~role_bit(m->end), std::memory_order_release);
     // [R22] tell peers to look: pairs with [A22] in peer_gone().
-    m->my_end().close_epoch.fetch_add(1, std::memory_order_release);
+    detail::shm_fetch_add(m->my_end().close_epoch, 1, std::memory_order_release);
     m->holding = false;
     detail::bump(m->counters().closes);
     m->wake_everyone();  // [F1] inside wake_all() pairs with the sleepers' [F2]
@@ -634,7 +634,7 @@ Created create_pipe(std::string_view name, const PipeOptions& options) {
     }
     for (auto& e : ctl->ends) {
       // relaxed: published by the segment's `ready` ([R0]); openers wait until we hold ours.
-      e.opener.store(detail::kPipeOpenerCreating, std::memory_order_relaxed);
+      detail::shm_store(e.opener, detail::kPipeOpenerCreating, std::memory_order_relaxed);
     }
   }));
   try {
@@ -647,7 +647,7 @@ Created create_pipe(std::string_view name, const PipeOptions& options) {
 
 void release_openers(PipeControl& ctl) noexcept {
   for (auto& e : ctl.ends) {
-    e.opener.store(0, std::memory_order_release);  // [R23] pairs with [A23] in open()
+    detail::shm_store(e.opener, 0, std::memory_order_release);  // [R23] pairs with [A23] in open()
   }
 }
 

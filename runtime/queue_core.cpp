@@ -271,8 +271,8 @@ Status QueueCore::claim_role(bool producer) noexcept {
       if (current == me) break;
       if (current != 0 && segment_.is_alive(current)) return Status::role_taken;
       // [R4]/[A4]: take the role (from nobody, or from a dead owner).
-      if (owner.compare_exchange_strong(current, me, std::memory_order_acq_rel,
-                                        std::memory_order_acquire)) {
+      if (shm_cas_strong(owner, current, me, std::memory_order_acq_rel,
+                         std::memory_order_acquire)) {
         break;
       }
     }
@@ -280,13 +280,14 @@ Status QueueCore::claim_role(bool producer) noexcept {
     if (!resumed) {
       std::uint64_t mine = me;
       // [R4] give the role back.
-      owner.compare_exchange_strong(mine, 0, std::memory_order_release, std::memory_order_relaxed);
+      shm_cas_strong(owner, mine, 0, std::memory_order_release, std::memory_order_relaxed);
       return Status::corrupt;
     }
   }
   RegistryEntry& self = segment_.self();
   // relaxed: only this process writes its entry; observers read roles as advisory.
-  self.roles.store(
+  shm_store(
+      self.roles,
       shm_load(self.roles, std::memory_order_relaxed) | (producer ? kRoleProducer : kRoleConsumer),
       std::memory_order_relaxed);
   segment_.set_held_roles(segment_.held_roles() | (producer ? kRoleProducer : kRoleConsumer));
@@ -332,21 +333,21 @@ void QueueCore::release_roles() noexcept {
   if ((held & kRoleProducer) != 0 && !multi_producer_) {
     std::uint64_t mine = me;
     // [R4] hand the role over with everything this producer published; pairs with [A4].
-    control().producer_owner.compare_exchange_strong(mine, 0, std::memory_order_release,
-                                                     std::memory_order_relaxed);
+    shm_cas_strong(control().producer_owner, mine, 0, std::memory_order_release,
+                   std::memory_order_relaxed);
   }
   if ((held & kRoleConsumer) != 0 && !multi_consumer_) {
     std::uint64_t mine = me;
     // [R4] as above, for the consumer.
-    control().consumer_owner.compare_exchange_strong(mine, 0, std::memory_order_release,
-                                                     std::memory_order_relaxed);
+    shm_cas_strong(control().consumer_owner, mine, 0, std::memory_order_release,
+                   std::memory_order_relaxed);
   }
   segment_.set_held_roles(0);
 }
 
 void QueueCore::close() noexcept {
   // [R5] pairs with [A5] in closed().
-  control().closed.store(1, std::memory_order_release);
+  shm_store(control().closed, 1, std::memory_order_release);
   bump(counters().closes);
   wake_all(control().not_empty);
   wake_all(control().not_full);
@@ -360,8 +361,7 @@ bool QueueCore::lock_recovery() noexcept {
   for (;;) {
     if (current != 0 && current != me && segment_.is_alive(current)) return false;  // busy
     // [R9]/[A9]: take the lock from nobody, or from a holder that died holding it.
-    if (owner.compare_exchange_strong(current, me, std::memory_order_acq_rel,
-                                      std::memory_order_acquire)) {
+    if (shm_cas_strong(owner, current, me, std::memory_order_acq_rel, std::memory_order_acquire)) {
       return true;
     }
   }
@@ -369,7 +369,7 @@ bool QueueCore::lock_recovery() noexcept {
 
 void QueueCore::unlock_recovery() noexcept {
   // [R9] hand over what this recovery did; pairs with [A9] in lock_recovery().
-  control().recovery_owner.store(0, std::memory_order_release);
+  shm_store(control().recovery_owner, 0, std::memory_order_release);
 }
 
 // Whether the holder of `pos` (as `held` shows it) is provably dead. A stamp naming (pos, kind)

@@ -85,7 +85,7 @@ void clear_waiters_bit(std::byte* base, SegmentKind kind, std::uint32_t index) n
     auto& ec = *reinterpret_cast<EventCountData*>(base + ecs.at[k]);
     // relaxed: the bit only gates wakes; the caller holds entry `index`'s lock, so its owner (if
     // any) is dead and nobody can register with this bit meanwhile (INV-E1).
-    ec.waiters.fetch_and(~(1ULL << index), std::memory_order_relaxed);
+    shm_fetch_and(ec.waiters, ~(1ULL << index), std::memory_order_relaxed);
   }
 }
 
@@ -202,8 +202,8 @@ void adopt_child_entry(Segment::Impl& impl) noexcept {
     impl.child_fd = -1;
     impl.id = impl.child_id;
     // relaxed: our entry; its identity was published by the parent ([R3]).
-    impl.registry()[impl.id.self_index].pid.store(static_cast<std::uint32_t>(getpid()),
-                                                  std::memory_order_relaxed);
+    shm_store(impl.registry()[impl.id.self_index].pid, static_cast<std::uint32_t>(getpid()),
+              std::memory_order_relaxed);
     return;
   }
   const int fresh = reopen(impl.fd(), O_RDWR);
@@ -337,7 +337,7 @@ Segment::~Segment() {
   RegistryEntry& me = self();
   // relaxed: only the owner writes its entry; readers treat roles as advisory once the lock is
   // gone.
-  me.roles.store(0, std::memory_order_relaxed);
+  shm_store(me.roles, 0, std::memory_order_relaxed);
   ofd_try_lock(impl_->fd(), kRegistryLockBase + id_->self_index, F_UNLCK);
 }
 
@@ -432,7 +432,7 @@ Segment Segment::create(std::string_view name, const CreateSpec& spec, const Ini
   AttachedSegments::insert(impl.get());
   Segment seg(std::move(impl), base, info);
   // [R0] publish the initialised segment; pairs with [A0] in open().
-  shared->ready.store(kReadyValue, std::memory_order_release);
+  shm_store(shared->ready, kReadyValue, std::memory_order_release);
   ofd_try_lock(seg.impl_->fd(), kInitLockByte, F_UNLCK);
   unlinker.armed = false;
   return seg;
@@ -577,23 +577,23 @@ std::optional<Segment::Identity> Segment::Impl::take_entry(int lock_fd, std::uin
       // Entry i is ours; its previous owner (if any) is gone. Take back what it left: its
       // waiters bits, its intent, its counters.
       clear_waiters_bit(base(), kind, i);
-      e.pending.store(0, std::memory_order_relaxed);  // relaxed: we hold the entry's lock
+      shm_store(e.pending, 0, std::memory_order_relaxed);  // relaxed: we hold the entry's lock
       auto* from = reinterpret_cast<std::atomic<std::uint64_t>*>(&e.counters);
       auto* to = reinterpret_cast<std::atomic<std::uint64_t>*>(&header->retired);
       for (std::size_t c = 0; c < kCounterCount; ++c) {
         // relaxed: statistics; several attachers may retire into `retired` at once.
-        const std::uint64_t v = from[c].exchange(0, std::memory_order_relaxed);
-        if (v != 0) to[c].fetch_add(v, std::memory_order_relaxed);
+        const std::uint64_t v = shm_exchange(from[c], 0, std::memory_order_relaxed);
+        if (v != 0) shm_fetch_add(to[c], v, std::memory_order_relaxed);
       }
       // relaxed: only the lock holder writes the entry.
       const std::uint64_t generation =
           (shm_load(e.generation, std::memory_order_relaxed) + 1) & ((1ULL << 56) - 1);
-      e.pid.store(pid, std::memory_order_relaxed);
-      e.attached_unix_ns.store(unix_now_ns(), std::memory_order_relaxed);
+      shm_store(e.pid, pid, std::memory_order_relaxed);
+      shm_store(e.attached_unix_ns, unix_now_ns(), std::memory_order_relaxed);
       // [R3] publish the entry's identity (and roles: a forked child's pipe ends, before its
       // peer can look for them); pairs with [A3] in is_alive() and [A22] in pipe.cpp.
-      e.roles.store(roles, std::memory_order_release);
-      e.generation.store(generation, std::memory_order_release);
+      shm_store(e.roles, roles, std::memory_order_release);
+      shm_store(e.generation, generation, std::memory_order_release);
       Identity got;
       got.self_index = i;
       got.self_token = make_token(i, generation);
@@ -630,8 +630,7 @@ void Segment::clear_dead_pending(std::uint64_t value) const noexcept {
     // relaxed: only dead owners' intents are cleared, and only the recovery lock holder does it.
     if (shm_load(pending, std::memory_order_relaxed) != value || entry_alive(i)) continue;
     std::uint64_t expected = value;
-    pending.compare_exchange_strong(expected, 0, std::memory_order_relaxed,
-                                    std::memory_order_relaxed);
+    shm_cas_strong(pending, expected, 0, std::memory_order_relaxed, std::memory_order_relaxed);
   }
 }
 

@@ -99,8 +99,8 @@ class ByteRing {
     ring.capacity = capacity;
     ring.data_offset = data_offset;
     ring.start_position = start;
-    ring.tail.store(start, std::memory_order_relaxed);  // relaxed: published by [R0]
-    ring.head.store(start, std::memory_order_relaxed);  // relaxed: published by [R0]
+    shm_store(ring.tail, start, std::memory_order_relaxed);  // relaxed: published by [R0]
+    shm_store(ring.head, start, std::memory_order_relaxed);  // relaxed: published by [R0]
   }
 
   bool valid() const noexcept { return ring_ != nullptr; }
@@ -131,7 +131,7 @@ class ByteRing {
     std::memcpy(data_ + (tail & mask_), &word, sizeof(word));  // never straddles: INV-B2
     copy_in(tail + kPipeRecordHeader, chunk.data(), chunk.size());
     // [R20] publish the whole record (INV-B3); pairs with [A20] in try_peek().
-    ring_->tail.store(tail + need, std::memory_order_release);
+    shm_store(ring_->tail, tail + need, std::memory_order_release);
     return Status::ok;
   }
 
@@ -190,7 +190,7 @@ class ByteRing {
   // Frees a record returned by try_peek(); the writer may reuse its bytes.
   void consume(const Record& r) noexcept {
     // [R21] done reading the record's bytes; pairs with [A21] in try_write().
-    ring_->head.store(r.pos + r.bytes, std::memory_order_release);
+    shm_store(ring_->head, r.pos + r.bytes, std::memory_order_release);
   }
 
   // Approximate bytes in the ring (for observers; may be stale or 0 on a corrupt ring).

@@ -8,7 +8,9 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 // X(name, what the half-done state is)
 #define SHMQ_CRASH_POINT_LIST(X)                                                             \
@@ -68,6 +70,26 @@ void crash_point_disarm() noexcept;
 std::uint64_t crash_point_hits(CrashPoint point) noexcept;
 // Called by SHMQ_CRASH_POINT; kills the process if `point` is armed and its count is reached.
 void crash_point_hit(CrashPoint point) noexcept;
+
+// ---- Crash sites: every store and read-modify-write to shared memory (shm_access.hpp) ----
+//
+// Each call site of shm_store/shm_exchange/shm_fetch_*/shm_cas_* is a site, named by its file's
+// base name and line ("slot_ring.hpp:312"). A sweep records which sites a workload passes and how
+// often, then kills a process before the n-th pass of each (tests/crash_sweep_test.cpp).
+struct CrashSite {
+  std::string file;  // base name
+  std::uint32_t line = 0;
+  std::uint64_t hits = 0;
+};
+// Starts (or stops) recording the sites this process passes; starting forgets earlier counts.
+void crash_sites_record(bool on) noexcept;
+// The sites passed while recording, with how often, in file/line order.
+std::vector<CrashSite> crash_sites_recorded();
+// Arms a site: the `nth` pass (1-based) from now does `action`. Replaces an armed site; a
+// no-op where crash points are compiled out.
+void crash_site_arm(std::string_view file, std::uint32_t line, std::uint64_t nth,
+                    CrashAction action = CrashAction::kill) noexcept;
+void crash_site_disarm() noexcept;
 
 }  // namespace shmq::detail
 

@@ -61,14 +61,14 @@ inline long notify_all(EventCountData& ec) noexcept {
   // relaxed: ordered by [F1].
   if (shm_load(ec.waiters, std::memory_order_relaxed) == 0) return -1;
   // relaxed: the epoch only makes a racing futex_wait return; data is ordered by [F1]/[F2].
-  ec.epoch.fetch_add(1, std::memory_order_relaxed);
+  shm_fetch_add(ec.epoch, 1, std::memory_order_relaxed);
   return futex_wake(ec.epoch, INT_MAX);
 }
 
 // Wakes every sleeper whether or not it is registered (close()).
 inline void wake_all(EventCountData& ec) noexcept {
-  std::atomic_thread_fence(std::memory_order_seq_cst);  // [F1] as in notify_all()
-  ec.epoch.fetch_add(1, std::memory_order_relaxed);     // relaxed: as in notify_all()
+  std::atomic_thread_fence(std::memory_order_seq_cst);    // [F1] as in notify_all()
+  shm_fetch_add(ec.epoch, 1, std::memory_order_relaxed);  // relaxed: as in notify_all()
   futex_wake(ec.epoch, INT_MAX);
 }
 
@@ -89,7 +89,7 @@ class SleepGate {
     if (count(&ec)++ == 0) {
       // seq_cst: part of the Dekker pair with [F2] in wait_until(). One RMW: whole or not done
       // when this process is killed (INV-E1).
-      ec.waiters.fetch_or(bit, std::memory_order_seq_cst);
+      shm_fetch_or(ec.waiters, bit, std::memory_order_seq_cst);
     }
   }
   // Clears `bit` when the last thread of this handle registered on `ec` leaves.
@@ -97,7 +97,7 @@ class SleepGate {
     std::lock_guard lock(mutex_);
     if (--count(&ec) == 0) {
       // relaxed: the bit only gates wakes; a stale bit costs one needless wake.
-      ec.waiters.fetch_and(~bit, std::memory_order_relaxed);
+      shm_fetch_and(ec.waiters, ~bit, std::memory_order_relaxed);
     }
   }
   // How many threads of this handle are registered on `ec` (for tests and inspection).

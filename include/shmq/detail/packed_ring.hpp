@@ -115,7 +115,7 @@ class PackedRing {
     SHMQ_CRASH_POINT(publish_before_tail);
     local_tail_ += n;
     // [R11] publish the elements; pairs with [A12].
-    ctl_->tail.store(local_tail_, std::memory_order_release);
+    shm_store(ctl_->tail, local_tail_, std::memory_order_release);
   }
 
   // Up to `most` (>= 1) published elements at the head, to be read and then freed with
@@ -139,7 +139,7 @@ class PackedRing {
     SHMQ_CRASH_POINT(release_before_head);
     local_head_ += n;
     // [R12] hand the elements back; pairs with [A11].
-    ctl_->head.store(local_head_, std::memory_order_release);
+    shm_store(ctl_->head, local_head_, std::memory_order_release);
   }
 
   // ---- one element (zero-copy claims): a run of one, held open until publish/release ----

@@ -89,10 +89,10 @@ class SlotRing {
       const std::uint64_t pos = start + i;
       auto* slot = reinterpret_cast<SlotHeader*>(slots + (pos & (capacity - 1)) * stride);
       // relaxed: published to openers by the segment's `ready` ([R0]).
-      slot->seq.store(pos, std::memory_order_relaxed);
+      shm_store(slot->seq, pos, std::memory_order_relaxed);
     }
-    control.tail.store(start, std::memory_order_relaxed);  // relaxed: as above
-    control.head.store(start, std::memory_order_relaxed);  // relaxed: as above
+    shm_store(control.tail, start, std::memory_order_relaxed);  // relaxed: as above
+    shm_store(control.head, start, std::memory_order_relaxed);  // relaxed: as above
   }
 
   // Who this handle is (both change after fork()): the claimer stamp it writes into slots it
@@ -147,15 +147,15 @@ class SlotRing {
       packed_ring_.publish(c, size == max_message_);
       return;
     }
-    c.slot->size.store(size, std::memory_order_relaxed);  // relaxed: ordered by [R1]
+    shm_store(c.slot->size, size, std::memory_order_relaxed);  // relaxed: ordered by [R1]
     SHMQ_CRASH_POINT(publish_before_seq);
     // [R1] publish the message; pairs with [A2] in try_acquire().
-    c.slot->seq.store(c.pos + 1, std::memory_order_release);
+    shm_store(c.slot->seq, c.pos + 1, std::memory_order_release);
     if (!multi_producer_) {
       SHMQ_CRASH_POINT(publish_before_tail);
       // relaxed: only this producer writes tail; observers want an approximate size, and a
       // missed store is repaired by resume_producer().
-      ctl_->tail.store(c.pos + 1, std::memory_order_relaxed);
+      shm_store(ctl_->tail, c.pos + 1, std::memory_order_relaxed);
     }
   }
 
@@ -212,11 +212,11 @@ class SlotRing {
     }
     SHMQ_CRASH_POINT(release_before_seq);
     // [R2] hand the slot back; pairs with [A1] in try_claim().
-    c.slot->seq.store(c.pos + capacity_, std::memory_order_release);
+    shm_store(c.slot->seq, c.pos + capacity_, std::memory_order_release);
     if (!multi_consumer_) {
       SHMQ_CRASH_POINT(release_before_head);
       // relaxed: only this consumer writes head; see publish() for tail.
-      ctl_->head.store(c.pos + 1, std::memory_order_relaxed);
+      shm_store(ctl_->head, c.pos + 1, std::memory_order_relaxed);
     }
   }
 
@@ -277,8 +277,8 @@ class SlotRing {
     std::uint64_t expected = pos;
     // acq_rel: fails if the holder published after all; success makes the slot ours. Failure
     // relaxed: nothing is done then.
-    if (!h.slot->seq.compare_exchange_strong(expected, pos - 1, std::memory_order_acq_rel,
-                                             std::memory_order_relaxed)) {
+    if (!shm_cas_strong(h.slot->seq, expected, pos - 1, std::memory_order_acq_rel,
+                        std::memory_order_relaxed)) {
       return false;
     }
     SHMQ_CRASH_POINT(recover_skip_marked);
@@ -303,8 +303,8 @@ class SlotRing {
     std::uint64_t expected = pos + 1;
     // [R6'] hand the slot back, as [R2] would; pairs with [A1] in try_claim(). Fails if the
     // holder released after all (failure relaxed: nothing is done then).
-    return h.slot->seq.compare_exchange_strong(expected, pos + capacity_, std::memory_order_acq_rel,
-                                               std::memory_order_relaxed);
+    return shm_cas_strong(h.slot->seq, expected, pos + capacity_, std::memory_order_acq_rel,
+                          std::memory_order_relaxed);
   }
 
   // Approximate number of messages (claimed positions minus taken ones), clamped to [0, capacity].
@@ -322,9 +322,9 @@ class SlotRing {
     return reinterpret_cast<SlotHeader*>(slots_ + (pos & mask_) * stride_);
   }
   static void finish_skip(SlotHeader* slot, std::uint64_t pos) noexcept {
-    slot->size.store(kSkipSize, std::memory_order_relaxed);  // relaxed: ordered by [R6]
+    shm_store(slot->size, kSkipSize, std::memory_order_relaxed);  // relaxed: ordered by [R6]
     // [R6] publish the skip, as [R1] would; pairs with [A2] in try_acquire().
-    slot->seq.store(pos + 1, std::memory_order_release);
+    shm_store(slot->seq, pos + 1, std::memory_order_release);
   }
   Claim claim_at(std::uint64_t pos) const noexcept {
     SlotHeader* s = slot_at(pos);
@@ -355,19 +355,19 @@ class SlotRing {
       if (d == 0) {
         // [R8'] release: a recoverer that reads this intent also sees the stamp of this
         // handle's previous claim (continues [R8]); published to recovery by [R7].
-        pending_->store(make_pending(pos, kPendingClaim), std::memory_order_release);
+        shm_store(*pending_, make_pending(pos, kPendingClaim), std::memory_order_release);
         intent = true;
         SHMQ_CRASH_POINT(claim_before_cas);
         // [R7] take the ticket, publishing the intent above to recovery; pairs with [A7] in
         // claimed_unpublished(). Failure relaxed: nothing is taken. [A1] ordered the slot.
-        if (ctl_->tail.compare_exchange_weak(pos, pos + 1, std::memory_order_release,
-                                             std::memory_order_relaxed)) {
+        if (shm_cas_weak(ctl_->tail, pos, pos + 1, std::memory_order_release,
+                         std::memory_order_relaxed)) {
           c = claim_at(pos);
           SHMQ_CRASH_POINT(claim_before_stamp);
           // relaxed: ordered by [R8].
-          c.slot->stamp.store(make_stamp(pos, kPendingClaim, tag_), std::memory_order_relaxed);
+          shm_store(c.slot->stamp, make_stamp(pos, kPendingClaim, tag_), std::memory_order_relaxed);
           // [R8] the stamp names us now: drop the intent; pairs with [A8] in scan_pending().
-          pending_->store(0, std::memory_order_release);
+          shm_store(*pending_, 0, std::memory_order_release);
           return Status::ok;
         }
         continue;  // pos was reloaded by the failed CAS
@@ -387,7 +387,7 @@ class SlotRing {
   // ever, if the winner died before stamping and this handle stays idle.
   Status drop_intent(bool intent, Status s) noexcept {
     // [R8] as after a stamp: nothing of ours is pending.
-    if (intent) pending_->store(0, std::memory_order_release);
+    if (intent) shm_store(*pending_, 0, std::memory_order_release);
     return s;
   }
 
@@ -416,19 +416,19 @@ class SlotRing {
       const std::int64_t d = distance(seq, pos + 1);
       if (d == 0) {
         // [R8'] as in try_claim_multi().
-        pending_->store(make_pending(pos, kPendingTake), std::memory_order_release);
+        shm_store(*pending_, make_pending(pos, kPendingTake), std::memory_order_release);
         intent = true;
         SHMQ_CRASH_POINT(take_before_cas);
         // [R7] take the ticket, publishing the intent above; pairs with [A7] in
         // taken_unreleased(). Failure relaxed: nothing is taken. [A2] ordered the slot.
-        if (ctl_->head.compare_exchange_weak(pos, pos + 1, std::memory_order_release,
-                                             std::memory_order_relaxed)) {
+        if (shm_cas_weak(ctl_->head, pos, pos + 1, std::memory_order_release,
+                         std::memory_order_relaxed)) {
           c = claim_at(pos);
           SHMQ_CRASH_POINT(take_before_stamp);
           // relaxed: ordered by [R8].
-          c.slot->stamp.store(make_stamp(pos, kPendingTake, tag_), std::memory_order_relaxed);
+          shm_store(c.slot->stamp, make_stamp(pos, kPendingTake, tag_), std::memory_order_relaxed);
           // [R8] as in try_claim_multi().
-          pending_->store(0, std::memory_order_release);
+          shm_store(*pending_, 0, std::memory_order_release);
           return Status::ok;
         }
         continue;

@@ -337,6 +337,11 @@ void Reconciler::check_library() {
     v_.library_notes.push_back(fmt::format("recovered_slots {} exceeds the {} killed processes",
                                            v_.library.recovered_slots, kills));
   }
+  if (!run_.waiters_left.empty()) {
+    v_.library_consistent = false;
+    v_.library_notes.push_back(
+        fmt::format("INV-E1: waiters bits left after every worker exited: {}", run_.waiters_left));
+  }
   if (v_.library.in_doubt > v_.killed_consumers) {
     v_.library_consistent = false;
     v_.library_notes.push_back(fmt::format("in_doubt {} exceeds the {} killed consumers",

@@ -14,6 +14,7 @@
 
 #include "message.hpp"
 #include "report.hpp"
+#include "shmq/detail/segment.hpp"
 #include "shmq/error.hpp"
 #include "shmq/manager.hpp"
 #include "shmq/pipe.hpp"
@@ -115,6 +116,29 @@ void end_of_input(const Config& config, SharedControl& control) {
     PackedQueue::open(config.name).close();
   } else {
     StringQueue::open(config.name).close();
+  }
+}
+
+// INV-E1, once every worker has exited: after taking back dead sleepers' registrations, no
+// eventcount of the segment may still have a waiters bit (docs/queue.md, "Crashes"). A Manager
+// segment has none (its queues are checked by their own workers' runs).
+std::string waiters_left(const std::string& name) {
+  try {
+    const auto kind = static_cast<detail::SegmentKind>(detail::Segment::observe(name).info().kind);
+    const detail::Segment seg = detail::Segment::open(name, kind);
+    seg.reap_dead_sleepers();
+    const detail::EventCountOffsets ecs = detail::eventcount_offsets(kind);
+    std::string left;
+    for (std::uint32_t k = 0; k < ecs.count; ++k) {
+      const auto& ec = *reinterpret_cast<const detail::EventCountData*>(seg.base() + ecs.at[k]);
+      // relaxed: every other process is gone; this is the last word.
+      const std::uint64_t bits = ec.waiters.load(std::memory_order_relaxed) & ~seg.self_bit();
+      if (bits != 0)
+        left += fmt::format("{}eventcount at {}: {:#x}", left.empty() ? "" : ", ", ecs.at[k], bits);
+    }
+    return left;
+  } catch (const std::exception& e) {
+    return fmt::format("cannot check: {}", e.what());
   }
 }
 
@@ -635,6 +659,7 @@ RunOutcome Supervisor::run_body() {
   }
   if (!ok) abort_all();
 
+  out_.waiters_left = waiters_left(config_.name);
   try {
     out_.final_report = inspect(config_.name);
   } catch (const std::exception& e) {

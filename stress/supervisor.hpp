@@ -67,6 +67,9 @@ struct RunOutcome {
   double total_seconds = 0;                   // setup to the last join
   std::optional<SegmentReport> final_report;  // inspect() after every worker was joined
   std::string final_report_error;
+  // INV-E1 after every worker was joined and dead sleepers were reaped: the waiters bits left
+  // in the segment's eventcounts (empty: none; nobody waits any more).
+  std::string waiters_left;
   bool segment_kept = false;  // --keep-segment on a run that could not finish
 };
 

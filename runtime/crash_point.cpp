@@ -108,8 +108,8 @@ void crash_sites_record(bool on) noexcept {
 std::vector<CrashSite> crash_sites_recorded() {
   std::lock_guard lock(sites_mutex);
   std::vector<CrashSite> out;
-  for (const auto& [site, hits] : site_hits)
-    out.push_back({site.first, site.second, hits});
+  for (const auto& [site, passes] : site_hits)
+    out.push_back({site.first, site.second, passes});
   return out;
 }
 

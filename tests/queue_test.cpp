@@ -115,6 +115,22 @@ TEST(QueueSetup, CapacityIsRoundedUpToAPowerOfTwo) {
   }
 }
 
+// A multi side's stamp keeps a position modulo 2^30: at 2^30 slots a slot's previous-lap stamp
+// would name the current position (INV-R3). Such queues stop at 2^29; SPSC queues keep 2^30.
+TEST(QueueSetup, QueuesWithSeveralProducersOrConsumersStopBelowTheStampsRange) {
+  for (const auto& [producers, consumers] :
+       {std::pair{shmq::Producers::many, shmq::Consumers::one},
+        std::pair{shmq::Producers::one, shmq::Consumers::many},
+        std::pair{shmq::Producers::many, shmq::Consumers::many}}) {
+    ScopedName name("q-cap-stamp");
+    shmq::QueueOptions o = options((1ULL << 29) + 1);
+    o.producers = producers;
+    o.consumers = consumers;
+    expect_error([&] { Queue<std::uint8_t>::create(name.str(), o); }, Errc::invalid_argument, name,
+                 "queues with several producers or consumers");
+  }
+}
+
 TEST(QueueSetup, CapacityOneHoldsAtLeastOneMessageWithoutOverwriting) {
   ScopedName name("q-cap1");
   auto q = Queue<int>::create(name.str(), options(1));

@@ -214,7 +214,10 @@ void adopt_child_entry(Segment::Impl& impl) noexcept {
   }
   ::close(fresh);
   if (!impl.attach()) {
-    std::fprintf(stderr, "shmq: segment \"%s\": registry full after fork\n", impl.name.c_str());
+    std::fprintf(stderr,
+                 "shmq: segment \"%s\": registry full after fork: all %u entries are held, and a "
+                 "forked child needs one for each handle it inherits; aborting the child\n",
+                 impl.name.c_str(), kRegistryCapacity);
     std::abort();
   }
 }

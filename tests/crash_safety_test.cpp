@@ -365,6 +365,30 @@ TEST(CrashSafety, AnOpenerWaitsForACreatorPreemptedBeforeItsInitLock) {
   EXPECT_EQ(created.receive(), static_cast<int>(Status::ok));
 }
 
+// A fork() needs one registry entry per inherited handle. With none left, the child cannot be
+// told apart from its parent: it aborts with a message (the parent is untouched) rather than run
+// sharing the parent's entry.
+TEST(CrashSafety, AChildForkedWithAFullRegistryAbortsWithAMessage) {
+  ScopedName name("cs-fork-full");
+  auto q = Queue<int>::create(name.str(), mpmc(8));
+  // The crowd inherits q (one entry) and holds 62 more: 64 with the parent's.
+  Child crowd([&]() -> int {
+    std::vector<Queue<int>> held;
+    for (std::uint32_t i = 0; i + 2 < shmq::detail::kRegistryCapacity; ++i)
+      held.push_back(Queue<int>::open(name.str(), kWait));
+    shmq::test::report_ready();
+    for (;;)
+      ::pause();
+  });
+  ASSERT_TRUE(crowd.wait_ready());
+  Child child([&] { return q.try_put(1) == Status::ok ? 0 : 2; });
+  EXPECT_EQ(child.wait(), 128 + SIGABRT);
+  ASSERT_EQ(q.try_put(2), Status::ok) << "the parent's handle still works";
+  int v = 0;
+  ASSERT_EQ(q.try_get(v), Status::ok);
+  EXPECT_EQ(v, 2);
+}
+
 // ---- 7. a planted FIFO, socket, directory or symbolic link is an error, never a hang ----
 
 TEST(CrashSafety, EveryOpenPathRefusesSpecialFilesWithoutBlocking) {

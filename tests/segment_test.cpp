@@ -4,8 +4,10 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <bit>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -598,6 +600,32 @@ TEST(SegmentValidation, HeadFarAheadOfTailIsCorrupt) {
   make_queue(name);
   poke<std::uint64_t>(name, kControl + 256, 50);
   expect_open_fails(name, Errc::corrupt, "head 50");
+}
+
+// A queue larger than the shared-memory file system: a clear error at create (posix_fallocate
+// reserves the pages), not a SIGBUS at the first touch of a page tmpfs cannot give. The request
+// exceeds the file system's total size, which tmpfs refuses before allocating anything (so the
+// test never fills the machine's /dev/shm).
+TEST(SegmentCreate, AQueueLargerThanTheSharedMemoryFileSystemIsAClearError) {
+  struct statvfs fs {};
+  ASSERT_EQ(::statvfs("/dev/shm", &fs), 0);
+  const std::uint64_t total = static_cast<std::uint64_t>(fs.f_blocks) * fs.f_frsize;
+  constexpr std::uint32_t kSlot = 64U << 20;  // the largest message a slot takes
+  ScopedName name("create-nospace");
+  shmq::QueueOptions o;
+  o.max_message = kSlot;
+  o.capacity = std::bit_ceil(total / kSlot + 1);
+  try {
+    (void)shmq::Queue<std::string>::create(name.str(), o);
+    ADD_FAILURE() << "created a queue larger than /dev/shm";
+  } catch (const shmq::Error& e) {
+    EXPECT_EQ(e.code(), std::errc::no_space_on_device) << e.what();
+    EXPECT_NE(std::string(e.what()).find("no space for"), std::string::npos) << e.what();
+    EXPECT_EQ(e.segment(), name.str());
+  }
+  struct stat st {};
+  EXPECT_NE(::stat(shmq::detail::segment_path(name.str()).c_str(), &st), 0)
+      << "the half-made segment was unlinked";
 }
 
 TEST(SegmentValidation, GarbageReadyWordIsCorrupt) {

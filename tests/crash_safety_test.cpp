@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -387,6 +388,44 @@ TEST(CrashSafety, AChildForkedWithAFullRegistryAbortsWithAMessage) {
   int v = 0;
   ASSERT_EQ(q.try_get(v), Status::ok);
   EXPECT_EQ(v, 2);
+}
+
+// Openers of one end race: exactly one holds it, the others are told it is held (never two
+// holders, never a hang).
+TEST(CrashSafety, RacingOpenersOfOnePipeEndLeaveExactlyOneHolder) {
+  ScopedName name("cs-pipe-race");
+  auto first = shmq::Connection::create(name.str(), shmq::End::first);
+  constexpr int kOpeners = 4;
+  std::vector<Child> openers;
+  for (int i = 0; i < kOpeners; ++i) {
+    openers.emplace_back([&]() -> int {
+      shmq::test::wait_go();
+      int result = 0;
+      std::optional<shmq::Connection> mine;
+      try {
+        mine.emplace(shmq::Connection::open(name.str(), shmq::End::second));
+      } catch (const shmq::Error& e) {
+        result = e.code() == make_error_code(shmq::Errc::role_taken) ? 1 : 2;
+      }
+      shmq::test::report_ready(static_cast<std::uint64_t>(result));
+      shmq::test::wait_go();  // hold the end until every opener has answered
+      return 0;
+    });
+  }
+  for (auto& o : openers)
+    ASSERT_TRUE(o.go());
+  int holders = 0;
+  for (auto& o : openers) {
+    std::uint64_t result = 9;
+    ASSERT_TRUE(o.wait_ready(&result));
+    ASSERT_LE(result, 1U) << "an opener failed otherwise than role_taken";
+    holders += result == 0 ? 1 : 0;
+  }
+  EXPECT_EQ(holders, 1);
+  for (auto& o : openers) {
+    ASSERT_TRUE(o.go());
+    EXPECT_EQ(o.wait(), 0);
+  }
 }
 
 // ---- 7. a planted FIFO, socket, directory or symbolic link is an error, never a hang ----

@@ -651,6 +651,7 @@ std::uint32_t Segment::reap_dead_sleepers() const noexcept {
   for (; bits != 0; bits &= bits - 1) {
     const auto i = static_cast<std::uint32_t>(std::countr_zero(bits));
     if (i >= kRegistryCapacity || entry_alive(i)) continue;
+    SHMQ_CRASH_POINT(reap_judged);
     // Hold the dead entry's lock while clearing its bit: no new owner can attach to it and
     // register (with the same bit) between our verdict and our clear.
     if (!ofd_try_lock(impl_->fd(), kRegistryLockBase + i, F_WRLCK)) continue;

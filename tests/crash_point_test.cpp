@@ -308,6 +308,46 @@ void sleeper_dies(CrashPoint point, std::uint64_t seed) {
       [&] { return shmq::inspect(name.str()).queue->sleepers_not_empty == 0; }, 5s));
 }
 
+// A sleeper dies registered; a survivor that reaps it dies between its verdict and taking the
+// dead entry's lock; the next survivors reap it and go on.
+void reaper_dies(std::uint64_t seed) {
+  ScopedName name("crash-reaper");
+  auto q = Queue<std::uint64_t>::create(name.str(), options(8, true, true));
+  // Attached before the sleeper dies (an attacher would take the dead entry and clear its bit).
+  Child reaper([&]() -> int {
+    auto mine = Queue<std::uint64_t>::open(name.str(), kWait);
+    shmq::test::report_ready();
+    shmq::test::wait_go();
+    shmq::detail::crash_point_arm(CrashPoint::reap_judged, 1);
+    std::uint64_t v = 0;
+    for (;;)
+      if (mine.get_for(v, 10s) != Status::timeout) return 2;
+  });
+  ASSERT_TRUE(reaper.wait_ready());
+  Child sleeper([&] {
+    auto mine = Queue<std::uint64_t>::open(name.str(), kWait);
+    shmq::detail::crash_point_arm(CrashPoint::sleep_registered, 1 + seed % 2);
+    std::uint64_t v = 0;
+    for (;;)
+      if (mine.get_for(v, 10s) != Status::timeout) return 2;
+  });
+  ASSERT_EQ(sleeper.wait(), kKilled);
+  ASSERT_TRUE(reaper.go());
+  ASSERT_EQ(reaper.wait(), kKilled);
+  for (std::uint64_t m = 0; m < 100; ++m) {
+    ASSERT_EQ(q.put_for(m, 10s), Status::ok);
+    std::uint64_t v = 0;
+    ASSERT_EQ(q.get_for(v, 10s), Status::ok);
+    ASSERT_EQ(v, m);
+  }
+  EXPECT_TRUE(shmq::test::eventually(
+      [&] {
+        q.core().segment().reap_dead_sleepers();
+        return shmq::inspect(name.str()).queue->sleepers_not_empty == 0;
+      },
+      5s));
+}
+
 // A process dies while attaching (its registry entry locked, not yet named): others attach, work
 // and see it as not attached.
 void attacher_dies(std::uint64_t seed) {
@@ -409,6 +449,7 @@ std::vector<Scenario> scenarios() {
                  [](std::uint64_t s) { sleeper_dies(CP::sleep_registered, s); }});
   all.push_back(
       {CP::sleep_woken, "mpmc", [](std::uint64_t s) { sleeper_dies(CP::sleep_woken, s); }});
+  all.push_back({CP::reap_judged, "mpmc", reaper_dies});
   all.push_back({CP::attach_entry_locked, "mpmc", attacher_dies});
   all.push_back({CP::create_before_lock, "queue", creator_dies});
   all.push_back({CP::role_release_before_handover, "spsc", role_holder_dies});

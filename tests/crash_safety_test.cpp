@@ -136,6 +136,63 @@ TEST(CrashSafety, ASleeperKilledOnItsWayToOrFromSleepNeverUnregistersAnother) {
   }
 }
 
+// The reaper's ABA: R judges a dead sleeper's entry i dead and is descheduled; N attaches, takes
+// entry i and sleeps there (bit i set again). R, continued, must not clear N's bit: it takes the
+// entry's lock before clearing, and N holds it. (The reaper before layout 5 judged, then CASed
+// the dead record away: N's registration would have gone with it.) N is stopped while R
+// finishes, so its bit cannot be re-set by a later slice: the check is exact.
+TEST(CrashSafety, AReaperDelayedAfterItsVerdictNeverClearsANewOwnersBit) {
+  if (!shmq::detail::kCrashPointsEnabled) GTEST_SKIP() << "built without SHMQ_CRASH_POINTS";
+  ScopedName name("cs-reap-aba");
+  auto q = Queue<int>::create(name.str(), mpmc(8));
+  auto& not_empty = q.core().control().not_empty;
+  Child reaper([&]() -> int {
+    auto mine = Queue<int>::open(name.str(), kWait);
+    shmq::test::report_ready();
+    shmq::test::wait_go();
+    shmq::detail::crash_point_arm(CrashPoint::reap_judged, 1, CrashAction::stop);
+    int v = 0;
+    const Status s = mine.get_for(v, 20ms);  // its first slice reaps; then it times out
+    shmq::test::report_ready(static_cast<std::uint64_t>(s));
+    shmq::test::wait_go();
+    return 0;
+  });
+  ASSERT_TRUE(reaper.wait_ready());
+  Child dead([&] {
+    auto mine = Queue<int>::open(name.str(), kWait);
+    shmq::detail::crash_point_arm(CrashPoint::sleep_registered, 1);
+    int v = 0;
+    (void)mine.get_for(v, 30s);
+    return 2;
+  });
+  ASSERT_EQ(dead.wait(), kKilled);
+  const std::uint64_t dead_bit = not_empty.waiters.load();
+  ASSERT_EQ(std::popcount(dead_bit), 1) << "the dead sleeper's bit";
+  ASSERT_TRUE(reaper.go());
+  ASSERT_TRUE(shmq::test::wait_until([&] {
+    return shmq::test::process_state(reaper.pid()) == 'T';
+  })) << "the reaper stopped after its verdict";
+  Child sleeper([&] {
+    auto mine = Queue<int>::open(name.str(), {.spin_iterations = 0, .sleep_slice = 250ms});
+    int v = 0;
+    return mine.get(v) == Status::ok && v == 7 ? 0 : 2;
+  });
+  // The new sleeper took the dead entry (the first free one) and sleeps there: the same bit.
+  ASSERT_TRUE(eventually([&] { return only_bit_is(q, not_empty.waiters.load(), sleeper.pid()); }));
+  ASSERT_EQ(not_empty.waiters.load(), dead_bit);
+  ASSERT_TRUE(sleeper.stop()) << "asleep and stopped: its bit stays as it is";
+  reaper.kill(SIGCONT);
+  std::uint64_t status = 99;
+  ASSERT_TRUE(reaper.wait_ready(&status));
+  EXPECT_EQ(status, static_cast<std::uint64_t>(Status::timeout));
+  EXPECT_EQ(not_empty.waiters.load(), dead_bit) << "the reaper cleared a live sleeper's bit";
+  sleeper.kill(SIGCONT);
+  ASSERT_EQ(q.try_put(7), Status::ok);
+  EXPECT_EQ(sleeper.wait(), 0);
+  ASSERT_TRUE(reaper.go());
+  EXPECT_EQ(reaper.wait(), 0);
+}
+
 // ---- 2. a producer that lost the tail CAS leaves no intent behind ----
 
 // B writes its intent for position 3 and stops before its CAS; A claims 3 and dies before

@@ -26,6 +26,7 @@
   X(recover_skip_marked, "recovery: dead claim marked, skip not published (seq == pos - 1)") \
   X(sleep_registered, "waiter: registered on the eventcount, asleep")                        \
   X(sleep_woken, "waiter: woken (or its slice ended), still registered")                     \
+  X(reap_judged, "reaper: a sleeper's entry judged dead, its lock not yet taken")            \
   X(attach_entry_locked, "attach: registry entry locked, identity not published")            \
   X(create_before_lock, "create: name made (O_EXCL), init lock not taken, nothing written")  \
   X(role_release_before_handover, "cleanup: single-side role still named, handle going away")

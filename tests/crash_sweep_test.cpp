@@ -9,6 +9,7 @@
 //   - liveness: every survivor's bounded call completes (a timeout is a wedge);
 //   - the eventcount invariant INV-E1: once all are quiescent and dead sleepers are reaped, no
 //     waiters bit is left, and a notify makes no syscall.
+// The Manager: a client killed at any site of its requests; the server serves the survivors.
 // SHMQ_SWEEP_SEEDS sets the seeded passes per site (default 1; scripts/soak.sh runs more).
 #include <signal.h>
 #include <sys/mman.h>
@@ -34,6 +35,7 @@
 
 #include "shmq/detail/crash_point.hpp"
 #include "shmq/inspect.hpp"
+#include "shmq/manager.hpp"
 #include "shmq/pipe.hpp"
 #include "shmq/queue.hpp"
 #include "support/queue_test_util.hpp"
@@ -135,7 +137,7 @@ void arm_in_victim(const Arm& arm) {
 
 // ---- workloads ----
 
-enum class Kind { spsc_packed, spsc_slots, mpmc, mpmc_full_registry, pipe };
+enum class Kind { spsc_packed, spsc_slots, mpmc, mpmc_full_registry, pipe, manager };
 enum class Role { producer, consumer };
 
 const char* kind_name(Kind k) {
@@ -150,6 +152,8 @@ const char* kind_name(Kind k) {
       return "mpmc_full_registry";
     case Kind::pipe:
       return "pipe";
+    case Kind::manager:
+      return "manager";
   }
   return "?";
 }
@@ -501,8 +505,71 @@ std::string pipe_message(std::uint64_t i) {
   return ::testing::AssertionSuccess();
 }
 
+// A Manager client dies at any site of its requests (dict sets, each awaited): the server
+// serves the survivors (bounded), every set that returned is there, and no other value appears.
+// INV-E1 here: after a reap, every waiters bit left in the request queue belongs to a live
+// process (the server sleeps there legitimately).
+::testing::AssertionResult manager_client_dies(const Arm& arm, SweepLog& log, Outcome& out) {
+  ScopedName name("sweep-mgr");
+  shmq::ManagerOptions mo;
+  mo.wait = kWait;
+  auto mgr = shmq::Manager::create(name.str(), mo);
+  Child victim([&] {
+    arm_in_victim(arm);
+    {
+      auto mine = shmq::Manager::open(name.str(), mo);
+      auto d = mine.dict<std::string, std::uint64_t>("d");
+      for (std::uint64_t i = 0; i < kMessages; ++i) {
+        d.set("k" + std::to_string(i), i);
+        log.committed.store(i + 1);
+      }
+    }
+    if (arm.discover) publish_sites(log);
+    return 0;
+  });
+  const int status = victim.wait();
+  if (status != 0 && status != kKilled) {
+    return ::testing::AssertionFailure() << "victim exit " << status;
+  }
+  out.killed = status == kKilled;
+  const std::uint64_t committed = log.committed.load();
+  try {
+    auto d = mgr.dict<std::string, std::uint64_t>("d");
+    for (std::uint64_t i = 0; i < kMessages; ++i) {
+      const std::optional<std::uint64_t> v = d.get("k" + std::to_string(i));
+      const bool must = i < committed;
+      const bool may = i <= committed;  // a set applied whose reply the victim never read
+      if ((must && !v.has_value()) || (!may && v.has_value()) || (v.has_value() && *v != i)) {
+        return ::testing::AssertionFailure()
+               << "key k" << i << ": " << (v ? *v : 0) << " (" << committed << " sets returned)";
+      }
+    }
+    d.set("marker", 1);
+    if (d.get("marker") != std::optional<std::uint64_t>(1)) {
+      return ::testing::AssertionFailure() << "marker lost";
+    }
+  } catch (const std::exception& e) {
+    return ::testing::AssertionFailure() << "wedge or failure serving the survivor: " << e.what();
+  }
+  const std::string req = name.str() + ".req";
+  const auto seg = shmq::detail::Segment::open(req, shmq::detail::SegmentKind::queue);
+  seg.reap_dead_sleepers();
+  const auto& ctl =
+      *reinterpret_cast<const shmq::detail::QueueControl*>(seg.base() + shmq::detail::kBodyOffset);
+  for (std::uint64_t bits = ctl.not_empty.waiters.load() | ctl.not_full.waiters.load(); bits != 0;
+       bits &= bits - 1) {
+    const auto i = static_cast<std::uint32_t>(std::countr_zero(bits));
+    if (!seg.entry_alive(i)) {
+      return ::testing::AssertionFailure()
+             << "INV-E1: a dead entry's waiters bit " << i << " survived a reap in " << req;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
 ::testing::AssertionResult run_workload(Kind kind, Role role, const Arm& arm, SweepLog& log,
                                         Outcome& out) {
+  if (kind == Kind::manager) return manager_client_dies(arm, log, out);
   if (kind == Kind::pipe) {
     return role == Role::producer ? pipe_writer_dies(arm, log, out)
                                   : pipe_reader_dies(arm, log, out);
@@ -558,12 +625,16 @@ TEST_P(CrashSweep, AKillBeforeAnySharedStoreLosesNothingAndWedgesNothing) {
   std::printf(
       "[sweep] %s %s: %zu crash sites, %llu runs, %llu kills, seed %llu: 0 lost, 0 "
       "duplicated, 0 wedged, 0 waiters left\n",
-      kind_name(w.kind), w.role == Role::producer ? "producer" : "consumer", sites.size(),
-      static_cast<unsigned long long>(runs), static_cast<unsigned long long>(kills),
+      kind_name(w.kind),
+      w.kind == Kind::manager    ? "client"
+      : w.role == Role::producer ? "producer"
+                                 : "consumer",
+      sites.size(), static_cast<unsigned long long>(runs), static_cast<unsigned long long>(kills),
       static_cast<unsigned long long>(seed));
 }
 
 std::string workload_name(const ::testing::TestParamInfo<Workload>& info) {
+  if (info.param.kind == Kind::manager) return "manager_client";
   return std::string(kind_name(info.param.kind)) + "_" +
          (info.param.role == Role::producer ? "producer" : "consumer");
 }
@@ -578,7 +649,8 @@ INSTANTIATE_TEST_SUITE_P(EveryKind, CrashSweep,
                                            Workload{Kind::mpmc_full_registry, Role::producer},
                                            Workload{Kind::mpmc_full_registry, Role::consumer},
                                            Workload{Kind::pipe, Role::producer},
-                                           Workload{Kind::pipe, Role::consumer}),
+                                           Workload{Kind::pipe, Role::consumer},
+                                           Workload{Kind::manager, Role::producer}),
                          workload_name);
 
 }  // namespace

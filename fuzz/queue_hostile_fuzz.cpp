@@ -96,8 +96,8 @@ void run(Input& in, const std::string& name, const shmq::QueueOptions& opt) {
       }
       default: {
         watch.before();
-        const OpClass c =
-            shmq::fuzz::queue_op(q, op % 12 - 2U, op, std::chrono::milliseconds(0), oracle, trust);
+        const OpClass c = shmq::fuzz::queue_op(q, op % 12 - 2U, op, std::chrono::milliseconds(0),
+                                               oracle, [&] { return trust; });
         watch.after(c, trust == Trust::healthy);
         break;
       }

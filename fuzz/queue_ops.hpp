@@ -39,12 +39,13 @@ std::size_t encoded_size(const T& v) {
 }
 
 // Runs queue operation `which` (0 .. kQueueOps - 1) with values from `oracle`, which checks every
-// value and status a get returns (at the trust level `trust`); blocking forms wait at most
-// `block`. Returns what the operation may have written, for a SegmentWatch.
+// value and status a get returns at the trust level `trust_now()` says once the call returned;
+// blocking forms wait at most `block`. Returns what the operation may have written, for a
+// SegmentWatch.
 inline constexpr unsigned kQueueOps = 10;
-template <class T, class Duration>
+template <class T, class Duration, class TrustNow>
 OpClass queue_op(shmq::Queue<T>& q, unsigned which, std::uint8_t op, Duration block,
-                 ValueOracle<T>& oracle, Trust trust) {
+                 ValueOracle<T>& oracle, TrustNow&& trust_now) {
   T out{};
   switch (which % kQueueOps) {
     case 0: {
@@ -54,7 +55,7 @@ OpClass queue_op(shmq::Queue<T>& q, unsigned which, std::uint8_t op, Duration bl
     }
     case 1: {
       const shmq::Status s = q.try_get(out);
-      oracle.got(s, &out, trust);
+      oracle.got(s, &out, trust_now());
       return OpClass::get;
     }
     case 2: {
@@ -64,7 +65,7 @@ OpClass queue_op(shmq::Queue<T>& q, unsigned which, std::uint8_t op, Duration bl
     }
     case 3: {
       const shmq::Status s = q.get_for(out, block);
-      oracle.got(s, &out, trust);
+      oracle.got(s, &out, trust_now());
       return OpClass::get;
     }
     case 4: {
@@ -96,9 +97,9 @@ OpClass queue_op(shmq::Queue<T>& q, unsigned which, std::uint8_t op, Duration bl
       typename shmq::Queue<T>::GetClaim c;
       const shmq::Status s = q.try_peek(c);
       if (s == shmq::Status::ok) {
-        oracle.peeked(c.data(), trust);
+        oracle.peeked(c.data(), trust_now());
       } else {
-        oracle.got(s, nullptr, trust);
+        oracle.got(s, nullptr, trust_now());
       }
       return OpClass::get;
     }
@@ -114,6 +115,7 @@ OpClass queue_op(shmq::Queue<T>& q, unsigned which, std::uint8_t op, Duration bl
       const std::size_t n = q.try_get_many(batch);
       if (n > batch.size())
         invariant_failed("a batch get returned more than it was given room for");
+      const Trust trust = trust_now();
       for (std::size_t i = 0; i < n; ++i)
         oracle.got(shmq::Status::ok, &batch[i], trust);
       if (trust == Trust::healthy && n < batch.size()) {

@@ -12,9 +12,10 @@
 //       and, for a put, the payload up to max_message (a packed ring: its elements, for a put);
 //       a read-only call (size/empty/full, a no-op close) nothing at all.
 //     W-HEALTHY (as long as no hostile write or load has happened): only the slots of the
-//       positions the operation moved tail (put: seq, stamp, size, the payload bytes published)
-//       and head (get: seq, stamp) over; tail and head move forward by at most a lap; no intent
-//       (`pending`), recovery lock or waiters bit is left behind.
+//       positions the operation moved tail (put: seq, stamp, size, the payload) and head (get:
+//       seq, stamp) over — and a put the element at tail of a packed ring (a dropped claim's
+//       buffer); tail and head move forward by at most a lap; a published size is at most
+//       max_message; no intent (`pending`), recovery lock or waiters bit is left behind.
 // - ValueOracle: every value a get returns was made by the target (a sequence number and a
 //   checksum in the value), or the call returned Status::corrupt. While the state is healthy the
 //   values come back exactly in put order (a deque model), and a get finds nothing only when the
@@ -204,8 +205,8 @@ class SegmentWatch {
       if (size != detail::kSkipSize && size > max_message_) {
         invariant_failed("W-HEALTHY: a put published a size over max_message");
       }
-      // A skip (a dropped claim) may have had its buffer written.
-      allow(s + detail::kSlotPayloadOffset, size == detail::kSkipSize ? max_message_ : size);
+      // A claim's buffer is all of max_message: its writer may fill more than it commits.
+      allow(s + detail::kSlotPayloadOffset, max_message_);
     }
     // A dropped claim of a packed ring (the target wrote its buffer) publishes nothing.
     if (packed_ && put) allow(slots_ + (ta & (capacity_ - 1)) * stride_, stride_);
@@ -406,12 +407,23 @@ class ValueOracle {
                 check == check32(seq, v.size());
       for (std::size_t i = 8; ok && i < v.size(); ++i)
         ok = v[i] == static_cast<char>('a' + (seq + i) % 26);
-      if (!ok) invariant_failed("a get returned a value that was never put");
+      if (!ok) {
+        std::fprintf(stderr, "got %zu bytes:", v.size());
+        for (const char ch : v)
+          std::fprintf(stderr, " %02x", static_cast<unsigned char>(ch));
+        std::fprintf(stderr, " (values made: 1..%llu)\n",
+                     static_cast<unsigned long long>(next_ - 1));
+        invariant_failed("a get returned a value that was never put");
+      }
     } else {
       if (trust == Trust::tainted || v == T{}) return;  // 0: a slot never written
       const std::uint64_t seq = static_cast<std::uint64_t>(v) >> 8;
-      if (seq == 0 || seq >= next_ || (static_cast<std::uint64_t>(v) & 0xFF) != check8(seq))
+      if (seq == 0 || seq >= next_ || (static_cast<std::uint64_t>(v) & 0xFF) != check8(seq)) {
+        std::fprintf(stderr, "got %#llx (values made: 1..%llu)\n",
+                     static_cast<unsigned long long>(v),
+                     static_cast<unsigned long long>(next_ - 1));
         invariant_failed("a get returned a value that was never put");
+      }
     }
   }
 

@@ -373,6 +373,8 @@ class ValueOracle {
       }
     }
   }
+  // The healthy model: what is queued, oldest first (nullopt: a malformed message).
+  const std::deque<std::optional<T>>& model() const { return model_; }
   // A batch get stopped after its values on a malformed message it consumed (healthy only).
   bool front_malformed() const { return !model_.empty() && !model_.front().has_value(); }
   void drop_front() { model_.pop_front(); }

@@ -32,6 +32,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -67,7 +68,7 @@ class SegmentWatch {
   // `base`/`size`: the segment as mapped by the handle under test; `self`: its registry entry.
   // The geometry is read now (the handle has validated the same values).
   SegmentWatch(const std::byte* base, std::size_t size, std::uint32_t self)
-      : base_(base), size_(size), self_(self), snap_(size), mask_(size) {
+      : base_(base), size_(size), self_(self), snap_(new std::byte[size]) {
     const auto* ctl = reinterpret_cast<const detail::QueueControl*>(base + detail::kBodyOffset);
     capacity_ = ctl->capacity;
     stride_ = ctl->slot_stride;
@@ -76,7 +77,7 @@ class SegmentWatch {
     slots_ = ctl->slots_offset;
   }
 
-  SHMQ_FUZZ_UNTRACED void before() { std::memcpy(snap_.data(), base_, size_); }
+  SHMQ_FUZZ_UNTRACED void before() { std::memcpy(snap_.get(), base_, size_); }
 
   // Compares the segment with the snapshot of before(). `healthy`: W-HEALTHY applies too.
   SHMQ_FUZZ_UNTRACED void after(OpClass op, bool healthy) {
@@ -84,7 +85,7 @@ class SegmentWatch {
     healthy_ = healthy;
     mask_built_ = false;
     compare();
-    const std::uint32_t closed_before = word<std::uint32_t>(snap_.data(), control(kClosed));
+    const std::uint32_t closed_before = word<std::uint32_t>(snap_.get(), control(kClosed));
     const std::uint32_t closed_after = word<std::uint32_t>(base_, control(kClosed));
     if (closed_after != closed_before && (op != OpClass::close || closed_after != 1)) {
       invariant_failed("W-ANY: `closed` changed other than by close() to 1");
@@ -96,7 +97,8 @@ class SegmentWatch {
   // What op_ may write, built when a changed byte is found.
   SHMQ_FUZZ_UNTRACED void build_mask() {
     mask_built_ = true;
-    std::fill(mask_.begin(), mask_.end(), std::uint8_t{0});
+    if (!mask_) mask_.reset(new std::uint8_t[size_]);
+    std::fill_n(mask_.get(), size_, std::uint8_t{0});
     if (op_ == OpClass::read_only) return;
     allow_control(op_, healthy_);
     allow_registry(op_, healthy_);
@@ -133,8 +135,7 @@ class SegmentWatch {
   }
   SHMQ_FUZZ_UNTRACED void allow(std::size_t at, std::size_t len) {
     if (at >= size_) return;
-    std::fill_n(mask_.begin() + static_cast<std::ptrdiff_t>(at), std::min(len, size_ - at),
-                std::uint8_t{1});
+    std::fill_n(mask_.get() + at, std::min(len, size_ - at), std::uint8_t{1});
   }
 
   SHMQ_FUZZ_UNTRACED void allow_control(OpClass op, bool healthy) {
@@ -185,9 +186,9 @@ class SegmentWatch {
 
   // W-HEALTHY: only the positions tail and head moved over.
   SHMQ_FUZZ_UNTRACED void allow_moved_slots(bool put) {
-    const std::uint64_t tb = word<std::uint64_t>(snap_.data(), control(kTail));
+    const std::uint64_t tb = word<std::uint64_t>(snap_.get(), control(kTail));
     const std::uint64_t ta = word<std::uint64_t>(base_, control(kTail));
-    const std::uint64_t hb = word<std::uint64_t>(snap_.data(), control(kHead));
+    const std::uint64_t hb = word<std::uint64_t>(snap_.get(), control(kHead));
     const std::uint64_t ha = word<std::uint64_t>(base_, control(kHead));
     if (ta - tb > capacity_ || ha - hb > capacity_) {
       invariant_failed("W-HEALTHY: tail or head moved back, or by more than a lap");
@@ -250,7 +251,7 @@ class SegmentWatch {
   // Word by word (most of the segment does not change), then byte by byte where it did. Not
   // instrumented by ASan either: both sides are plain memory the checker owns or maps whole.
   __attribute__((no_sanitize("coverage", "address"))) void compare() {
-    const auto* snap = reinterpret_cast<const std::uint64_t*>(snap_.data());
+    const auto* snap = reinterpret_cast<const std::uint64_t*>(snap_.get());
     const auto* live = reinterpret_cast<const std::uint64_t*>(base_);
     constexpr std::size_t kLine = 8;  // words: a cache line at a time
     const std::size_t words = size_ / 8;
@@ -281,8 +282,8 @@ class SegmentWatch {
   const std::byte* base_;
   std::size_t size_;
   std::uint32_t self_;
-  std::vector<std::byte> snap_;
-  std::vector<std::uint8_t> mask_;
+  std::unique_ptr<std::byte[]> snap_;     // not zeroed: before() fills it
+  std::unique_ptr<std::uint8_t[]> mask_;  // made on the first changed byte
   std::uint64_t capacity_ = 0;
   std::size_t stride_ = 0;
   std::uint32_t max_message_ = 0;

@@ -56,7 +56,7 @@ std::vector<std::byte> read_file(int fd) {
 }
 
 // Pad bytes: no opener reads them, so patching them must not change any outcome.
-bool inert(std::size_t at) {
+SHMQ_FUZZ_UNTRACED bool inert(std::size_t at) {
   if (at < d::kRegistryOffset) return (at >= 68 && at < 128) || at >= 224;  // header pads
   if (at < d::kBodyOffset) {
     const std::size_t in_entry = (at - d::kRegistryOffset) % sizeof(d::RegistryEntry);
@@ -70,8 +70,9 @@ bool inert(std::size_t at) {
 
 // What the patches did: nothing an opener reads (healthy), indices and other fields (values), or
 // slot sizes, payloads or the file's size (tainted).
-Trust judge_patches(const std::vector<std::byte>& before, const std::vector<std::byte>& after,
-                    std::size_t slots, std::size_t stride, bool packed) {
+SHMQ_FUZZ_UNTRACED Trust judge_patches(const std::vector<std::byte>& before,
+                                       const std::vector<std::byte>& after, std::size_t slots,
+                                       std::size_t stride, bool packed) {
   if (before.size() != after.size()) return Trust::tainted;
   Trust t = Trust::healthy;
   for (std::size_t i = 0; i < before.size(); ++i) {
@@ -86,7 +87,7 @@ Trust judge_patches(const std::vector<std::byte>& before, const std::vector<std:
 // Whether Segment::open would wait for `ready` (look_at_header() and the loop in open_impl()):
 // no foreign magic and no garbage `ready` (those are refused at once), not ready, and not our
 // magic (with the magic and no creator holding the init lock, the creator is judged dead).
-bool opener_would_wait(const std::vector<std::byte>& f) {
+SHMQ_FUZZ_UNTRACED bool opener_would_wait(const std::vector<std::byte>& f) {
   std::uint64_t magic = 0;
   if (f.size() >= sizeof(magic)) std::memcpy(&magic, f.data(), sizeof(magic));
   if (magic != 0 && magic != d::kMagic) return false;
@@ -103,7 +104,7 @@ bool is(const shmq::Error& e, shmq::Errc c) {
 
 // W-ANY for an open (Segment::Impl::take_entry): registry entries' own fields, the retired
 // counters, the eventcounts' waiters bits; nothing else. `before` is the file before the open.
-void check_attach(const std::vector<std::byte>& before, const std::byte* now) {
+SHMQ_FUZZ_UNTRACED void check_attach(const std::vector<std::byte>& before, const std::byte* now) {
   using E = d::RegistryEntry;
   for (std::size_t i = 0; i < before.size(); ++i) {
     if (before[i] == now[i]) continue;
@@ -125,7 +126,8 @@ void check_attach(const std::vector<std::byte>& before, const std::byte* now) {
 }
 
 // A read-only call (inspect, peek_messages) wrote nothing.
-void check_unchanged(const std::vector<std::byte>& before, const std::byte* now, const char* what) {
+SHMQ_FUZZ_UNTRACED void check_unchanged(const std::vector<std::byte>& before, const std::byte* now,
+                                        const char* what) {
   if (!before.empty() && std::memcmp(before.data(), now, before.size()) != 0) {
     std::fprintf(stderr, "%s changed the segment\n", what);
     invariant_failed("W-ANY: an observer wrote into the segment");

@@ -32,10 +32,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <span>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "fuzz_support.hpp"
@@ -86,6 +88,48 @@ std::string message(std::uint32_t serial, std::size_t size) {
   }
   return s;
 }
+
+// Runs one job at a time on a thread of its own: the blocking sends that need this thread to
+// receive meanwhile. One thread for the whole run, leaked on purpose as the Watchdog's (a thread
+// per send cost more than the rest of a run: under ASan, thread creation and teardown dominate).
+class Helper {
+ public:
+  static Helper& get() {
+    static Helper* const h = new Helper;
+    return *h;
+  }
+  void start(std::function<void()> job) {
+    const std::lock_guard lock(mutex_);
+    job_ = std::move(job);
+    done_ = false;
+    cv_.notify_all();
+  }
+  void join() {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return done_; });
+  }
+
+ private:
+  Helper() {
+    std::thread([this] { loop(); }).detach();
+  }
+  void loop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      cv_.wait(lock, [&] { return job_ != nullptr; });
+      std::function<void()> job = std::exchange(job_, nullptr);
+      lock.unlock();
+      job();
+      lock.lock();
+      done_ = true;
+      cv_.notify_all();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::function<void()> job_;
+  bool done_ = true;
+};
 
 // Closes the sending end of a receive that has not returned after a while (hostile runs only).
 // One thread for the whole run, leaked on purpose (a joinable std::thread must not be destroyed
@@ -378,7 +422,7 @@ class Harness {
     }
     // A blocking send that must wait for the receiver: send on a helper thread, receive here.
     Status sent = Status::corrupt;
-    std::thread sender([&] { sent = call(c); });
+    Helper::get().start([&] { sent = call(c); });
     std::vector<std::string> expected;
     for (const Entry& x : d.ring) {
       if (x.whole) expected.push_back(x.data);
@@ -393,7 +437,7 @@ class Harness {
       }
       expect(got == want, "recv while a helper thread sends: another message");
     }
-    sender.join();
+    Helper::get().join();
     expect_status(sent, Status::ok, "blocking send of a message larger than the free space");
     d.ring.clear();
     d.used = 0;

@@ -3,19 +3,26 @@
 // One process-local Queue handle runs operations while a "peer" (a second mapping of the same
 // file) writes fuzzer-chosen values at fuzzer-chosen places of the control block and the slots
 // between any two operations. Every operation must return a Status — never read or write out of
-// bounds, never loop forever (libFuzzer's -timeout catches hangs), never trip UBSan.
+// bounds, never loop forever (libFuzzer's -timeout catches hangs), never trip UBSan — and it
+// must keep the invariants of segment_watch.hpp: no byte outside the fields it may write changes
+// (W-ANY; W-HEALTHY until the peer's first write), and every value got was put (exact FIFO until
+// the peer's first write; a value made by the target, or the zero of a slot never written, until
+// the peer writes into slot sizes or payloads), or the call returned Status::corrupt.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
 
 #include "fuzz_support.hpp"
 #include "queue_ops.hpp"
+#include "segment_watch.hpp"
 #include "shmq/detail/layout.hpp"
 #include "shmq/detail/segment.hpp"
 #include "shmq/shmq.hpp"
@@ -23,6 +30,29 @@
 namespace {
 
 using shmq::fuzz::Input;
+using shmq::fuzz::OpClass;
+using shmq::fuzz::SegmentWatch;
+using shmq::fuzz::Trust;
+using shmq::fuzz::ValueOracle;
+
+// Where the slots are, as created (the peer may rewrite the control block's copy).
+struct SlotGeometry {
+  std::size_t slots = 0;
+  std::size_t stride = 0;
+  bool packed = false;
+};
+
+// How far a peer's write at [at, at + len) of the segment shakes the oracle's trust: indices,
+// sequence words and stamps leave values intact (an older one may come back); slot sizes and
+// payloads do not.
+Trust trust_after_write(std::size_t at, std::size_t len, const SlotGeometry& g) {
+  if (at + len <= g.slots) return Trust::values;
+  if (g.packed) return Trust::tainted;
+  for (std::size_t i = std::max(at, g.slots); i < at + len; ++i) {
+    if ((i - g.slots) % g.stride >= offsetof(shmq::detail::SlotHeader, size)) return Trust::tainted;
+  }
+  return Trust::values;
+}
 
 template <class T>
 void run(Input& in, const std::string& name, const shmq::QueueOptions& opt) {
@@ -40,6 +70,14 @@ void run(Input& in, const std::string& name, const shmq::QueueOptions& opt) {
   // covered by segment_open_fuzz).
   const std::size_t first = shmq::detail::kBodyOffset;
   const std::size_t span = static_cast<std::size_t>(size) - first;
+  const shmq::detail::QueueControl& ctl = q.core().control();
+  const SlotGeometry geometry{ctl.slots_offset, ctl.slot_stride,
+                              (ctl.flags & shmq::detail::kFlagPacked) != 0};
+
+  const shmq::detail::Segment& seg = q.core().segment();
+  SegmentWatch watch(seg.base(), seg.size(), seg.self_index());
+  ValueOracle<T> oracle(static_cast<std::uint32_t>(q.max_message()));
+  Trust trust = Trust::healthy;
 
   for (int step = 0; step < 256 && !in.empty(); ++step) {
     const auto op = in.take<std::uint8_t>();
@@ -48,14 +86,21 @@ void run(Input& in, const std::string& name, const shmq::QueueOptions& opt) {
       case 1: {
         const auto where = in.take<std::uint16_t>();
         const auto value = in.take<std::uint64_t>();
-        const std::size_t len = 1 + (op >> 4) % 8;
         const std::size_t at = first + where % span;
-        std::memcpy(peer + at, &value, std::min(len, static_cast<std::size_t>(size) - at));
+        const std::size_t len = std::min<std::size_t>(1 + (op >> 4) % 8, size - at);
+        if (std::memcmp(peer + at, &value, len) != 0) {
+          trust = std::max(trust, trust_after_write(at, len, geometry));
+          std::memcpy(peer + at, &value, len);
+        }
         break;
       }
-      default:
-        shmq::fuzz::queue_op(q, op % 12 - 2U, op, std::chrono::milliseconds(0));
+      default: {
+        watch.before();
+        const OpClass c = shmq::fuzz::queue_op(q, op % 12 - 2U, op, std::chrono::milliseconds(0),
+                                               oracle, [&] { return trust; });
+        watch.after(c, trust == Trust::healthy);
         break;
+      }
     }
   }
   ::munmap(map, static_cast<std::size_t>(size));

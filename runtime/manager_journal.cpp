@@ -128,6 +128,9 @@ std::uint64_t Journal::replay(const Emit& apply) {
   std::uint64_t good = sizeof(kMagic);
   std::uint64_t count = 0;
   std::string buf;
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) fail(path_, "fstat");
+  const auto file_bytes = static_cast<std::uint64_t>(st.st_size);
   for (;;) {
     char head[kRecordHeader];
     if (!read_all(fd_, head, sizeof(head))) break;
@@ -135,7 +138,9 @@ std::uint64_t Journal::replay(const Emit& apply) {
     std::uint32_t crc = 0;
     std::memcpy(&len, head, 4);
     std::memcpy(&crc, head + 4, 4);
-    if (len == 0 || len > kMaxRecord) break;  // checked before anything is allocated
+    // Checked before anything is allocated: a torn or garbage last header must not make an
+    // adopting server allocate (and zero) up to kMaxRecord for bytes the file does not have.
+    if (len == 0 || len > kMaxRecord || len > file_bytes - good - kRecordHeader) break;
     buf.resize(len);
     if (!read_all(fd_, buf.data(), len) || crc_of(buf) != crc) break;
     apply(static_cast<wire::Op>(buf[0]), std::string_view(buf).substr(1));

@@ -3,7 +3,7 @@
 // A segment is one POSIX shared-memory object (/dev/shm/NAME) laid out as:
 //
 //   offset 0      SegmentHeader (256 B)   identity, sizes, `ready`, retired counters
-//   offset 256    RegistryEntry[64]       (128 B each) attached processes, per-process counters
+//   offset 256    RegistryEntry[64]       (192 B each) attached processes, per-process counters
 //   body_offset   kind-specific body      QueueControl (768 B) for a queue
 //   slots_offset  Slot[capacity]          (slot_stride B each) for a queue
 //

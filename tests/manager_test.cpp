@@ -303,6 +303,39 @@ TEST(ManagerServer, ShutdownRemovesEveryNameAndLaterCallsSayShutDown) {
   EXPECT_TRUE(left.empty()) << left.front();
 }
 
+// exit_with_parent (the default): when the process that created the Manager dies, its server
+// shuts down by itself, cleanly: it ends, and no name of the Manager is left.
+TEST(ManagerServer, TheServerShutsDownWhenItsCreatorDies) {
+  ScopedManagerName name("mgr-orphan");
+  Child creator([&]() -> int {
+    auto m = Manager::create(name, fast_options());
+    shmq::test::report_ready(static_cast<std::uint64_t>(m.server_pid()));
+    for (;;)
+      ::pause();
+  });
+  std::uint64_t server = 0;
+  ASSERT_TRUE(creator.wait_ready(&server));
+  const auto pid = static_cast<pid_t>(server);
+  ASSERT_GT(pid, 0);
+  creator.kill(SIGKILL);
+  ASSERT_EQ(creator.wait(), 128 + SIGKILL);
+  // Re-parented, the server is reaped by someone else (or stays a zombie): it has ended either way.
+  EXPECT_TRUE(shmq::test::wait_until(
+      [&] { return ::kill(pid, 0) != 0 || shmq::test::process_state(pid) == 'Z'; },
+      std::chrono::seconds(30)))
+      << "the server outlived its creator";
+  auto left = [&] {
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator("/dev/shm")) {
+      const std::string file = entry.path().filename();
+      if (file.rfind(name.str(), 0) == 0) names.push_back(file);
+    }
+    return names;
+  };
+  EXPECT_TRUE(shmq::test::wait_until([&] { return left().empty(); }, std::chrono::seconds(30)))
+      << left().front() << " is left";
+}
+
 TEST(ManagerServer, CreatingANameThatIsTakenIsRefused) {
   ScopedManagerName name("mgr-taken");
   auto m = Manager::create(name, fast_options());

@@ -185,6 +185,41 @@ TEST(ManagerCrash, ANewServerAdoptsTheObjectsOfADeadOne) {
   EXPECT_EQ(second.wait(), 0);
 }
 
+// Two processes adopt a dead server's Manager at once: exactly one serves (the claim is a CAS),
+// the other is told the Manager is already served; the objects survive.
+TEST(ManagerCrash, OfTwoConcurrentAdoptersExactlyOneServes) {
+  ScopedManagerName name("mgr-adopt2");
+  auto m = Manager::create(name, fast_options());
+  ServerGuard first(m.server_pid());
+  m.dict<std::string, int>("d").set("a", 1);
+  first.kill();
+  constexpr int kRefused = 3;
+  auto adopter = [&]() -> int {
+    shmq::test::wait_go();
+    try {
+      Manager::serve(name, fast_options());
+      return 0;
+    } catch (const shmq::Error& e) {
+      return e.code() == make_error_code(shmq::Errc::already_exists) ? kRefused : 2;
+    }
+  };
+  Child a(adopter);
+  Child b(adopter);
+  ASSERT_TRUE(a.go());
+  ASSERT_TRUE(b.go());
+  auto m2 = open_when_served(name);
+  auto d2 = m2.dict<std::string, int>("d");
+  EXPECT_EQ(d2.get("a"), 1);
+  // The loser ends by itself; the winner serves until shutdown.
+  ASSERT_TRUE(shmq::test::wait_until([&] { return a.wait(0ms) >= 0 || b.wait(0ms) >= 0; }, 30s));
+  Child& loser = a.wait(0ms) >= 0 ? a : b;
+  Child& winner = &loser == &a ? b : a;
+  EXPECT_EQ(loser.wait(), kRefused);
+  EXPECT_EQ(winner.wait(0ms), -1) << "both adopters ended: none serves";
+  m2.shutdown();
+  EXPECT_EQ(winner.wait(), 0);
+}
+
 TEST(ManagerCrash, AdoptionIgnoresATornLastJournalRecord) {
   ScopedManagerName name("mgr-torn");
   auto m = Manager::create(name, fast_options());

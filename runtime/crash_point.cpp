@@ -24,6 +24,12 @@ std::atomic<std::uint64_t> armed_countdown{0};
 std::atomic<CrashAction> armed_action{CrashAction::kill};
 std::array<std::atomic<std::uint64_t>, kCount> hits{};
 
+// What an armed point or site does when its count is reached: dies here, or stops here until a
+// SIGCONT (and then goes on).
+void carry_out(CrashAction action) noexcept {
+  ::raise(action == CrashAction::stop ? SIGSTOP : SIGKILL);
+}
+
 }  // namespace
 
 void crash_point_arm(CrashPoint point, std::uint64_t nth, CrashAction action) noexcept {
@@ -47,12 +53,9 @@ void crash_point_hit(CrashPoint point) noexcept {
   hits[index].fetch_add(1, std::memory_order_relaxed);
   if (armed_point.load(std::memory_order_relaxed) != index) return;
   if (armed_countdown.fetch_sub(1, std::memory_order_relaxed) != 1) return;
-  if (armed_action.load(std::memory_order_relaxed) == CrashAction::stop) {
-    armed_point.store(kNone, std::memory_order_relaxed);
-    ::raise(SIGSTOP);
-    return;
-  }
-  ::raise(SIGKILL);
+  const CrashAction action = armed_action.load(std::memory_order_relaxed);
+  if (action == CrashAction::stop) armed_point.store(kNone, std::memory_order_relaxed);
+  carry_out(action);
 }
 
 namespace {
@@ -93,7 +96,7 @@ void crash_site_hit(const char* file, std::uint32_t line) noexcept {
     action = armed_site_action;
     update_active();
   }
-  ::raise(action == CrashAction::stop ? SIGSTOP : SIGKILL);
+  carry_out(action);
 }
 #endif
 

@@ -160,6 +160,27 @@ shmq::CounterSnapshot totals(const std::string& name) {
   return ::testing::AssertionSuccess();
 }
 
+// A child's body: waits on an empty queue, slice after slice, until an armed point kills it.
+int wait_on_empty_until_killed(Queue<std::uint64_t>& mine) {
+  std::uint64_t v = 0;
+  for (;;)
+    if (mine.get_for(v, 10s) != Status::timeout) return 2;
+}
+
+// The survivors go on: `n` messages put and got one by one, each call bounded.
+::testing::AssertionResult survivors_pass(Queue<std::uint64_t>& q, std::uint64_t n) {
+  for (std::uint64_t m = 0; m < n; ++m) {
+    std::uint64_t v = 0;
+    if (const Status s = q.put_for(m, 10s); s != Status::ok) {
+      return ::testing::AssertionFailure() << "put " << m << ": " << to_string(s);
+    }
+    if (const Status s = q.get_for(v, 10s); s != Status::ok || v != m) {
+      return ::testing::AssertionFailure() << "get " << m << ": " << to_string(s) << ", " << v;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
 // ---- scenarios: one per (point, queue kind); each returns a failure with the seed's story ----
 
 struct Scenario {
@@ -292,18 +313,11 @@ void sleeper_dies(CrashPoint point, std::uint64_t seed) {
   Child child([&] {
     auto mine = Queue<std::uint64_t>::open(name.str(), kWait);
     shmq::detail::crash_point_arm(point, 1 + seed % 3);
-    std::uint64_t v = 0;
-    for (;;)
-      if (mine.get_for(v, 10s) != Status::timeout) return 2;
+    return wait_on_empty_until_killed(mine);
   });
   ASSERT_EQ(child.wait(), kKilled);
   EXPECT_EQ(shmq::inspect(name.str()).queue->sleepers_not_empty, 1U);  // the dead one's
-  for (std::uint64_t m = 0; m < 200; ++m) {
-    ASSERT_EQ(q.put_for(m, 10s), Status::ok);
-    std::uint64_t v = 0;
-    ASSERT_EQ(q.get_for(v, 10s), Status::ok);
-    ASSERT_EQ(v, m);
-  }
+  ASSERT_TRUE(survivors_pass(q, 200));
   EXPECT_TRUE(shmq::test::eventually(
       [&] { return shmq::inspect(name.str()).queue->sleepers_not_empty == 0; }, 5s));
 }
@@ -319,27 +333,18 @@ void reaper_dies(std::uint64_t seed) {
     shmq::test::report_ready();
     shmq::test::wait_go();
     shmq::detail::crash_point_arm(CrashPoint::reap_judged, 1);
-    std::uint64_t v = 0;
-    for (;;)
-      if (mine.get_for(v, 10s) != Status::timeout) return 2;
+    return wait_on_empty_until_killed(mine);
   });
   ASSERT_TRUE(reaper.wait_ready());
   Child sleeper([&] {
     auto mine = Queue<std::uint64_t>::open(name.str(), kWait);
     shmq::detail::crash_point_arm(CrashPoint::sleep_registered, 1 + seed % 2);
-    std::uint64_t v = 0;
-    for (;;)
-      if (mine.get_for(v, 10s) != Status::timeout) return 2;
+    return wait_on_empty_until_killed(mine);
   });
   ASSERT_EQ(sleeper.wait(), kKilled);
   ASSERT_TRUE(reaper.go());
   ASSERT_EQ(reaper.wait(), kKilled);
-  for (std::uint64_t m = 0; m < 100; ++m) {
-    ASSERT_EQ(q.put_for(m, 10s), Status::ok);
-    std::uint64_t v = 0;
-    ASSERT_EQ(q.get_for(v, 10s), Status::ok);
-    ASSERT_EQ(v, m);
-  }
+  ASSERT_TRUE(survivors_pass(q, 100));
   EXPECT_TRUE(shmq::test::eventually(
       [&] {
         q.core().segment().reap_dead_sleepers();

@@ -47,28 +47,26 @@ using shmq::test::ScopedName;
 constexpr int kKilled = 128 + SIGKILL;
 constexpr shmq::WaitPolicy kWait{.spin_iterations = 100, .sleep_slice = 1ms};
 
-// A one-way pipe for a child to report a value (or, close-on-exec, that it exec'd).
-class Report {
+// Tells when a forked child has exec'd: a close-on-exec pipe whose only writer is the child, so
+// the reader sees end of file at the exec (or the child's death). (Values go through Child's own
+// report_ready/wait_ready.)
+class ExecWatch {
  public:
-  explicit Report(int flags = 0) {
-    if (::pipe2(fds_, flags) != 0) throw std::runtime_error("pipe2");
+  ExecWatch() {
+    if (::pipe2(fds_, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
   }
-  ~Report() {
+  ~ExecWatch() {
     for (int fd : fds_)
       if (fd >= 0) ::close(fd);
   }
-  Report(const Report&) = delete;
-  Report& operator=(const Report&) = delete;
-  void send(int value) const { (void)!::write(fds_[1], &value, sizeof(value)); }
-  // The next value, or -1 at end of file (every writer closed or exec'd).
-  int receive() {
-    if (fds_[1] >= 0) {
-      ::close(fds_[1]);
-      fds_[1] = -1;
-    }
-    int value = 0;
-    return ::read(fds_[0], &value, sizeof(value)) == static_cast<ssize_t>(sizeof(value)) ? value
-                                                                                         : -1;
+  ExecWatch(const ExecWatch&) = delete;
+  ExecWatch& operator=(const ExecWatch&) = delete;
+  // In the parent, after the fork: true once the child exec'd (or died); false if it wrote.
+  bool wait_for_exec() {
+    ::close(fds_[1]);
+    fds_[1] = -1;
+    char byte = 0;
+    return ::read(fds_[0], &byte, 1) == 0;
   }
 
  private:
@@ -205,11 +203,10 @@ TEST(CrashSafety, AProducerThatLostTheTailCasDoesNotBlockRecoveryOfTheWinner) {
   auto q = Queue<int>::create(name.str(), mpmc(4));
   for (int v = 0; v < 3; ++v)
     ASSERT_EQ(q.try_put(v), Status::ok);
-  Report b_said;
   Child b([&]() -> int {
     auto mine = Queue<int>::open(name.str(), kWait);
     shmq::detail::crash_point_arm(CrashPoint::claim_before_cas, 1, CrashAction::stop);
-    b_said.send(static_cast<int>(mine.try_put(100)));
+    shmq::test::report_ready(static_cast<std::uint64_t>(mine.try_put(100)));
     for (;;)
       ::pause();  // alive and idle, holding its registry entry
   });
@@ -223,7 +220,9 @@ TEST(CrashSafety, AProducerThatLostTheTailCasDoesNotBlockRecoveryOfTheWinner) {
   });
   ASSERT_EQ(a.wait(30s), kKilled);
   b.kill(SIGCONT);
-  EXPECT_EQ(b_said.receive(), static_cast<int>(Status::full)) << "B lost the CAS, ring full";
+  std::uint64_t b_said = 99;
+  ASSERT_TRUE(b.wait_ready(&b_said));
+  EXPECT_EQ(b_said, static_cast<std::uint64_t>(Status::full)) << "B lost the CAS, ring full";
   int v = 0;
   for (int want = 0; want < 3; ++want) {
     ASSERT_EQ(q.get_for(v, 30s), Status::ok);
@@ -241,12 +240,11 @@ TEST(CrashSafety, AConsumerThatLostTheHeadCasDoesNotBlockRecoveryOfTheWinner) {
   ScopedName name("cs-take-loser");
   auto q = Queue<int>::create(name.str(), mpmc(4));
   ASSERT_EQ(q.try_put(1), Status::ok);
-  Report b_said;
   Child b([&]() -> int {
     auto mine = Queue<int>::open(name.str(), kWait);
     shmq::detail::crash_point_arm(CrashPoint::take_before_cas, 1, CrashAction::stop);
     int got = 0;
-    b_said.send(static_cast<int>(mine.try_get(got)));
+    shmq::test::report_ready(static_cast<std::uint64_t>(mine.try_get(got)));
     for (;;)
       ::pause();
   });
@@ -261,7 +259,9 @@ TEST(CrashSafety, AConsumerThatLostTheHeadCasDoesNotBlockRecoveryOfTheWinner) {
   });
   ASSERT_EQ(a.wait(30s), kKilled);
   b.kill(SIGCONT);
-  EXPECT_EQ(b_said.receive(), static_cast<int>(Status::empty)) << "B lost the CAS, ring empty";
+  std::uint64_t b_said = 99;
+  ASSERT_TRUE(b.wait_ready(&b_said));
+  EXPECT_EQ(b_said, static_cast<std::uint64_t>(Status::empty)) << "B lost the CAS, ring empty";
   // Producers lap the ring: the slot A took must be recovered (its message counted lost).
   for (int m = 0; m < 8; ++m) {
     ASSERT_EQ(q.put_for(10 + m, 30s), Status::ok) << "put " << m;
@@ -306,12 +306,12 @@ TEST(CrashSafety, AFullRegistryThatReusesADeadClaimersEntryDoesNotWedgeRecovery)
 TEST(CrashSafety, AnExecdChildInheritsNeitherTheSegmentNorARegistryEntry) {
   ScopedName name("cs-exec");
   auto q = Queue<int>::create(name.str(), mpmc(8));
-  Report exec_done(O_CLOEXEC);  // end of file once the child exec'd
+  ExecWatch exec_done;
   Child child([&] {
     ::execl("/bin/sleep", "sleep", "60", static_cast<char*>(nullptr));
     return 99;
   });
-  ASSERT_EQ(exec_done.receive(), -1);
+  ASSERT_TRUE(exec_done.wait_for_exec());
   ASSERT_NE(shmq::test::process_state(child.pid()), '?');
   // exec() closes the close-on-exec descriptors one by one: the report pipe may close first.
   // A leaked descriptor (or entry) stays for the child's whole life.
@@ -334,21 +334,22 @@ TEST(CrashSafety, APipeEndHeldOnlyByAnExecdChildIsClosed) {
   auto ends = shmq::Pipe::create(name.str());
   shmq::Connection& reader = ends.first;
   shmq::Connection& writer = ends.second;
-  Report ready;
   Child holder([&]() -> int {
     reader.close();
-    Report exec_done(O_CLOEXEC);
+    ExecWatch exec_done;
     Child sleeper([&] {
       ::execl("/bin/sleep", "sleep", "60", static_cast<char*>(nullptr));
       return 99;
     });
-    if (exec_done.receive() != -1) return 3;
-    ready.send(sleeper.pid());
+    if (!exec_done.wait_for_exec()) return 3;
+    shmq::test::report_ready(static_cast<std::uint64_t>(sleeper.pid()));
     for (;;)
       ::pause();
   });
   writer.close();
-  const int sleeper_pid = ready.receive();
+  std::uint64_t sleeper = 0;
+  ASSERT_TRUE(holder.wait_ready(&sleeper));
+  const auto sleeper_pid = static_cast<pid_t>(sleeper);
   ASSERT_GT(sleeper_pid, 0);
   holder.kill(SIGKILL);
   EXPECT_EQ(holder.wait(30s), kKilled);
@@ -394,11 +395,10 @@ TEST(CrashSafety, APlainForkHoldsTheInheritedEndBeforeTheParentClosesItsCopy) {
 TEST(CrashSafety, AnOpenerWaitsForACreatorPreemptedBeforeItsInitLock) {
   if (!shmq::detail::kCrashPointsEnabled) GTEST_SKIP() << "built without SHMQ_CRASH_POINTS";
   ScopedName name("cs-slow-creator");
-  Report created;
   Child creator([&]() -> int {
     shmq::detail::crash_point_arm(CrashPoint::create_before_lock, 1, CrashAction::stop);
     auto q = Queue<int>::create(name.str(), mpmc(8));
-    created.send(static_cast<int>(q.try_put(5)));
+    shmq::test::report_ready(static_cast<std::uint64_t>(q.try_put(5)));
     for (;;)
       ::pause();
   });
@@ -420,7 +420,9 @@ TEST(CrashSafety, AnOpenerWaitsForACreatorPreemptedBeforeItsInitLock) {
   creator.kill(SIGCONT);
   opener.join();
   EXPECT_EQ(outcome.load(), 0);
-  EXPECT_EQ(created.receive(), static_cast<int>(Status::ok));
+  std::uint64_t created = 99;
+  ASSERT_TRUE(creator.wait_ready(&created));
+  EXPECT_EQ(created, static_cast<std::uint64_t>(Status::ok));
 }
 
 // A fork() needs one registry entry per inherited handle. With none left, the child cannot be

@@ -373,12 +373,17 @@ std::string pipe_message(std::uint64_t i) {
   return m;
 }
 
-::testing::AssertionResult pipe_writer_dies(const Arm& arm, SweepLog& log, Outcome& out) {
-  ScopedName name("sweep-pw");
+// 256-byte rings: messages span records, and writers sleep.
+shmq::PipeOptions small_rings() {
   shmq::PipeOptions o;
   o.capacity_bytes = 256;
   o.wait = kWait;
-  auto reader = shmq::Connection::create(name.str(), shmq::End::first, o);
+  return o;
+}
+
+::testing::AssertionResult pipe_writer_dies(const Arm& arm, SweepLog& log, Outcome& out) {
+  ScopedName name("sweep-pw");
+  auto reader = shmq::Connection::create(name.str(), shmq::End::first, small_rings());
   Child victim([&] {
     arm_in_victim(arm);
     {
@@ -446,10 +451,7 @@ std::string pipe_message(std::uint64_t i) {
 // closed within the bound, and the victim got a prefix of what was sent.
 ::testing::AssertionResult pipe_reader_dies(const Arm& arm, SweepLog& log, Outcome& out) {
   ScopedName name("sweep-pr");
-  shmq::PipeOptions o;
-  o.capacity_bytes = 256;
-  o.wait = kWait;
-  auto writer = shmq::Connection::create(name.str(), shmq::End::second, o);
+  auto writer = shmq::Connection::create(name.str(), shmq::End::second, small_rings());
   Child victim([&] {
     arm_in_victim(arm);
     {

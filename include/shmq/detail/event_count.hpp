@@ -120,14 +120,14 @@ class SleepGate {
       if (s.ec == ec) return s.count;
       if (s.count == 0 && free == nullptr) free = &s;
     }
-    free->ec = ec;  // a handle sleeps on at most kSlots eventcounts (a duplex pipe end: 2)
+    free->ec = ec;  // a segment has at most kSlots eventcounts (a pipe's 4): one is free
     return free->count;
   }
   struct Slot {
     const EventCountData* ec = nullptr;
     std::uint32_t count = 0;
   };
-  static constexpr std::size_t kSlots = 4;
+  static constexpr std::size_t kSlots = EventCountOffsets{}.at.size();
   std::mutex mutex_;
   std::array<Slot, kSlots> slots_{};
 };

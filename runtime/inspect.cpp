@@ -86,6 +86,22 @@ QueueState queue_state(const Segment& seg) {
   return q;
 }
 
+// A queue of fixed-size elements does not count bytes on its hot path (queue.hpp, count_put):
+// they are msgs × the element size.
+void derive_fixed_bytes(const Segment& seg, SegmentReport& r) noexcept {
+  const auto& ctl =
+      *reinterpret_cast<const detail::QueueControl*>(seg.base() + detail::kBodyOffset);
+  if (ctl.element_kind != static_cast<std::uint32_t>(detail::ElementKind::fixed)) return;
+  const std::uint64_t size = ctl.element_size;  // validated by queue_state()
+  const auto derive = [size](CounterSnapshot& c) {
+    c.bytes_put = c.msgs_put * size;
+    c.bytes_got = c.msgs_got * size;
+  };
+  derive(r.totals);
+  for (AttachedProcess& p : r.processes)
+    derive(p.counters);
+}
+
 }  // namespace
 
 CounterSnapshot& CounterSnapshot::operator+=(const CounterSnapshot& o) noexcept {
@@ -151,8 +167,10 @@ SegmentReport inspect(std::string_view name) {
     r.totals += p.counters;
     r.processes.push_back(std::move(p));
   }
-  if (info.kind == static_cast<std::uint32_t>(detail::SegmentKind::queue))
+  if (info.kind == static_cast<std::uint32_t>(detail::SegmentKind::queue)) {
     r.queue = queue_state(seg);
+    derive_fixed_bytes(seg, r);
+  }
   return r;
 }
 

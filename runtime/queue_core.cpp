@@ -180,6 +180,7 @@ QueueCore& QueueCore::operator=(QueueCore&& other) noexcept {
     wait_ = other.wait_;
     multi_producer_ = other.multi_producer_;
     multi_consumer_ = other.multi_consumer_;
+    role_counters_ = other.role_counters_;
   }
   return *this;
 }
@@ -290,8 +291,23 @@ Status QueueCore::claim_role(bool producer) noexcept {
       self.roles,
       shm_load(self.roles, std::memory_order_relaxed) | (producer ? kRoleProducer : kRoleConsumer),
       std::memory_order_relaxed);
+  role_counters_ = &self.counters;
   segment_.set_held_roles(segment_.held_roles() | (producer ? kRoleProducer : kRoleConsumer));
   return Status::ok;
+}
+
+void QueueCore::wake(EventCountData& ec) noexcept {
+  const long woken = wake_registered(ec);
+  bump(counters().wakes);
+  if (woken == 0) note_empty_wake();
+}
+
+// After a wake that found registered sleepers but woke nobody: after a run of those, take back
+// dead sleepers' registrations (so notifiers stop paying a futex wake per message).
+void QueueCore::note_empty_wake() noexcept {
+  if (++empty_wakes_ < kEmptyWakesBeforeReap) return;
+  empty_wakes_ = 0;
+  segment_.reap_dead_sleepers();
 }
 
 namespace {

@@ -217,8 +217,9 @@ TEST(Layout, QueueSegmentFileHasTheDocumentedBytesAtTheDocumentedOffsets) {
   EXPECT_EQ(at<std::uint32_t>(b, 256 + 16), static_cast<std::uint32_t>(getpid()));
   EXPECT_EQ(at<std::uint32_t>(b, 256 + 20), 1U);      // roles: producer
   EXPECT_EQ(at<std::uint64_t>(b, 256 + 64 + 0), 1U);  // msgs_put
-  EXPECT_EQ(at<std::uint64_t>(b, 256 + 64 + 8), 8U);  // bytes_put
-  EXPECT_EQ(at<std::uint64_t>(b, 256 + 192), 0U);     // the second entry was never used
+  // bytes_put: a queue of fixed-size elements leaves it 0 (observers derive msgs × size).
+  EXPECT_EQ(at<std::uint64_t>(b, 256 + 64 + 8), 0U);
+  EXPECT_EQ(at<std::uint64_t>(b, 256 + 192), 0U);  // the second entry was never used
 
   // QueueControl at 12544.
   constexpr std::size_t c = 12544;

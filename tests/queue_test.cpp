@@ -937,11 +937,32 @@ TEST(QueueCounters, PutsAndGetsAreCountedInTheHandlesRegistryEntry) {
   EXPECT_EQ(c.msgs_put.load(), 2U);
   EXPECT_EQ(c.bytes_put.load(), 5U);
   EXPECT_EQ(c.msgs_got.load(), 1U);
-  EXPECT_EQ(c.bytes_got.load(), 3U);
+  EXPECT_EQ(c.bytes_got.load(), 3U);  // byte queues count bytes; fixed ones derive them (inspect)
   EXPECT_EQ(c.full_events.load(), 1U);
   ASSERT_EQ(q.try_get(out), Status::ok);
   EXPECT_EQ(q.try_get(out), Status::empty);
   EXPECT_EQ(c.empty_events.load(), 1U);
+}
+
+TEST(QueueCounters, AFixedElementQueueShowsBytesAsMessagesTimesTheElementSize) {
+  // The hot path of a fixed-size T counts messages only; inspect() derives the bytes.
+  for (const bool packed : {true, false}) {
+    ScopedName name(packed ? "q-counters-fixed-packed" : "q-counters-fixed");
+    auto q = Queue<std::uint64_t>::create(name.str(), packed ? packed_options(8) : options(8));
+    for (std::uint64_t i = 0; i < 3; ++i)
+      ASSERT_EQ(q.try_put(i), Status::ok);
+    std::uint64_t v = 0;
+    ASSERT_EQ(q.try_get(v), Status::ok);
+    ASSERT_EQ(q.try_get(v), Status::ok);
+    const shmq::SegmentReport r = shmq::inspect(name.str());
+    EXPECT_EQ(r.totals.msgs_put, 3U);
+    EXPECT_EQ(r.totals.bytes_put, 24U);
+    EXPECT_EQ(r.totals.msgs_got, 2U);
+    EXPECT_EQ(r.totals.bytes_got, 16U);
+    ASSERT_EQ(r.processes.size(), 1U);
+    EXPECT_EQ(r.processes[0].counters.bytes_put, 24U);
+    EXPECT_EQ(r.processes[0].counters.bytes_got, 16U);
+  }
 }
 
 TEST(QueueHostile, SlotSizeThatDoesNotMatchAFixedElementIsCorruptAndSkipped) {

@@ -121,8 +121,8 @@ void lockfree_batches(const char* row, std::uint64_t n) {
 }
 
 constexpr std::array<std::string_view, 8> kRows = {
-    "spsc_packed",   "spsc_packed_try", "spsc_slots", "mpmc", "string8", "spsc_packed_batch32",
-    "lockfree", "lockfree_batch32"};
+    "spsc_packed", "spsc_packed_try",     "spsc_slots", "mpmc",
+    "string8",     "spsc_packed_batch32", "lockfree",   "lockfree_batch32"};
 
 int run(std::string_view row, std::uint64_t n) {
   const std::string r(row);

@@ -56,6 +56,7 @@ class Queue {
   using Codec = detail::MessageCodec<T>;
   using Ring = detail::SlotRing;
   using Side = detail::QueueCore::Side;
+  static constexpr bool kFixed = Codec::kind == detail::ElementKind::fixed;
 
  public:
   using value_type = T;
@@ -301,12 +302,27 @@ class Queue {
   // One put without notifying (batches notify once).
   Status put_one(const T& v) {
     if (const Status s = ready_to_put(); s != Status::ok) return s;
+    if constexpr (kFixed) {
+      // The fast path of a fixed-size T on a packed ring: a copy of constant size, no claim.
+      if (core_.ring().packed()) {
+        const Status s = core_.ring().packed_ring().template put_one<sizeof(T)>(&v);
+        if (s == Status::ok) count_put(sizeof(T), 1);
+        return s;
+      }
+    }
+    return put_slot(v);
+  }
+  Status put_slot(const T& v) {
     const std::size_t bytes = Codec::size(v);
-    if (bytes > core_.ring().max_message()) return Status::too_large;
+    // A fixed-size T fits by construction (open checked max_message == sizeof(T)).
+    if (!kFixed && bytes > core_.ring().max_message()) return Status::too_large;
     Ring::Claim c;
-    if (const Status s = claim_slot(c); s != Status::ok) return s;
+    Status s = core_.ring().try_claim_slot(c);
+    if (s == Status::full && core_.recover_stuck(Side::producer))
+      s = core_.ring().try_claim_slot(c);
+    if (s != Status::ok) return s;
     Codec::encode(v, c.payload);
-    core_.ring().publish(c, static_cast<std::uint32_t>(bytes));
+    core_.ring().publish_slot(c, static_cast<std::uint32_t>(bytes));
     count_put(bytes, 1);
     return Status::ok;
   }
@@ -344,13 +360,17 @@ class Queue {
   }
 
   // The next message, in place. A ring blocked behind a dead producer's slot is recovered; empty
-  // becomes closed once the queue is closed and drained.
+  // becomes closed once the queue is closed and drained. `kSlots`: the caller knows the ring is
+  // not packed (take_one()).
+  template <bool kSlots = false>
   Status acquire_one(Ring::Claim& c) {
     if (const Status s = core_.ensure_consumer(); s != Status::ok) return s;
-    Status s = core_.ring().try_acquire(c);
-    if (s == Status::empty && core_.recover_stuck(Side::consumer)) s = core_.ring().try_acquire(c);
+    Ring& ring = core_.ring();
+    const auto attempt = [&] { return kSlots ? ring.try_acquire_slot(c) : ring.try_acquire(c); };
+    Status s = attempt();
+    if (s == Status::empty && core_.recover_stuck(Side::consumer)) s = attempt();
     if (s == Status::empty && core_.closed()) {
-      s = core_.ring().try_acquire(c);  // a put that happened before the close is still there
+      s = attempt();  // a put that happened before the close is still there
       if (s == Status::empty) return Status::closed;
     }
     return s;
@@ -358,13 +378,28 @@ class Queue {
 
   // One get without notifying (batches notify once).
   Status take_one(T& out) {
+    if constexpr (kFixed) {
+      if (core_.ring().packed()) return take_packed(out);
+    }
     Ring::Claim c;
-    if (const Status s = acquire_one(c); s != Status::ok) return s;
+    if (const Status s = acquire_one<true>(c); s != Status::ok) return s;
     const bool decoded = Codec::decode({c.payload, c.size}, out);
-    core_.ring().release(c);
+    core_.ring().release_slot(c);
     if (!decoded) return Status::corrupt;
     count_got(c.size, 1);
     return Status::ok;
+  }
+  // take_one() of a fixed-size T on a packed ring (no claim, a copy of constant size).
+  Status take_packed(T& out) {
+    if (const Status s = core_.ensure_consumer(); s != Status::ok) return s;
+    detail::PackedRing& ring = core_.ring().packed_ring();
+    Status s = ring.template get_one<sizeof(T)>(&out);
+    if (s == Status::empty && core_.closed()) {
+      s = ring.template get_one<sizeof(T)>(&out);  // a put that happened before the close
+      if (s == Status::empty) return Status::closed;
+    }
+    if (s == Status::ok) count_got(sizeof(T), 1);
+    return s;
   }
   // Takes what is there now into out[got..], advancing `got`, without notifying. Returns ok if it
   // took at least one, else why not (empty, closed once closed and drained, corrupt, ...).
@@ -411,18 +446,19 @@ class Queue {
   void notify_getters() noexcept { notify(core_.control().not_empty); }
   void notify_putters() noexcept { notify(core_.control().not_full); }
   void notify(detail::EventCountData& ec) noexcept {
-    const long woken = detail::notify_all(ec);
-    if (woken < 0) return;  // nobody registered: no syscall
-    detail::bump(core_.counters().wakes);
-    if (woken == 0) core_.note_empty_wake();
+    if (detail::has_registered(ec)) core_.wake(ec);  // nobody registered: no syscall
   }
+  // A fixed-size T's bytes are msgs × sizeof(T): its bytes_* counters stay 0 and observers
+  // derive them (inspect.cpp), one counter store less per call.
   void count_put(std::size_t bytes, std::uint64_t msgs) noexcept {
-    detail::bump(core_.counters().msgs_put, msgs);
-    detail::bump(core_.counters().bytes_put, bytes);
+    detail::Counters& c = core_.role_counters();
+    detail::bump(c.msgs_put, msgs);
+    if constexpr (!kFixed) detail::bump(c.bytes_put, bytes);
   }
   void count_got(std::size_t bytes, std::uint64_t msgs) noexcept {
-    detail::bump(core_.counters().msgs_got, msgs);
-    detail::bump(core_.counters().bytes_got, bytes);
+    detail::Counters& c = core_.role_counters();
+    detail::bump(c.msgs_got, msgs);
+    if constexpr (!kFixed) detail::bump(c.bytes_got, bytes);
   }
 
   detail::QueueCore core_;

@@ -50,19 +50,27 @@ inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) noex
   counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
 }
 
-// Call after publishing a change a waiter may be waiting for. Returns -1 when no sleeper was
-// registered (no syscall), else how many the kernel woke (0 when the registered sleepers were not
-// asleep yet — or are dead: see QueueCore::note_empty_wake()).
-inline long notify_all(EventCountData& ec) noexcept {
+// The notifier's side of the Dekker pair, split so that its common case inlines: call
+// has_registered() after publishing a change a waiter may be waiting for, and wake_registered()
+// only when it says yes.
+inline bool has_registered(const EventCountData& ec) noexcept {
   // [F1] order the caller's publish before the waiters load; pairs with [F2] in wait_until().
   // (Asymmetric fences, a compiler barrier here against membarrier() on the way to sleep, were a
   // per-process opt-in until layout 5; a process in the other mode than its peers lost wakes.)
   std::atomic_thread_fence(std::memory_order_seq_cst);
   // relaxed: ordered by [F1].
-  if (shm_load(ec.waiters, std::memory_order_relaxed) == 0) return -1;
+  return shm_load(ec.waiters, std::memory_order_relaxed) != 0;
+}
+// Returns how many the kernel woke (0 when the registered sleepers were not asleep yet — or are
+// dead: see QueueCore::note_empty_wake()).
+inline long wake_registered(EventCountData& ec) noexcept {
   // relaxed: the epoch only makes a racing futex_wait return; data is ordered by [F1]/[F2].
   shm_fetch_add(ec.epoch, 1, std::memory_order_relaxed);
   return futex_wake(ec.epoch, INT_MAX);
+}
+// Both: -1 when no sleeper was registered (no syscall), else wake_registered()'s count.
+inline long notify_all(EventCountData& ec) noexcept {
+  return has_registered(ec) ? wake_registered(ec) : -1;
 }
 
 // Wakes every sleeper whether or not it is registered (close()).

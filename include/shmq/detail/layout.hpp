@@ -52,7 +52,7 @@ static_assert(sizeof(std::atomic<std::uint32_t>) == 4, "atomics must be plain wo
 // load + store, no contended RMW on the hot path); readers sum all entries plus the retired ones.
 struct Counters {
   std::atomic<std::uint64_t> msgs_put;
-  std::atomic<std::uint64_t> bytes_put;
+  std::atomic<std::uint64_t> bytes_put;  // 0 in a queue of fixed-size elements: msgs × its size
   std::atomic<std::uint64_t> msgs_got;
   std::atomic<std::uint64_t> bytes_got;
   std::atomic<std::uint64_t> full_events;   // a put found the ring full

@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "shmq/detail/crash_point.hpp"
 #include "shmq/detail/layout.hpp"
@@ -140,6 +141,51 @@ class PackedRing {
     local_head_ += n;
     // [R12] hand the elements back; pairs with [A11].
     shm_store(ctl_->head, local_head_, std::memory_order_release);
+  }
+
+  // ---- one element of a compile-time size: Queue<T>'s put and get of a fixed-size T ----
+  //
+  // A run of one without a claim: the copy has a constant size and the element's address a
+  // constant stride (`Stride` must be the ring's stride). Status::busy while a zero-copy claim
+  // of the same side is open.
+
+  template <std::size_t Stride>
+  Status put_one(const void* element) noexcept {
+    if (claim_open_) return Status::busy;
+    const std::uint64_t pos = local_tail_;  // locals: the stores below may alias the members
+    if (distance(pos, cached_head_) >= static_cast<std::int64_t>(capacity_)) {
+      // [A11] as in try_claim_run().
+      const std::uint64_t h = shm_load(ctl_->head, std::memory_order_acquire);
+      const std::int64_t depth = distance(pos, h);
+      if (!legal_depth(depth)) return Status::corrupt;
+      cached_head_ = h;
+      if (depth == static_cast<std::int64_t>(capacity_)) return Status::full;
+    }
+    std::memcpy(data_ + (pos & mask_) * Stride, element, Stride);
+    SHMQ_CRASH_POINT(publish_before_tail);
+    local_tail_ = pos + 1;
+    // [R11] as in publish_run().
+    shm_store(ctl_->tail, pos + 1, std::memory_order_release);
+    return Status::ok;
+  }
+  template <std::size_t Stride>
+  Status get_one(void* element) noexcept {
+    if (take_open_) return Status::busy;
+    const std::uint64_t pos = local_head_;  // as in put_one()
+    if (cached_tail_ == pos) {
+      // [A12] as in try_acquire_run().
+      const std::uint64_t t = shm_load(ctl_->tail, std::memory_order_acquire);
+      // One unsigned compare is INV-P1 here: tail - head in 1..capacity, or 0 (empty).
+      const std::uint64_t depth = t - pos;
+      if (depth - 1 >= capacity_) return depth == 0 ? Status::empty : Status::corrupt;
+      cached_tail_ = t;
+    }
+    std::memcpy(element, data_ + (pos & mask_) * Stride, Stride);
+    SHMQ_CRASH_POINT(release_before_head);
+    local_head_ = pos + 1;
+    // [R12] as in release_run().
+    shm_store(ctl_->head, pos + 1, std::memory_order_release);
+    return Status::ok;
   }
 
   // ---- one element (zero-copy claims): a run of one, held open until publish/release ----

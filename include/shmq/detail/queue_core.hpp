@@ -73,6 +73,9 @@ class QueueCore {
   const SlotRing& ring() const noexcept { return ring_; }
   QueueControl& control() const noexcept { return ring_.control(); }
   Counters& counters() const noexcept { return segment_.self().counters; }
+  // counters(), as the last role claim found them: for a handle that holds a role (every put and
+  // get path has claimed one first; a forked child's handle claims again, so this follows it).
+  Counters& role_counters() const noexcept { return *role_counters_; }
   const WaitPolicy& wait_policy() const noexcept { return wait_; }
   void set_wait_policy(const WaitPolicy& wait) noexcept { wait_ = wait; }
   const Segment& segment() const noexcept { return segment_; }
@@ -104,13 +107,9 @@ class QueueCore {
                       });
   }
 
-  // After a notify that found registered sleepers but woke nobody: after a run of those, take
-  // back dead sleepers' registrations (so notifiers stop paying a futex wake per message).
-  void note_empty_wake() noexcept {
-    if (++empty_wakes_ < kEmptyWakesBeforeReap) return;
-    empty_wakes_ = 0;
-    segment_.reap_dead_sleepers();
-  }
+  // Wakes the sleepers registered on `ec` (after detail::has_registered() said there are some),
+  // counting the wake. Out of line: the busy path never gets here.
+  void wake(EventCountData& ec) noexcept;
 
   // [R5] store `closed` and wake every sleeper; pairs with [A5] in closed().
   void close() noexcept;
@@ -122,6 +121,7 @@ class QueueCore {
  private:
   QueueCore(Segment segment, const WaitPolicy& wait);
   Status claim_role(bool producer) noexcept;
+  void note_empty_wake() noexcept;
   void release_roles() noexcept;
 
   Segment segment_;
@@ -142,6 +142,7 @@ class QueueCore {
   // Adaptive spin budgets of this handle's getters [0] and putters [1] (event_count.hpp).
   SpinBudget spin_budget_[2]{};
   static constexpr std::uint32_t kEmptyWakesBeforeReap = 64;
+  Counters* role_counters_ = nullptr;  // set by claim_role()
   std::uint32_t empty_wakes_ = 0;
 };
 

@@ -137,6 +137,11 @@ class SlotRing {
 
   Status try_claim(Claim& c) noexcept {
     if (packed_) return packed_ring_.try_claim(c);
+    return try_claim_slot(c);
+  }
+  // try_claim() of a ring that is not packed (the caller knows it is not: Queue<T>'s copying
+  // path); publish with publish_slot().
+  Status try_claim_slot(Claim& c) noexcept {
     return multi_producer_ ? try_claim_multi(c) : try_claim_single(c);
   }
 
@@ -147,6 +152,9 @@ class SlotRing {
       packed_ring_.publish(c, size == max_message_);
       return;
     }
+    publish_slot(c, size);
+  }
+  void publish_slot(const Claim& c, std::uint32_t size) noexcept {
     shm_store(c.slot->size, size, std::memory_order_relaxed);  // relaxed: ordered by [R1]
     SHMQ_CRASH_POINT(publish_before_seq);
     // [R1] publish the message; pairs with [A2] in try_acquire().
@@ -185,6 +193,10 @@ class SlotRing {
   // the offending slot has been released (its message dropped) so the ring keeps moving.
   Status try_acquire(Claim& c) noexcept {
     if (packed_) return packed_ring_.try_acquire(c);
+    return try_acquire_slot(c);
+  }
+  // try_acquire() of a ring that is not packed; release with release_slot().
+  Status try_acquire_slot(Claim& c) noexcept {
     for (std::uint64_t skips = 0; skips <= capacity_; ++skips) {
       const Status s = multi_consumer_ ? try_acquire_multi(c) : try_acquire_single(c);
       if (s != Status::ok) return s;
@@ -210,6 +222,9 @@ class SlotRing {
       packed_ring_.release(c);
       return;
     }
+    release_slot(c);
+  }
+  void release_slot(const Claim& c) noexcept {
     SHMQ_CRASH_POINT(release_before_seq);
     // [R2] hand the slot back; pairs with [A1] in try_claim().
     shm_store(c.slot->seq, c.pos + capacity_, std::memory_order_release);
@@ -326,17 +341,17 @@ class SlotRing {
     // [R6] publish the skip, as [R1] would; pairs with [A2] in try_acquire().
     shm_store(slot->seq, pos + 1, std::memory_order_release);
   }
-  Claim claim_at(std::uint64_t pos) const noexcept {
-    SlotHeader* s = slot_at(pos);
+  static Claim claim_at(SlotHeader* s, std::uint64_t pos) noexcept {
     return {s, reinterpret_cast<std::byte*>(s) + kSlotPayloadOffset, pos, 0};
   }
 
   Status try_claim_single(Claim& c) noexcept {
     const std::uint64_t pos = local_tail_;
+    SlotHeader* slot = slot_at(pos);
     // [A1] the consumer of pos - capacity is done with the slot; pairs with [R2] in release().
-    const std::uint64_t seq = shm_load(slot_at(pos)->seq, std::memory_order_acquire);
+    const std::uint64_t seq = shm_load(slot->seq, std::memory_order_acquire);
     if (seq == pos) {
-      c = claim_at(pos);
+      c = claim_at(slot, pos);
       ++local_tail_;
       return Status::ok;
     }
@@ -349,8 +364,9 @@ class SlotRing {
     std::uint64_t pos = shm_load(ctl_->tail, std::memory_order_relaxed);
     bool intent = false;  // our intent is in pending_ (a CAS of ours failed)
     for (;;) {
+      SlotHeader* slot = slot_at(pos);
       // [A1] as in try_claim_single().
-      const std::uint64_t seq = shm_load(slot_at(pos)->seq, std::memory_order_acquire);
+      const std::uint64_t seq = shm_load(slot->seq, std::memory_order_acquire);
       const std::int64_t d = distance(seq, pos);
       if (d == 0) {
         // [R8'] release: a recoverer that reads this intent also sees the stamp of this
@@ -362,7 +378,7 @@ class SlotRing {
         // claimed_unpublished(). Failure relaxed: nothing is taken. [A1] ordered the slot.
         if (shm_cas_weak(ctl_->tail, pos, pos + 1, std::memory_order_release,
                          std::memory_order_relaxed)) {
-          c = claim_at(pos);
+          c = claim_at(slot, pos);
           SHMQ_CRASH_POINT(claim_before_stamp);
           // relaxed: ordered by [R8].
           shm_store(c.slot->stamp, make_stamp(pos, kPendingClaim, tag_), std::memory_order_relaxed);
@@ -393,10 +409,11 @@ class SlotRing {
 
   Status try_acquire_single(Claim& c) noexcept {
     const std::uint64_t pos = local_head_;
+    SlotHeader* slot = slot_at(pos);
     // [A2] the producer of pos is done writing; pairs with [R1] in publish().
-    const std::uint64_t seq = shm_load(slot_at(pos)->seq, std::memory_order_acquire);
+    const std::uint64_t seq = shm_load(slot->seq, std::memory_order_acquire);
     if (seq == pos + 1) {
-      c = claim_at(pos);
+      c = claim_at(slot, pos);
       ++local_head_;
       return Status::ok;
     }
@@ -411,8 +428,9 @@ class SlotRing {
     std::uint64_t pos = shm_load(ctl_->head, std::memory_order_relaxed);
     bool intent = false;  // as in try_claim_multi()
     for (;;) {
+      SlotHeader* slot = slot_at(pos);
       // [A2] as in try_acquire_single().
-      const std::uint64_t seq = shm_load(slot_at(pos)->seq, std::memory_order_acquire);
+      const std::uint64_t seq = shm_load(slot->seq, std::memory_order_acquire);
       const std::int64_t d = distance(seq, pos + 1);
       if (d == 0) {
         // [R8'] as in try_claim_multi().
@@ -423,7 +441,7 @@ class SlotRing {
         // taken_unreleased(). Failure relaxed: nothing is taken. [A2] ordered the slot.
         if (shm_cas_weak(ctl_->head, pos, pos + 1, std::memory_order_release,
                          std::memory_order_relaxed)) {
-          c = claim_at(pos);
+          c = claim_at(slot, pos);
           SHMQ_CRASH_POINT(take_before_stamp);
           // relaxed: ordered by [R8].
           shm_store(c.slot->stamp, make_stamp(pos, kPendingTake, tag_), std::memory_order_relaxed);

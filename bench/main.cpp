@@ -1,5 +1,7 @@
 // shmq-bench: shmq side by side with the floor and other IPC mechanisms, in one run, on this
 // machine (DESIGN §8). What each figure means and how it is measured: docs/bench.md.
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +12,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -89,6 +92,37 @@ extern "C" void on_signal(int) {
   g_interrupted = 1;
 }
 
+// --loaded: one busy process per CPU beside every row, so that the run's processes share the
+// CPUs with strangers, as on a busy host. Killed (and reaped) when the object goes.
+class Hogs {
+ public:
+  explicit Hogs(int n) {
+    for (int i = 0; i < n; ++i) {
+      const pid_t pid = ::fork();
+      if (pid < 0) throw std::runtime_error("--loaded: fork failed");
+      if (pid == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        volatile std::uint64_t spin = 0;
+        for (;;)
+          spin = spin + 1;
+      }
+      pids_.push_back(pid);
+    }
+  }
+  Hogs(const Hogs&) = delete;
+  Hogs& operator=(const Hogs&) = delete;
+  ~Hogs() {
+    for (const pid_t pid : pids_)
+      ::kill(pid, SIGKILL);
+    for (const pid_t pid : pids_)
+      ::waitpid(pid, nullptr, 0);
+  }
+  int count() const noexcept { return static_cast<int>(pids_.size()); }
+
+ private:
+  std::vector<pid_t> pids_;
+};
+
 int run(int argc, char** argv) {
   CLI::App app{"shmq-bench: shmq side by side with the floor and other IPC mechanisms"};
   bool quick = false;
@@ -98,6 +132,7 @@ int run(int argc, char** argv) {
   std::string check_path;
   double seconds = 0;
   bool list = false;
+  bool loaded = false;
   std::string cpus_arg;
   app.add_flag("--quick", quick,
                "Shorter runs, no 64 KiB messages: the whole run stays under 60 s");
@@ -112,6 +147,8 @@ int run(int argc, char** argv) {
                  "Only validate a JSON file written by --json (keys, types, every row ok)");
   app.add_option("--cpus", cpus_arg,
                  "Comma-separated CPUs the processes may be pinned to (default: all allowed)");
+  app.add_flag("--loaded", loaded,
+               "Run one busy process per CPU beside every row (an oversubscribed machine)");
   app.add_flag("--list", list, "List the peers and exit");
   CLI11_PARSE(app, argc, argv);
 
@@ -194,6 +231,7 @@ int run(int argc, char** argv) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
 
+  const Hogs hogs(loaded ? allowed_cpu_count() : 0);
   const bool tty = isatty(STDERR_FILENO) != 0;
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<Measurement> rows;
@@ -228,6 +266,7 @@ int run(int argc, char** argv) {
 
   ReportConfig config;
   config.quick = quick;
+  config.hogs = hogs.count();
   config.timing = timing;
   config.peers = peer_names;
   config.figures = figures;

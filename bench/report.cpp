@@ -341,6 +341,12 @@ void print_report(std::FILE* out, const HostInfo& host, const ReportConfig& conf
              "warm-up; {} runs in {:.1f} s\n",
              host.cpus, host.cpus == 1 ? "" : "s", host.cpu_model, host.kernel, pinning,
              config.timing.seconds, config.timing.warmup, rows.size(), config.elapsed_s);
+  if (config.hogs > 0) {
+    fmt::print(out,
+               "LOADED: {} busy process{} (one per CPU, unpinned) ran beside every row: the "
+               "figures are for an oversubscribed machine\n",
+               config.hogs, config.hogs == 1 ? "" : "es");
+  }
   print_roundtrip(out, rows, Wait::spin);
   print_roundtrip(out, rows, Wait::sleep);
   print_throughput(out, rows, Figure::throughput);
@@ -372,6 +378,7 @@ json to_json(const HostInfo& host, const ReportConfig& config,
                {"pinned", !host.cpu_order.empty()},
                {"cpu_order", host.cpu_order}};
   j["config"] = {{"quick", config.quick},
+                 {"loaded_hogs", config.hogs},
                  {"seconds", config.timing.seconds},
                  {"warmup_seconds", config.timing.warmup},
                  {"peers", config.peers},

@@ -22,6 +22,7 @@ HostInfo host_info(const RunOptions& options);
 
 struct ReportConfig {
   bool quick = false;
+  int hogs = 0;  // --loaded: busy processes started by the bench for the whole run
   RunOptions timing;
   std::vector<std::string> peers;
   std::vector<std::string> figures;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <climits>
 #include <cstring>
 #include <limits>
 #include <utility>
@@ -296,8 +297,11 @@ Status QueueCore::claim_role(bool producer) noexcept {
   return Status::ok;
 }
 
-void QueueCore::wake(EventCountData& ec) noexcept {
-  const long woken = wake_registered(ec);
+void QueueCore::wake(EventCountData& ec, std::size_t count) noexcept {
+  const long woken =
+      count == 1 ? wake_one(ec)
+                 : wake_registered(ec, static_cast<int>(std::min<std::size_t>(count, INT_MAX)));
+  if (woken < 0) return;  // a wake is pending already: no syscall
   bump(counters().wakes);
   if (woken == 0) note_empty_wake();
 }

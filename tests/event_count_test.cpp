@@ -361,7 +361,8 @@ TEST(EventCount, SpinBudgetHalvesAfterSleepingAndGrowsBackWhenSpinningPays) {
   shmq::detail::SleepGate gate;
   shmq::detail::SpinBudget spin;
   std::uint32_t& budget = spin.rounds;
-  const WaitPolicy policy{.spin_iterations = 1024, .sleep_slice = 1ms};
+  // No time bound: these count rounds (the time bound has its own tests below).
+  const WaitPolicy policy{.spin_iterations = 1024, .sleep_slice = 1ms, .spin_limit = 1h};
   const shmq::detail::Sleeper me{counters, 1, gate, &spin};
   int calls = 0;
   // Never ready: spins the whole budget, then times out asleep.
@@ -402,6 +403,98 @@ TEST(EventCount, SpinBudgetHalvesAfterSleepingAndGrowsBackWhenSpinningPays) {
   EXPECT_LE(budget, 1024U);
 }
 
+// Wake-one with a pending wake: while a woken sleeper has not come back from its futex wait, more
+// wake-ones make no syscall; the sleeper clears the flag when it returns, and one that succeeds
+// passes a wake on to the others (they may be owed a change the skipped notifiers published).
+TEST(EventCount, AWakeOneWhileAWakeIsPendingMakesNoSyscallAndTheWokenClearsIt) {
+  EventCountData ec{};
+  Counters counters{};
+  shmq::detail::SleepGate gate;
+  const WaitPolicy policy{.spin_iterations = 0, .sleep_slice = 250ms};
+  // No sleeper in the kernel: nobody to clear the flag, so it is not left set.
+  ec.waiters.store(1);
+  EXPECT_EQ(shmq::detail::wake_one(ec), 0);
+  EXPECT_EQ(ec.wake_pending.load(), 0U);
+  ec.waiters.store(0);
+
+  std::atomic<bool> ready{false};
+  std::atomic<int> result{-1};
+  std::atomic<pid_t> tid{0};
+  std::thread sleeper([&] {
+    tid.store(static_cast<pid_t>(::syscall(SYS_gettid)));
+    const shmq::detail::Sleeper me{counters, 1, gate, nullptr};
+    const Status s = shmq::detail::wait_until(
+        ec, policy, me, Clock::now() + 30s, Status::empty,
+        [&](bool) { return ready.load() ? Status::ok : Status::empty; }, [] {});
+    result.store(static_cast<int>(s));
+  });
+  ASSERT_TRUE(eventually([&] {
+    return counters.sleeps.load() > 0 && shmq::test::thread_state(tid.load()) == 'S';
+  })) << "the sleeper is in its futex wait";
+  ready.store(true);
+  ASSERT_TRUE(shmq::detail::has_registered(ec));
+  const long first = shmq::detail::wake_one(ec);
+  const long second = shmq::detail::wake_one(ec);  // before or after the sleeper is back
+  sleeper.join();
+  EXPECT_EQ(result.load(), static_cast<int>(Status::ok));
+  EXPECT_GE(first, 0) << "the first wake-one wakes (or finds it already awake)";
+  if (first == 1) {
+    EXPECT_TRUE(second == -1 || second == 0) << "no second wake while one pends";
+  }
+  EXPECT_EQ(ec.wake_pending.load(), 0U) << "the woken sleeper cleared the flag";
+  EXPECT_EQ(ec.waiters.load(), 0U);
+}
+
+// A spin is bounded by time as well as by rounds: with a round budget that would last minutes,
+// a wait that is never answered still reaches its sleep (and its deadline).
+TEST(EventCount, ASpinGivesUpAtItsTimeLimitWhateverItsRounds) {
+  EventCountData ec{};
+  Counters counters{};
+  shmq::detail::SleepGate gate;
+  shmq::detail::SpinBudget spin;
+  const WaitPolicy policy{
+      .spin_iterations = 0xFFFFFFFFU, .sleep_slice = 1ms, .adaptive = false, .spin_limit = 50us};
+  const shmq::detail::Sleeper me{counters, 1, gate, nullptr};
+  EXPECT_EQ(shmq::detail::wait_until(
+                ec, policy, me, Clock::now() + 20ms, Status::empty,
+                [](bool) { return Status::empty; }, [] {}),
+            Status::timeout);
+  EXPECT_GT(counters.sleeps.load(), 0U) << "the spin ended and the waiter slept";
+  (void)spin;
+}
+
+// A wait answered while spinning, but only after the spin's time limit (its spinner was
+// descheduled meanwhile), did not pay: it halves the budget instead of growing it.
+TEST(EventCount, AnAnswerThatCameAfterTheTimeLimitCountsAsAFailedSpin) {
+  EventCountData ec{};
+  Counters counters{};
+  shmq::detail::SleepGate gate;
+  const auto wait_answered_at = [&](std::uint32_t at, bool late) {
+    shmq::detail::SpinBudget spin;
+    spin.rounds = 1000;
+    spin.waits = 1;  // not a probe
+    // In time: a limit no scheduler delay reaches; late: an answer 5 ms after a 1 ms limit.
+    const WaitPolicy policy{
+        .spin_iterations = 1000, .sleep_slice = 1ms, .spin_limit = late ? 1ms : 1h};
+    const shmq::detail::Sleeper me{counters, 1, gate, &spin};
+    std::uint32_t tries = 0;
+    EXPECT_EQ(shmq::detail::wait_until(
+                  ec, policy, me, Clock::now() + 10s, Status::empty,
+                  [&](bool) {
+                    if (++tries < at) return Status::empty;
+                    // deliberate-sleep: stands for the spinner being descheduled past the limit.
+                    if (late) std::this_thread::sleep_for(5ms);
+                    return Status::ok;
+                  },
+                  [] {}),
+              Status::ok);
+    return spin.rounds;
+  };
+  // Answered at round ~200 (past the untimed rounds, so the clock is read).
+  EXPECT_EQ(wait_answered_at(200, false), 1000U) << "in time: keeps its budget";
+  EXPECT_LE(wait_answered_at(200, true), 100U) << "late: halved to about half its rounds";
+}
+
 // A peer that answers a little after the budget's spin ends would keep every wait asleep: every
 // kProbeEvery-th wait spins the policy's full count, and a probe that succeeds lifts the budget.
 TEST(EventCount, AProbeWithTheFullSpinLiftsABudgetThatWasTooShort) {
@@ -410,7 +503,8 @@ TEST(EventCount, AProbeWithTheFullSpinLiftsABudgetThatWasTooShort) {
   shmq::detail::SleepGate gate;
   shmq::detail::SpinBudget spin;
   spin.rounds = shmq::detail::kMinSpin;
-  const WaitPolicy policy{.spin_iterations = 1024, .sleep_slice = 1ms};
+  // No time bound: these count rounds (the time bound has its own tests below).
+  const WaitPolicy policy{.spin_iterations = 1024, .sleep_slice = 1ms, .spin_limit = 1h};
   const shmq::detail::Sleeper me{counters, 1, gate, &spin};
   std::uint32_t slept = 0;
   for (std::uint32_t wait = 0; wait < shmq::detail::kProbeEvery; ++wait) {

@@ -25,7 +25,7 @@ using namespace shmq::detail;
 using shmq::test::ScopedName;
 
 TEST(Layout, VersionAndMagicAreTheDocumentedValues) {
-  EXPECT_EQ(kLayoutVersion, 5U);
+  EXPECT_EQ(kLayoutVersion, 6U);
   const char expected[8] = {'S', 'H', 'M', 'Q', 'S', 'E', 'G', '1'};
   std::uint64_t magic_from_bytes = 0;
   std::memcpy(&magic_from_bytes, expected, sizeof(expected));
@@ -134,6 +134,7 @@ TEST(Layout, QueueControlHasTheDocumentedSizeAndOffsets) {
   EXPECT_EQ(offsetof(QueueControl, recovery_owner), 664U);
   EXPECT_EQ(sizeof(EventCountData), 16U);
   EXPECT_EQ(offsetof(EventCountData, epoch), 0U);
+  EXPECT_EQ(offsetof(EventCountData, wake_pending), 4U);
   EXPECT_EQ(offsetof(EventCountData, waiters), 8U);
 }
 
@@ -196,7 +197,7 @@ TEST(Layout, QueueSegmentFileHasTheDocumentedBytesAtTheDocumentedOffsets) {
 
   // SegmentHeader at 0.
   EXPECT_EQ(std::memcmp(b.data(), "SHMQSEG1", 8), 0);
-  EXPECT_EQ(at<std::uint32_t>(b, 8), 5U);       // layout version
+  EXPECT_EQ(at<std::uint32_t>(b, 8), 6U);       // layout version
   EXPECT_EQ(at<std::uint32_t>(b, 12), 1U);      // kind: queue
   EXPECT_EQ(at<std::uint64_t>(b, 16), 13824U);  // total bytes
   const auto created = at<std::uint64_t>(b, 24);

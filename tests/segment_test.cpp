@@ -394,7 +394,7 @@ TEST(SegmentValidation, OtherLayoutVersionIsAVersionMismatch) {
   ScopedName name("val-version");
   make_queue(name);
   poke<std::uint32_t>(name, 8, 7);
-  expect_open_fails(name, Errc::version_mismatch, "layout version 7, this library reads 5");
+  expect_open_fails(name, Errc::version_mismatch, "layout version 7, this library reads 6");
 }
 
 TEST(SegmentValidation, OtherKindIsWrongKind) {

@@ -21,13 +21,14 @@ namespace {
 // Variants whose name has this suffix keep one slot per message (QueueOptions::packed = false).
 constexpr std::string_view kSlots = ", slots";
 
-// Spinning: far more pause iterations than any wait in a run, so a waiter never reaches the futex.
+// Spinning: far more pause iterations, and far longer, than any wait in a run, so a waiter never
+// reaches the futex.
 constexpr std::uint32_t kSpinForever = 1U << 30;
 
 shmq::WaitPolicy policy_for(Wait w) {
   switch (w) {
     case Wait::spin:
-      return {kSpinForever, std::chrono::milliseconds(100)};
+      return {kSpinForever, std::chrono::milliseconds(100), true, std::chrono::hours(1)};
     case Wait::sleep:
       return {0, std::chrono::milliseconds(100)};
     case Wait::normal:

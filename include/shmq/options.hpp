@@ -11,9 +11,10 @@ namespace shmq {
 enum class Producers : std::uint8_t { one, many };
 enum class Consumers : std::uint8_t { one, many };
 
-// How a blocking call waits: spin `spin_iterations` times (with the CPU's pause), then sleep on a
-// futex in slices of at most `sleep_slice`, so that a sleeper also notices a closed queue or a dead
-// peer within one slice. Process-local: each handle has its own.
+// How a blocking call waits: spin at most `spin_iterations` times (with the CPU's pause) and at
+// most `spin_limit` long, then sleep on a futex in slices of at most `sleep_slice`, so that a
+// sleeper also notices a closed queue or a dead peer within one slice. A spin never yields the CPU
+// (docs/queue.md, "Waiting"). Process-local: each handle has its own.
 struct WaitPolicy {
   std::uint32_t spin_iterations = 4000;
   std::chrono::milliseconds sleep_slice{100};
@@ -21,6 +22,10 @@ struct WaitPolicy {
   // "Waiting"). false: always spin spin_iterations — for request/reply partners, where one side
   // falling asleep makes the other's next wait long too and adaptation would settle both asleep.
   bool adaptive = true;
+  // Longer than a cross-CPU answer (~0.2–2 µs), shorter than a futex wake-up (10–50 µs): a peer
+  // that has not answered by then is not running, and sleeping lets it run. (Last, so that
+  // positional initialisers written before it keep their meaning.)
+  std::chrono::nanoseconds spin_limit = std::chrono::microseconds(20);
 };
 
 struct QueueOptions {

@@ -22,6 +22,7 @@
 // A handle is not thread-safe: share the name, not the handle, or guard it. Move-only.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstring>
@@ -189,7 +190,7 @@ class Queue {
   std::size_t try_put_many(std::span<const T> items) {
     std::size_t n = 0;
     (void)put_some(items, n);
-    if (n != 0) notify_getters();
+    if (n != 0) notify_getters(n);
     return n;
   }
   // Puts all of `items`, blocking while the queue is full. Returns ok, or why it stopped early
@@ -199,7 +200,7 @@ class Queue {
     const Status s = core_.wait(Side::producer, detail::Deadline::max(), [&](bool) {
       const std::size_t before = done;
       const Status last = put_some(items, done);
-      if (done != before) notify_getters();
+      if (done != before) notify_getters(done - before);
       return last;
     });
     if (put) *put = done;
@@ -239,7 +240,7 @@ class Queue {
   // Takes up to out.size() messages that are there now; returns how many.
   std::size_t try_get_many(std::span<T> out) {
     std::size_t n = 0;
-    if (take_some(out, n) == Status::corrupt || n != 0) notify_putters();
+    if (take_some(out, n) == Status::corrupt || n != 0) notify_putters(std::max<std::size_t>(n, 1));
     return n;
   }
   // Blocks until at least one message is there, then takes up to out.size(); `got` says how
@@ -248,8 +249,10 @@ class Queue {
     got = 0;
     if (out.empty()) return Status::ok;
     return core_.wait(Side::consumer, detail::Deadline::max(), [&](bool) {
+      const std::size_t before = got;
       const Status s = take_some(out, got);
-      if (s == Status::corrupt || got != 0) notify_putters();
+      if (s == Status::corrupt || got != before)
+        notify_putters(std::max<std::size_t>(got - before, 1));
       return s;
     });
   }
@@ -443,10 +446,12 @@ class Queue {
     return s;
   }
 
-  void notify_getters() noexcept { notify(core_.control().not_empty); }
-  void notify_putters() noexcept { notify(core_.control().not_full); }
-  void notify(detail::EventCountData& ec) noexcept {
-    if (detail::has_registered(ec)) core_.wake(ec);  // nobody registered: no syscall
+  // `count`: how many messages (free slots) the change made: at most that many sleepers are woken
+  // (each woken one takes one; docs/queue.md, "Waiting").
+  void notify_getters(std::size_t count = 1) noexcept { notify(core_.control().not_empty, count); }
+  void notify_putters(std::size_t count = 1) noexcept { notify(core_.control().not_full, count); }
+  void notify(detail::EventCountData& ec, std::size_t count) noexcept {
+    if (detail::has_registered(ec)) core_.wake(ec, count);  // nobody registered: no syscall
   }
   // A fixed-size T's bytes are msgs × sizeof(T): its bytes_* counters stay 0 and observers
   // derive them (inspect.cpp), one counter store less per call.

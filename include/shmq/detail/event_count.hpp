@@ -12,8 +12,6 @@
 // Reference: Dmitry Vyukov's eventcount; Ulrich Drepper, "Futexes Are Tricky".
 #pragma once
 
-#include <sched.h>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -61,16 +59,34 @@ inline bool has_registered(const EventCountData& ec) noexcept {
   // relaxed: ordered by [F1].
   return shm_load(ec.waiters, std::memory_order_relaxed) != 0;
 }
-// Returns how many the kernel woke (0 when the registered sleepers were not asleep yet — or are
-// dead: see QueueCore::note_empty_wake()).
-inline long wake_registered(EventCountData& ec) noexcept {
+// Wakes up to `count` sleepers. Returns how many the kernel woke (0 when the registered sleepers
+// were not asleep yet — or are dead: see QueueCore::note_empty_wake()).
+inline long wake_registered(EventCountData& ec, int count = INT_MAX) noexcept {
   // relaxed: the epoch only makes a racing futex_wait return; data is ordered by [F1]/[F2].
   shm_fetch_add(ec.epoch, 1, std::memory_order_relaxed);
-  return futex_wake(ec.epoch, INT_MAX);
+  return futex_wake(ec.epoch, count);
 }
 // Both: -1 when no sleeper was registered (no syscall), else wake_registered()'s count.
 inline long notify_all(EventCountData& ec) noexcept {
   return has_registered(ec) ? wake_registered(ec) : -1;
+}
+
+// Wake-one, for a change that one sleeper can take (one message, one free slot), after
+// has_registered() said yes: wakes one sleeper unless a wake is pending already — then the woken
+// sleeper, not yet back, will see this change too, or pass a wake on (wait_until()). So while
+// sleepers are slow to wake, notifiers make one syscall per wake-up, not one per message.
+// Returns -1 when it left the wake to the pending one, else wake_registered()'s count.
+inline long wake_one(EventCountData& ec) noexcept {
+  // relaxed: a hint; the exchange below decides.
+  if (shm_load(ec.wake_pending, std::memory_order_relaxed) != 0) return -1;
+  // relaxed: the flag only suppresses wakes; data is ordered by [F1]/[F2].
+  if (shm_exchange(ec.wake_pending, 1U, std::memory_order_relaxed) != 0) return -1;
+  const long woken = wake_registered(ec, 1);
+  // Nobody was asleep (a registered sleeper not yet in its wait returns at once, the epoch having
+  // moved; or the registered ones are dead): nobody would clear the flag.
+  // relaxed: as above.
+  if (woken == 0) shm_store(ec.wake_pending, 0U, std::memory_order_relaxed);
+  return woken;
 }
 
 // Wakes every sleeper whether or not it is registered (close()).
@@ -150,35 +166,30 @@ struct Sleeper {
   SpinBudget* spin_budget = nullptr;
 };
 
-// One round of a spinning wait. The first kSpinBeforeYield rounds only pause (a peer on another
-// CPU answers within a few hundred nanoseconds); after that every kYieldEvery-th round yields the
-// CPU: when processes outnumber CPUs the peer we wait for may be runnable on ours, and a pause
-// cannot let it run. Measured on the 2-vCPU VM (docs/bench.md): MPMC 2×2 went from 1–2.8 M/s
-// (pause only) to 6–12 M/s. A wait shorter than kSpinBeforeYield rounds makes no syscall.
-inline constexpr std::uint32_t kSpinBeforeYield = 128;
-inline constexpr std::uint32_t kYieldEvery = 32;
-inline void spin_pause(std::uint32_t round) noexcept {
-  if (round >= kSpinBeforeYield && round % kYieldEvery == 0) {
-    sched_yield();
-  } else {
-    cpu_relax();
-  }
-}
-
 // Adaptive spinning. Spinning pays only while the peer runs on another CPU; when processes
-// outnumber CPUs, a spinner burns the CPU its peer needs (DESIGN §8: 4×4 on 2 cores must not
-// collapse). A wait that ended while spinning after i rounds keeps a budget of at least 2i; a
-// wait that spun its whole budget in vain and had to sleep halves it. The budget never exceeds
-// WaitPolicy::spin_iterations and never drops below kMinSpin, so a queue whose peer comes back
-// regains the full spin within a few waits: a wait whose first re-check after the spin (before
-// sleeping) finds the queue ready doubles it.
+// outnumber CPUs, a spinner burns the CPU its peer (or a stranger) needs, and a wait that is
+// answered only after the spinner was descheduled was not answered by spinning (DESIGN §8: 4×4
+// on 2 cores must not collapse). So a spin is bounded by time as well as by rounds
+// (WaitPolicy::spin_limit), and judged by time: a wait that ended while spinning, within the
+// limit, after i rounds keeps a budget of at least 2i; a wait that spun its budget in vain, or
+// whose answer came after the limit (it was descheduled meanwhile), halves it. The budget never
+// exceeds WaitPolicy::spin_iterations and never drops below kMinSpin, so a queue whose peer comes
+// back regains the full spin within a few waits: a wait whose first re-check after the spin
+// (before sleeping) finds the queue ready doubles it.
+// A spin never yields the CPU: sched_yield() hands it to whoever else is runnable there, for a
+// whole time slice (~1–4 ms) on a busy machine (the Manager fell to ~200 calls/s with one busy
+// process per CPU, docs/bench.md "Loaded"); a futex sleep is woken with preemption instead.
 // A peer that answers a little later than the budget's spin lasts (a request-reply partner, e.g.
 // a Manager server, ~2 µs away) would keep the budget at kMinSpin and every wait asleep (~100 µs
 // per call measured); so every kProbeEvery-th wait spins the policy's full count, and a probe
-// that succeeds after i rounds lifts the budget to 2i. A probe that fails leaves it as it was:
-// the probes cost at most 1/kProbeEvery of the full spin when spinning does not pay.
+// that succeeds in time after i rounds lifts the budget to 2i. A probe that fails leaves it as
+// it was: the probes cost at most 1/kProbeEvery of the full spin when spinning does not pay.
 inline constexpr std::uint32_t kMinSpin = 16;
 inline constexpr std::uint32_t kProbeEvery = 16;
+// The clock (a vDSO call, ~30 ns here) is read only once a spin has lasted kUntimedRounds rounds
+// (a wait answered sooner — the busy case — reads no clock), then every kClockEvery rounds.
+inline constexpr std::uint32_t kUntimedRounds = 64;
+inline constexpr std::uint32_t kClockEvery = 16;
 inline void spin_succeeded(SpinBudget* budget, std::uint32_t rounds, std::uint32_t most) noexcept {
   if (budget != nullptr)
     budget->rounds = std::min(most, std::max({budget->rounds, 2 * rounds, kMinSpin}));
@@ -190,6 +201,36 @@ inline void spin_failed(SpinBudget* budget, std::uint32_t spun) noexcept {
 inline std::uint32_t spin_rounds(SpinBudget* budget, std::uint32_t most) noexcept {
   if (budget == nullptr || ++budget->waits % kProbeEvery == 0) return most;
   return std::min(budget->rounds, most);
+}
+
+// The spinning part of a wait: up to `rounds` re-tries, at most `limit` long. Returns the
+// attempt's status (would_block when the spin gave up); adapts `budget` as described above.
+template <class Attempt>
+Status spin_wait(std::uint32_t rounds, std::chrono::nanoseconds limit, std::uint32_t most,
+                 SpinBudget* budget, Status would_block, Attempt& attempt) {
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point give_up = Clock::time_point::max();  // set at round kUntimedRounds
+  std::uint32_t i = 0;
+  for (; i < rounds; ++i) {
+    cpu_relax();
+    const Status s = attempt(false);
+    if (s != would_block) {
+      if (i < kUntimedRounds || Clock::now() <= give_up) {
+        spin_succeeded(budget, i + 1, most);
+      } else {
+        spin_failed(budget, i + 1);  // answered, but only after we were descheduled
+      }
+      return s;
+    }
+    if (i + 1 == kUntimedRounds) {
+      give_up = Clock::now() + limit;  // the untimed rounds took well under a limit
+    } else if (i > kUntimedRounds && i % kClockEvery == 0 && Clock::now() > give_up) {
+      ++i;
+      break;
+    }
+  }
+  spin_failed(budget, i);
+  return would_block;
 }
 
 // Sleep slices are clamped to this range: a sleeper re-checks its peers at least this often.
@@ -207,22 +248,20 @@ Status wait_until(EventCountData& ec, const WaitPolicy& policy, const Sleeper& m
   Status s = attempt(false);
   if (s != would_block) return s;
   const std::uint32_t spins = spin_rounds(me.spin_budget, policy.spin_iterations);
-  for (std::uint32_t i = 0; i < spins; ++i) {
-    spin_pause(i);
-    s = attempt(false);
-    if (s != would_block) {
-      spin_succeeded(me.spin_budget, i + 1, policy.spin_iterations);
-      return s;
-    }
-  }
-  if (spins != 0) spin_failed(me.spin_budget, spins);
+  s = spin_wait(spins, policy.spin_limit, policy.spin_iterations, me.spin_budget, would_block,
+                attempt);
+  if (s != would_block) return s;
   const auto slice = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::clamp(policy.sleep_slice, kMinSleepSlice, kMaxSleepSlice));
   bool first_slice = true;
+  bool slept = false;
   for (;;) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {
       bump(me.counters.timeouts);
+      // Notifiers wake one sleeper per message: a wake that reached us now goes unused, so hand
+      // it on to the next sleeper, if any (a timeout is not the busy path).
+      if (slept && has_registered(ec)) wake_one(ec);
       return Status::timeout;
     }
     on_slice();
@@ -243,9 +282,19 @@ Status wait_until(EventCountData& ec, const WaitPolicy& policy, const Sleeper& m
       SHMQ_CRASH_POINT(sleep_registered);
       futex_wait_until(ec.epoch, epoch, deadline - now > slice ? now + slice : deadline);
       SHMQ_CRASH_POINT(sleep_woken);
+      // Back from the wait, woken or not: the next change wakes someone again (wake_one()).
+      // relaxed: as in wake_one(); the re-check after the next [F2] sees what was published.
+      if (shm_load(ec.wake_pending, std::memory_order_relaxed) != 0)
+        shm_store(ec.wake_pending, 0U, std::memory_order_relaxed);
+      slept = true;
     }
     me.gate.leave(ec, me.bit);
-    if (s != would_block) return s;
+    if (s != would_block) {
+      // Several changes may have come while one wake was pending, and we took one of them: pass
+      // a wake on to the next sleeper, if any (it finds nothing at worst).
+      if (slept && s == Status::ok && has_registered(ec)) wake_one(ec);
+      return s;
+    }
   }
 }
 

@@ -31,7 +31,7 @@ inline constexpr std::uint64_t kMagic = 0x31474553514d4853ULL;
 // The layout version. Bump it whenever any struct in this file changes a size, an offset or the
 // meaning of a field, and update tests/layout_test.cpp in the same change. An opener refuses every
 // version but its own: there is no cross-version compatibility.
-inline constexpr std::uint32_t kLayoutVersion = 5;
+inline constexpr std::uint32_t kLayoutVersion = 6;
 
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::size_t kIndexSeparation = 128;
@@ -174,9 +174,13 @@ enum class ElementKind : std::uint32_t { fixed = 1, bytes = 2 };
 // Segment::reap_dead_sleepers). INV-E1: when no process is between its registration and its
 // deregistration, `waiters` has no bit of a live entry, and a dead entry's bit only until it is
 // reaped. Threads of one handle share its bit (a process-local count, SleepGate).
+// `wake_pending` (layout 6): 1 from a wake-one notify until a sleeper returns from its futex wait;
+// while it is set, wake-one notifiers make no syscall (the woken sleeper passes a wake on when it
+// succeeds, event_count.hpp). Stale after a woken sleeper was killed: the next sleeper to return
+// from a wait, woken or timed out, clears it.
 struct EventCountData {
   std::atomic<std::uint32_t> epoch;
-  std::uint32_t reserved0;  // zero
+  std::atomic<std::uint32_t> wake_pending;
   std::atomic<std::uint64_t> waiters;
 };
 static_assert(sizeof(EventCountData) == 16);

@@ -107,9 +107,9 @@ class QueueCore {
                       });
   }
 
-  // Wakes the sleepers registered on `ec` (after detail::has_registered() said there are some),
-  // counting the wake. Out of line: the busy path never gets here.
-  void wake(EventCountData& ec) noexcept;
+  // Wakes up to `count` of the sleepers registered on `ec` (after detail::has_registered() said
+  // there are some), counting the wake. Out of line: the busy path never gets here.
+  void wake(EventCountData& ec, std::size_t count) noexcept;
 
   // [R5] store `closed` and wake every sleeper; pairs with [A5] in closed().
   void close() noexcept;

@@ -96,6 +96,7 @@ enum class Code : std::uint8_t {
   shutting_down = 10,
   not_found = 11,
   too_large = 12,
+  refused = 13,  // the server tracks as many clients as it may (not applied; try again later)
 };
 
 enum class ObjectKind : std::uint8_t {

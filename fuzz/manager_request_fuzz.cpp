@@ -11,6 +11,7 @@
 // - every reply goes to an admitted client and is well formed: a known Code; an error reply's
 //   body is one message field; an immediate reply's body has the shape its op promises (what
 //   the client's decoders accept); stale_epoch answers exactly the requests of another epoch;
+// - a client the fake server has no room for is refused once per request, at its last frame;
 // - each request gets exactly one reply, now or later (a grant, a cancel, a broken barrier, or
 //   the shutdown's fail_all_waiters at the end), unless its client was dropped as dead;
 // - the journal is faithful: a replica that applies only the journaled requests, as a new server
@@ -85,6 +86,11 @@ class FakeServer final : public shmq::detail::RequestSink {
     }
     return &it->second;
   }
+  void refuse(std::uint64_t client, std::uint64_t) override {
+    expect(clients.count(client) == 0 && clients.size() >= kMaxClients,
+           "a refusal of a client that has room");
+    ++refused_count;
+  }
   void reply(std::uint64_t client, std::uint64_t request, Code code,
              std::string_view body) override {
     expect(clients.count(client) != 0, "a reply to a client the server does not know");
@@ -112,6 +118,7 @@ class FakeServer final : public shmq::detail::RequestSink {
   mgr::Store replica;
   std::uint64_t malformed_count = 0;
   std::uint64_t applied_count = 0;
+  std::uint64_t refused_count = 0;
   bool stopped = false;
 };
 
@@ -426,11 +433,13 @@ class Session {
     // What the frame should do, from the header and the client's reassembly state.
     wire::FrameHeader h;
     bool executes = false;
+    bool admitted = false;
     Op op = Op::ping;
     std::uint32_t epoch = 0;
-    if (wire::get_header(frame, h) && h.client_id != 0 && h.op != Op::reply) {
+    const bool header_ok = wire::get_header(frame, h) && h.client_id != 0 && h.op != Op::reply;
+    if (header_ok) {
       const auto it = server_.clients.find(h.client_id);
-      const bool admitted = it != server_.clients.end() || server_.clients.size() < kMaxClients;
+      admitted = it != server_.clients.end() || server_.clients.size() < kMaxClients;
       shmq::detail::PartialRequest p;
       if (it != server_.clients.end()) p = it->second;
       if (p.active && p.request != h.request_id) p.active = false;  // dropped
@@ -440,13 +449,19 @@ class Session {
         epoch = p.active ? p.epoch : h.epoch;
       }
     }
+    // A client the server has no room for is refused once per request (its last frame).
+    const bool refused =
+        header_ok && !admitted && (h.flags & wire::kFrameMore) == 0 && h.op != Op::cancel;
     const Key key{h.client_id, h.request_id};
     if (executes && op != Op::cancel) ++tracks_[key].requests;
 
     server_.sent.clear();
     const std::uint64_t applied_before = server_.applied_count;
     const std::uint64_t malformed_before = server_.malformed_count;
+    const std::uint64_t refused_before = server_.refused_count;
     shmq::detail::dispatch_frame(frame, kEpoch, store_, server_);
+    expect(server_.refused_count - refused_before == (refused ? 1U : 0U),
+           "a refused request not answered once, or a refusal of an admitted client");
     std::vector<Sent> sent = std::move(server_.sent);
 
     // The server's counters: a request the Store applied counts once; one it refused as

@@ -231,6 +231,8 @@ void ManagerClient::raise(const Reply& reply, std::string_view object) const {
                   "the manager was shut down");
     case Code::too_large:
       throw Error(Errc::invalid_argument, name_, what);
+    case Code::refused:
+      throw Error(std::make_error_code(std::errc::connection_refused), name_, what);
     default:
       throw Error(Errc::corrupt, name_,
                   fmt::format("object '{}': unexpected reply {} ({})", object,

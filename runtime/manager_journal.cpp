@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "shmq/detail/crash_point.hpp"
 #include "shmq/error.hpp"
 
 namespace shmq::detail::mgr {
@@ -183,11 +184,15 @@ void Journal::compact(const std::function<void(const Emit&)>& snapshot) {
     ok = write_all(fd, rec.data(), rec.size());
     written += rec.size();
   });
+  // A server killed from here to the rename leaves the old journal whole, and a stale tmp that the
+  // next compaction unlinks; after the rename, the snapshot is the journal.
+  if (ok) SHMQ_CRASH_POINT(compact_before_rename);
   if (!ok || ::rename(tmp.c_str(), path_.c_str()) != 0) {
     ::close(fd);
     ::unlink(tmp.c_str());
     fail(path_, "compact");
   }
+  SHMQ_CRASH_POINT(compact_after_rename);
   ::close(fd_);
   fd_ = fd;
   if (::lseek(fd_, 0, SEEK_END) < 0) fail(path_, "lseek");

@@ -41,7 +41,6 @@ namespace {
 
 std::atomic<int> g_stop{0};  // set by request_server_stop()
 
-constexpr std::size_t kMaxClients = 1U << 14;
 constexpr int kBatch = 256;  // requests taken per turn before the loop looks at anything else
 
 std::string error_reply_body(std::string_view message) {
@@ -95,6 +94,7 @@ class Server final : private RequestSink {
   void publish();
   // RequestSink: what dispatch_frame() asks of the server.
   PartialRequest* admit(std::uint64_t client, std::uint64_t token) override;
+  void refuse(std::uint64_t client, std::uint64_t request) override;
   void reply(std::uint64_t client, std::uint64_t request, Code code,
              std::string_view body) override;
   void journal(Op op, std::string_view body) override;
@@ -105,6 +105,7 @@ class Server final : private RequestSink {
   void deliver(mgr::Effects& fx);
   void send(std::uint64_t client_id, ClientState& c, std::uint64_t request, Code code,
             std::string_view body);
+  void reply_header(std::uint64_t client_id, std::uint64_t request, bool more);
   bool open_replies(std::uint64_t client_id, ClientState& c);
   void flush_outboxes();
   void housekeeping();
@@ -255,12 +256,25 @@ void Server::run(const std::function<void()>& on_ready) {
 PartialRequest* Server::admit(std::uint64_t client, std::uint64_t token) {
   auto it = clients_.find(client);
   if (it == clients_.end()) {
-    if (clients_.size() >= kMaxClients) housekeeping();
-    if (clients_.size() >= kMaxClients) return nullptr;
+    if (clients_.size() >= kMaxManagerClients) housekeeping();
+    if (clients_.size() >= kMaxManagerClients) return nullptr;
     it = clients_.emplace(client, ClientState{}).first;
   }
   it->second.token = token;
   return &it->second.partial;
+}
+
+void Server::refuse(std::uint64_t client, std::uint64_t request) {
+  // Not tracked: its reply queue is opened for this one reply, then let go (with its role).
+  ClientState once;
+  if (!open_replies(client, once)) return;
+  const std::string body = error_reply_body(fmt::format(
+      "the server tracks {} clients, as many as it may; try again later", kMaxManagerClients));
+  reply_header(client, request, false);
+  frame_.push_back(static_cast<char>(Code::refused));
+  frame_.append(body);
+  // A full reply queue drops it: a waiting client has read the replies of its earlier calls.
+  (void)once.replies->try_put(frame_);
 }
 
 void Server::reply(std::uint64_t client, std::uint64_t request, Code code, std::string_view body) {
@@ -315,14 +329,7 @@ void Server::send(std::uint64_t client_id, ClientState& c, std::uint64_t request
   std::size_t at = 0;
   do {
     const std::size_t n = std::min(room, total - at);
-    wire::FrameHeader h;
-    h.op = Op::reply;
-    h.flags = at + n < total ? wire::kFrameMore : 0;
-    h.epoch = epoch_;
-    h.client_id = client_id;
-    h.request_id = request;
-    frame_.resize(wire::kFrameHeaderBytes);
-    wire::put_header(h, frame_.data());
+    reply_header(client_id, request, at + n < total);
     std::size_t from = at;
     std::size_t left = n;
     if (from == 0) {
@@ -336,6 +343,18 @@ void Server::send(std::uint64_t client_id, ClientState& c, std::uint64_t request
     at += n;
   } while (at < total);
   if (was_empty && !c.outbox.empty()) ++outboxes_;
+}
+
+// Starts frame_ with the header of a reply frame.
+void Server::reply_header(std::uint64_t client_id, std::uint64_t request, bool more) {
+  wire::FrameHeader h;
+  h.op = Op::reply;
+  h.flags = more ? wire::kFrameMore : 0;
+  h.epoch = epoch_;
+  h.client_id = client_id;
+  h.request_id = request;
+  frame_.resize(wire::kFrameHeaderBytes);
+  wire::put_header(h, frame_.data());
 }
 
 void Server::flush_outboxes() {
@@ -438,13 +457,15 @@ void dispatch_frame(std::string_view frame, std::uint32_t epoch, mgr::Store& sto
     sink.malformed();  // nobody to answer
     return;
   }
+  const bool more = (h.flags & wire::kFrameMore) != 0;
   PartialRequest* const p = sink.admit(h.client_id, h.token);
   if (p == nullptr) {
-    sink.malformed();
+    sink.malformed();  // not applied: counted with the frames that could not be
+    // The client waits for an answer (but not to a cancel): one per request, at its last frame.
+    if (!more && h.op != Op::cancel) sink.refuse(h.client_id, h.request_id);
     return;
   }
   const std::string_view body = frame.substr(wire::kFrameHeaderBytes);
-  const bool more = (h.flags & wire::kFrameMore) != 0;
   if (p->active && p->request != h.request_id) {
     p->active = false;  // an unfinished message of a request given up: drop it
     p->bytes.clear();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -30,6 +31,13 @@ struct ServerConfig {
 void run_server(std::string_view name, const ServerConfig& config, Segment* segment,
                 const std::function<void()>& on_ready = {});
 
+// The most clients a server tracks at once (each has reassembly state, a reply queue handle and an
+// outbox). A client beyond it is refused (RequestSink::refuse) until a tracked client is found
+// dead. Only forged client ids can reach it: every connection holds one of N.req's
+// kRegistryCapacity registry entries, and a dead client's state is reclaimed before anyone is
+// refused.
+inline constexpr std::size_t kMaxManagerClients = std::size_t{1} << 14;
+
 // A client's request arriving in several frames (kFrameMore), being put back together.
 struct PartialRequest {
   std::uint64_t request = 0;
@@ -45,8 +53,11 @@ class RequestSink {
  public:
   virtual ~RequestSink() = default;
   // The reassembly state of `client`, whose registry token in N.req is `token`; admits a new
-  // client. nullptr when there is no room for another client.
+  // client. nullptr when there is no room for another client (kMaxManagerClients).
   virtual PartialRequest* admit(std::uint64_t client, std::uint64_t token) = 0;
+  // Answers `request` of a client that admit() refused with Code::refused: the server keeps no
+  // state for it, so this reply is its only trace. Once per request, at its last frame.
+  virtual void refuse(std::uint64_t client, std::uint64_t request) = 0;
   // Sends a reply to `client` if it is still known.
   virtual void reply(std::uint64_t client, std::uint64_t request, wire::Code code,
                      std::string_view body) = 0;
@@ -60,8 +71,9 @@ class RequestSink {
 };
 
 // The server's handling of one frame taken from N.req: decodes the header, puts multi-frame
-// requests back together, answers requests sent to another epoch with stale_epoch, and applies
-// whole requests to `store` (ping, shutdown and cancel it handles itself). Any bytes are a
+// requests back together, answers requests sent to another epoch with stale_epoch (not applied),
+// refuses the requests of a client that cannot be admitted, and applies whole requests to
+// `store` (ping, shutdown and cancel it handles itself). Any bytes are a
 // valid input: what does not decode is counted as malformed and, where there is a client to
 // answer, answered with an error. Every effect goes through `sink`.
 void dispatch_frame(std::string_view frame, std::uint32_t epoch, mgr::Store& store,

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <atomic>
@@ -14,13 +16,18 @@
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include "manager_test_support.hpp"
 #include "shmq/detail/crash_point.hpp"
+#include "shmq/detail/manager_client.hpp"
 #include "shmq/inspect.hpp"
+#include "shmq/manager.hpp"
 #include "shmq/pipe.hpp"
 #include "shmq/process.hpp"
 #include "shmq/queue.hpp"
@@ -423,6 +430,140 @@ void role_holder_dies(std::uint64_t seed) {
   EXPECT_EQ(got.size(), sent + 1);
 }
 
+// ---- the Manager journal's compaction ----
+
+// What a client knows about a dict it writes: the values of the sets that returned, and the one
+// set that threw when the server died (applied or not).
+struct Written {
+  std::map<std::string, std::string> committed;
+  std::string doubt_key;
+  std::string doubt_value;
+};
+
+// Rounds of writes: a small key that is never overwritten, then the 256 KiB "blob" overwritten
+// (the journal grows by it, the snapshot does not, so the server compacts every ~4 MiB). Stops,
+// successfully, once `done()` holds after a round or, with `stop_on_error`, once a set throws
+// owner_dead (the server died; that set is in doubt). A failure after `rounds` rounds.
+::testing::AssertionResult write_rounds(shmq::Dict<std::string, std::string>& d, int& round,
+                                        int rounds, Written& w, bool stop_on_error,
+                                        const std::function<bool()>& done = {}) {
+  const std::string blob(256 << 10, 'b');
+  for (int n = 0; n < rounds; ++n, ++round) {
+    for (int part = 0; part < 2; ++part) {
+      const std::string key = part == 0 ? "k" + std::to_string(round) : "blob";
+      const std::string value = std::to_string(round) + (part == 0 ? "" : blob);
+      try {
+        d.set(key, value);
+      } catch (const shmq::Error& e) {
+        if (!stop_on_error || e.code() != std::make_error_code(std::errc::owner_dead)) {
+          return ::testing::AssertionFailure() << "set " << key << ": " << e.what();
+        }
+        w.doubt_key = key;
+        w.doubt_value = value;
+        return ::testing::AssertionSuccess();
+      }
+      w.committed[key] = value;
+    }
+    if (done && done()) return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << rounds << " rounds and the awaited event did not come";
+}
+
+// Every committed key is there with its value (the key in doubt with either value, or absent if
+// it was new), and nothing else.
+::testing::AssertionResult holds_everything(shmq::Dict<std::string, std::string>& d,
+                                            const Written& w) {
+  std::map<std::string, std::string> got;
+  for (auto& [k, v] : d.items())
+    got.emplace(std::move(k), std::move(v));
+  for (const auto& [k, v] : w.committed) {
+    const auto it = got.find(k);
+    if (it == got.end()) return ::testing::AssertionFailure() << "committed key " << k << " lost";
+    if (it->second != v && !(k == w.doubt_key && it->second == w.doubt_value)) {
+      return ::testing::AssertionFailure() << "key " << k << " has an older value";
+    }
+  }
+  for (const auto& [k, v] : got) {
+    if (w.committed.count(k) == 0 && !(k == w.doubt_key && v == w.doubt_value)) {
+      return ::testing::AssertionFailure() << "key " << k << " was never set";
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+std::int64_t file_size(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<std::int64_t>(st.st_size) : -1;
+}
+
+// A Manager server dies at the point in its nth compaction (the seed picks n) while a client
+// writes. An adopter must hold every key whose set returned. Killed before the rename, the
+// server leaves a whole snapshot in N.journal.tmp beside the old journal; after it, no tmp. The
+// adopter then writes on until it compacts (past any stale tmp: the journal shrinks, no tmp is
+// left), and a third server, adopting that compacted journal, must hold everything again.
+void compactor_dies(CrashPoint point, std::uint64_t seed) {
+  using shmq::Manager;
+  shmq::test::ScopedManagerName name("crash-compact");
+  const std::string journal = shmq::detail::manager_journal_path(name.str());
+  const std::string tmp = journal + ".tmp";
+  // Armed here, so the server create() forks inherits it; disarmed here at once (only that
+  // server compacts).
+  shmq::detail::crash_point_arm(point, 1 + seed % 2);
+  struct Disarm {
+    ~Disarm() { shmq::detail::crash_point_disarm(); }
+  };
+  auto m = [&] {
+    Disarm disarm;
+    return Manager::create(name, shmq::test::fast_options());
+  }();
+  const pid_t first = m.server_pid();
+  auto d = m.dict<std::string, std::string>("d");
+  Written w;
+  int round = 0;
+  ASSERT_TRUE(write_rounds(d, round, 200, w, true)) << "the server never died at the point";
+  int status = 0;
+  ASSERT_EQ(::waitpid(first, &status, 0), first);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
+  if (point == CrashPoint::compact_before_rename) {
+    EXPECT_GT(file_size(tmp), 8) << "no snapshot left in " << tmp;
+  } else {
+    EXPECT_EQ(file_size(tmp), -1) << tmp << " left after the rename";
+  }
+
+  Child second([&] {
+    Manager::serve(name, shmq::test::fast_options());
+    return 0;
+  });
+  {
+    auto m2 = shmq::test::open_when_served(name);
+    auto d2 = m2.dict<std::string, std::string>("d");
+    ASSERT_TRUE(holds_everything(d2, w)) << "adopted after the kill";
+    // No more doubt: what the adopter holds is what is committed from now on.
+    w.committed.clear();
+    for (auto& [k, v] : d2.items())
+      w.committed.emplace(std::move(k), std::move(v));
+    w.doubt_key.clear();
+    std::int64_t last = file_size(journal);
+    ASSERT_TRUE(write_rounds(d2, round, 200, w, false, [&] {
+      const std::int64_t now = file_size(journal);
+      return std::exchange(last, now) > now;  // shrunk: replaced by a snapshot
+    })) << "the adopter never compacted";
+    EXPECT_EQ(file_size(tmp), -1) << "a tmp left after the adopter's compaction";
+  }
+  second.kill();
+  ASSERT_EQ(second.wait(), kKilled);
+
+  Child third([&] {
+    Manager::serve(name, shmq::test::fast_options());
+    return 0;
+  });
+  auto m3 = shmq::test::open_when_served(name);
+  auto d3 = m3.dict<std::string, std::string>("d");
+  EXPECT_TRUE(holds_everything(d3, w)) << "adopted from the adopter's compacted journal";
+  m3.shutdown();
+  EXPECT_EQ(third.wait(), 0);
+}
+
 std::vector<Scenario> scenarios() {
   using CP = CrashPoint;
   std::vector<Scenario> all;
@@ -458,6 +599,10 @@ std::vector<Scenario> scenarios() {
   all.push_back({CP::attach_entry_locked, "mpmc", attacher_dies});
   all.push_back({CP::create_before_lock, "queue", creator_dies});
   all.push_back({CP::role_release_before_handover, "spsc", role_holder_dies});
+  all.push_back({CP::compact_before_rename, "manager",
+                 [](std::uint64_t s) { compactor_dies(CP::compact_before_rename, s); }});
+  all.push_back({CP::compact_after_rename, "manager",
+                 [](std::uint64_t s) { compactor_dies(CP::compact_after_rename, s); }});
   return all;
 }
 

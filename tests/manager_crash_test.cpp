@@ -24,6 +24,7 @@ using namespace std::chrono_literals;
 using shmq::Manager;
 using shmq::test::Child;
 using shmq::test::fast_options;
+using shmq::test::open_when_served;
 using shmq::test::request_sent_after;
 using shmq::test::request_tail;
 using shmq::test::ScopedManagerName;
@@ -32,21 +33,6 @@ using Clock = std::chrono::steady_clock;
 
 bool is_owner_dead(const shmq::Error& e) {
   return e.code() == std::make_error_code(std::errc::owner_dead);
-}
-
-// Opens `name` once a new server serves it (it may still be starting).
-Manager open_when_served(std::string_view name, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    try {
-      return Manager::open(name, fast_options());
-    } catch (const shmq::Error&) {
-      if (Clock::now() >= deadline) throw;
-    }
-    // The new server reports to nobody (Manager::serve runs until shutdown): poll for it.
-    // deliberate-sleep: the retry interval of a bounded wait for the new server.
-    std::this_thread::sleep_for(5ms);
-  }
 }
 
 TEST(ManagerCrash, ALockHeldByAKilledClientIsReleasedToTheNextWaiter) {
@@ -181,6 +167,56 @@ TEST(ManagerCrash, ANewServerAdoptsTheObjectsOfADeadOne) {
   // The old handles work again, with the new server.
   d.set("d", 5);
   EXPECT_EQ(d2.get("d"), 5);
+  m2.shutdown();
+  EXPECT_EQ(second.wait(), 0);
+}
+
+// A request that reached the request queue of a server that then died is answered stale_epoch by
+// the server that adopts the queue, not applied; its client sends it again, to the new epoch, and
+// it is applied once (docs/manager.md, "Adoption"). An append, so that twice would show.
+TEST(ManagerCrash, ARequestQueuedForADeadServerIsRejectedAsStaleAndResentOnce) {
+  ScopedManagerName name("mgr-stale");
+  auto m = Manager::create(name, fast_options());
+  ServerGuard first(m.server_pid());
+  auto l = m.list<int>("l");
+  // The appender must still be waiting when the adopter answers, not have given up on noticing
+  // its server dead at the end of a slice: long slices. (Without an answer it ends after one.)
+  shmq::ManagerOptions waits_long = fast_options();
+  waits_long.wait.sleep_slice = 30s;
+  constexpr int kOwnerDead = 2;
+  constexpr int kOtherError = 3;
+  Child appender([&]() -> int {
+    try {
+      auto mine = Manager::open(name, waits_long);
+      auto ml = mine.list<int>("l");  // connected, attached: its next request is the append
+      shmq::test::report_ready();
+      shmq::test::wait_go();
+      ml.append(7);
+      return 0;
+    } catch (const shmq::Error& e) {
+      std::fprintf(stderr, "appender: %s\n", e.what());
+      return is_owner_dead(e) ? kOwnerDead : kOtherError;
+    }
+  });
+  ASSERT_TRUE(appender.wait_ready());
+  // The first server stops, so the append stays in the queue untaken; then it dies.
+  const pid_t server_pid = m.server_pid();
+  ASSERT_EQ(::kill(server_pid, SIGSTOP), 0);
+  ASSERT_TRUE(shmq::test::wait_until([&] { return shmq::test::process_state(server_pid) == 'T'; }));
+  const std::uint64_t tail = request_tail(name);
+  ASSERT_TRUE(appender.go());
+  ASSERT_TRUE(request_sent_after(name, tail));
+  first.kill();
+
+  Child second([&] {
+    Manager::serve(name, fast_options());
+    return 0;
+  });
+  EXPECT_EQ(appender.wait(), 0) << "2: owner_dead, 3: another error";
+  // Two frames since: the append to the dead server's epoch, rejected, and the append resent.
+  EXPECT_EQ(request_tail(name) - tail, 2U);
+  auto m2 = open_when_served(name);
+  EXPECT_EQ(m2.list<int>("l").to_string(), "[7]");
   m2.shutdown();
   EXPECT_EQ(second.wait(), 0);
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "shmq/inspect.hpp"
 #include "shmq/manager.hpp"
@@ -51,6 +52,22 @@ inline std::uint64_t request_tail(std::string_view name) {
 inline bool request_sent_after(std::string_view name, std::uint64_t tail,
                                std::chrono::milliseconds timeout = kChildWait) {
   return wait_until([&] { return request_tail(name) != tail; }, timeout);
+}
+
+// Opens `name` once a new server serves it (it may still be starting: Manager::serve reports to
+// nobody).
+inline Manager open_when_served(std::string_view name,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    try {
+      return Manager::open(name, fast_options());
+    } catch (const shmq::Error&) {
+      if (std::chrono::steady_clock::now() >= deadline) throw;
+    }
+    // deliberate-sleep: the retry interval of a bounded wait for the new server.
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 // A server process that is SIGKILLed (and reaped) when the guard goes, pass or fail.

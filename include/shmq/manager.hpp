@@ -30,7 +30,9 @@
 // Errors: object calls throw shmq::Error — std::errc::owner_dead (server died), not_connected
 // (shut down), Errc::wrong_kind / type_mismatch (the name is another kind / other types),
 // std::errc::operation_not_permitted (releasing a lock not held), std::errc::operation_canceled
-// (a broken barrier); list indexes out of range throw std::out_of_range (Python's IndexError).
+// (a broken barrier), std::errc::connection_refused (the server tracks as many clients as it may,
+// docs/manager.md "Hostile input"; the call was not applied, a later one may be); list indexes
+// out of range throw std::out_of_range (Python's IndexError).
 //
 // Memory ordering: one server applies every request in one total order (the request queue's), and
 // a call returns only after its request was applied, so each object is linearizable: a call that

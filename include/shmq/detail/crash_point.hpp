@@ -1,8 +1,9 @@
 // Named crash points (DESIGN §6): the places in put, get, recovery, attach and cleanup where a
-// process killed at the wrong instruction leaves shared state half-changed. Test builds
-// (SHMQ_CRASH_POINTS, on in Debug builds) compile them in, and a test arms one to SIGKILL the
-// process exactly there (tests/crash_point_test.cpp enumerates them all). Elsewhere
-// SHMQ_CRASH_POINT(name) compiles to nothing.
+// process killed at the wrong instruction leaves shared state half-changed, and in the Manager
+// journal's compaction, where it leaves two files. Test builds (SHMQ_CRASH_POINTS, on in Debug
+// builds) compile them in, and a test arms one to SIGKILL the process exactly there
+// (tests/crash_point_test.cpp enumerates them all). Elsewhere SHMQ_CRASH_POINT(name) compiles to
+// nothing.
 #pragma once
 
 #include <array>
@@ -29,6 +30,8 @@
   X(reap_judged, "reaper: a sleeper's entry judged dead, its lock not yet taken")            \
   X(attach_entry_locked, "attach: registry entry locked, identity not published")            \
   X(create_before_lock, "create: name made (O_EXCL), init lock not taken, nothing written")  \
+  X(compact_before_rename, "manager journal compaction: snapshot in .tmp, not renamed")      \
+  X(compact_after_rename, "manager journal compaction: snapshot renamed, old file open")     \
   X(role_release_before_handover, "cleanup: single-side role still named, handle going away")
 
 namespace shmq::detail {

@@ -39,7 +39,7 @@ enum class Op : std::uint8_t {
   reply = 0,
   attach = 1,  // name, kind, tag (bytes), param (u64), initial (bytes): create or check
   shutdown = 2,
-  cancel = 3,  // name, kind, target request id (u64): give up a blocking wait
+  cancel = 3,  // target request id (u64), no object: give up a blocking wait; never answered
   ping = 4,
   dict_get = 16,         // key -> ok value | absent
   dict_set = 17,         // key, value
@@ -96,6 +96,7 @@ enum class Code : std::uint8_t {
   shutting_down = 10,
   not_found = 11,
   too_large = 12,
+  refused = 13,  // the server tracks as many clients as it may (not applied; try again later)
 };
 
 enum class ObjectKind : std::uint8_t {

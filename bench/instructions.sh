@@ -20,7 +20,11 @@ trap 'rm -rf "$out"' EXIT
 count() {  # row, rounds -> instructions of the whole run
   valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$driver" "$1" "$2" 2>"$out/log" ||
     { cat "$out/log" >&2; exit 1; }
-  awk '/^summary:/ { print $2 }' "$out/cg"
+  local total
+  total=$(awk '/^summary:/ { print $2 }' "$out/cg")
+  [[ $total =~ ^[0-9]+$ && $total -gt 0 ]] ||
+    { echo "instructions.sh: no instruction count for $1 $2" >&2; exit 1; }
+  echo "$total"
 }
 per_round() {  # row -> instructions per round
   local one two

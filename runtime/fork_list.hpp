@@ -10,6 +10,8 @@
 
 #include <pthread.h>
 
+#include <atomic>
+#include <cstdint>
 #include <mutex>
 
 namespace shmq::detail {
@@ -60,5 +62,20 @@ class ForkList {
   static inline std::mutex mutex_;
   static inline Node* head_ = nullptr;
 };
+
+// How many fork()s separate this process from the one that first asked (a pthread_atfork child
+// handler counts them): a handle that keeps the value it saw knows whether it now runs in a forked
+// child without a getpid() per call. (A child made by a raw clone() or vfork() is not counted.)
+inline std::uint64_t fork_generation() noexcept {
+  static std::atomic<std::uint64_t> generation{0};
+  static const bool registered = [] {
+    // relaxed: the child is single-threaded when the handler runs.
+    pthread_atfork(nullptr, nullptr, [] { generation.fetch_add(1, std::memory_order_relaxed); });
+    return true;
+  }();
+  (void)registered;
+  // relaxed: only this thread's own fork history matters.
+  return generation.load(std::memory_order_relaxed);
+}
 
 }  // namespace shmq::detail

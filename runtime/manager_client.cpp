@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "fork_list.hpp"
 #include "manager_control.hpp"
 #include "shmq/error.hpp"
 
@@ -94,11 +95,12 @@ void ManagerClient::make_reply_queue() {
   replies_ = Queue<std::string>::create(reply_name, q);
   replies_.claim_consumer();
   pid_ = getpid();
+  fork_generation_ = fork_generation();
   next_request_ = 1;
 }
 
 void ManagerClient::ensure_own() {
-  if (pid_ == getpid()) return;
+  if (fork_generation_ == fork_generation()) return;  // no getpid() per call
   // Forked: the inherited reply queue is the parent's. Let go of it without unlinking it.
   { Queue<std::string> parents = std::move(replies_); }
   make_reply_queue();
@@ -158,7 +160,11 @@ ManagerClient::Reply ManagerClient::call(Op op, std::string_view body, Deadline 
     // [A10] the server and its epoch, read before sending: the reply must come from it.
     const std::uint64_t server = control().server_token.load(std::memory_order_acquire);
     const std::uint32_t epoch = control().epoch.load(std::memory_order_acquire);
-    if (server == 0 || !segment_.is_alive(server)) throw_server_gone(server);
+    // A server that answered the last call is not re-checked here (one fcntl less per call): if
+    // it died since, the wait below notices within a slice.
+    if (server == 0 || (server != server_seen_ && !segment_.is_alive(server))) {
+      throw_server_gone(server);
+    }
     wire::FrameHeader h;
     h.op = op;
     h.epoch = epoch;
@@ -206,6 +212,7 @@ ManagerClient::Reply ManagerClient::call(Op op, std::string_view body, Deadline 
     reply.code = static_cast<Code>(in.u8());
     if (!in.ok()) throw Error(Errc::corrupt, replies_.name(), "empty reply");
     if (reply.code == Code::stale_epoch && attempt < 3) continue;  // not applied: send again
+    server_seen_ = server;
     reply.body.assign(std::string_view(message_).substr(1));
     return reply;
   }

@@ -80,6 +80,10 @@ class ManagerClient {
   std::uint64_t client_id_ = 0;
   std::uint64_t next_request_ = 1;
   pid_t pid_ = 0;
+  std::uint64_t fork_generation_ = 0;  // fork_generation() when the reply queue was made
+  // The server token that answered the last call: a call to the same server does not re-check
+  // its liveness before sending (a kernel call); its wait checks every slice.
+  std::uint64_t server_seen_ = 0;
   std::string frame_;  // reused buffers
   std::string message_;
 };

@@ -337,6 +337,18 @@ bool ChildContext::last_producer_done() noexcept {
   return shared_.producers_done.fetch_add(1, std::memory_order_acq_rel) + 1 == scenario_.producers;
 }
 
+void ChildContext::consumer_done() noexcept {
+  shared_.consumers_done.fetch_add(1, std::memory_order_release);  // pairs with the wait below
+}
+
+void ChildContext::wait_consumers_done(std::int64_t patience_ns) const noexcept {
+  const std::int64_t until = now_ns() + patience_ns;
+  // acquire: pairs with consumer_done().
+  while (shared_.consumers_done.load(std::memory_order_acquire) < scenario_.consumers &&
+         now_ns() < until)
+    sleep_ns(100'000);
+}
+
 Measurement measure(Peer& peer, const Scenario& s, const Variant& v, const RunOptions& t,
                     const std::string& unique) {
   const auto fresh = [&] {

@@ -41,8 +41,9 @@ struct alignas(64) Shared {
   std::atomic<int> ready{0};  // children at the start barrier
   std::atomic<int> go{0};     // set by the parent once every child is ready
   std::atomic<int> producers_done{0};
-  std::int64_t window_start_ns = 0;  // absolute CLOCK_MONOTONIC; warm-up ends here
-  std::int64_t end_ns = 0;           // producers (the pinger) stop at this time
+  std::atomic<int> consumers_done{0};  // consumers that took their stop
+  std::int64_t window_start_ns = 0;    // absolute CLOCK_MONOTONIC; warm-up ends here
+  std::int64_t end_ns = 0;             // producers (the pinger) stop at this time
   ChildResult results[kMaxChildren];
 };
 
@@ -71,6 +72,10 @@ class ChildContext {
   std::int64_t end_ns() const noexcept { return shared_.end_ns; }
   // Called by each producer once it has stopped: true for the last one (it sends the stops).
   bool last_producer_done() noexcept;
+  // Called by each consumer once it took its stop; a sender whose messages can be lost when it
+  // disconnects (zmq) waits for all of them before it closes (at most `patience_ns`).
+  void consumer_done() noexcept;
+  void wait_consumers_done(std::int64_t patience_ns) const noexcept;
   ChildResult& result() noexcept { return shared_.results[slot_]; }
 
  private:

@@ -292,6 +292,7 @@ void consume(ChildContext& ctx, Rx& rx, std::size_t batch) {
   r.msgs_total = total;
   r.msgs_window = total - at_window;  // never in the window: the whole run counts
   r.cpu_ns = cpu_self_ns() - cpu0;
+  ctx.consumer_done();
 }
 
 // Manager figure, client side. `connect()` runs after the start barrier (a server serves only

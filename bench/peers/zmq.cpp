@@ -93,7 +93,11 @@ class ZmqRun final : public Run {
           [&](int) { return ZmqRx<N>(&socket, spin); });
     });
     // Leaving: the socket's linger (infinite by default) delivers what is queued, the stop
-    // included, before the context ends.
+    // included, before the context ends. Even so, under load a PULL lost the last messages (the
+    // stop included) when its PUSH peer disconnected right after sending them (the consumer then
+    // waited for ever; caught with gdb: producer gone, consumer's I/O thread idle). So a sender
+    // keeps its connection until every consumer took its stop.
+    if (ctx.role() == Role::producer) ctx.wait_consumers_done(5'000'000'000);
   }
 
  private:

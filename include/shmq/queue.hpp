@@ -296,9 +296,13 @@ class Queue {
   }
 
   // A free slot; a full ring may be full because a dead consumer holds its oldest slot.
+  // `kSlots`: the caller knows the ring is not packed (put_slot()), as in acquire_one().
+  template <bool kSlots = false>
   Status claim_slot(Ring::Claim& c) noexcept {
-    Status s = core_.ring().try_claim(c);
-    if (s == Status::full && core_.recover_stuck(Side::producer)) s = core_.ring().try_claim(c);
+    Ring& ring = core_.ring();
+    const auto attempt = [&] { return kSlots ? ring.try_claim_slot(c) : ring.try_claim(c); };
+    Status s = attempt();
+    if (s == Status::full && core_.recover_stuck(Side::producer)) s = attempt();
     return s;
   }
 
@@ -320,10 +324,7 @@ class Queue {
     // A fixed-size T fits by construction (open checked max_message == sizeof(T)).
     if (!kFixed && bytes > core_.ring().max_message()) return Status::too_large;
     Ring::Claim c;
-    Status s = core_.ring().try_claim_slot(c);
-    if (s == Status::full && core_.recover_stuck(Side::producer))
-      s = core_.ring().try_claim_slot(c);
-    if (s != Status::ok) return s;
+    if (const Status s = claim_slot<true>(c); s != Status::ok) return s;
     Codec::encode(v, c.payload);
     core_.ring().publish_slot(c, static_cast<std::uint32_t>(bytes));
     count_put(bytes, 1);

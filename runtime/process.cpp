@@ -103,8 +103,9 @@ bool Process::owned_here() const noexcept {
 }
 
 void Process::start() {
+  if (pid_ != 0 || exitcode_)
+    throw Error(Errc::invalid_argument, "", "Process::start(): already started");
   if (!target_) throw Error(Errc::invalid_argument, "", "Process::start(): no target");
-  if (pid_ != 0) throw Error(Errc::invalid_argument, "", "Process::start(): already started");
   // Unflushed stdio would otherwise be written twice: once by each process.
   std::fflush(nullptr);
   // The child reports through this pipe that fork()'s handlers have run in it: its inherited
@@ -141,6 +142,9 @@ void Process::start() {
   pid_ = pid;
   parent_ = getpid();
   pidfd_ = open_pidfd(pid);  // safe: an unreaped child's pid cannot be reused
+  // The child has its own copies now: drop the parent's (Python's start() deletes target and
+  // args too), so that an end moved into the Process is held by the child alone.
+  target_.reset();
 }
 
 bool Process::reap(bool block) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "shmq/error.hpp"
+#include "shmq/pipe.hpp"
 #include "shmq/queue.hpp"
 #include "support/test_support.hpp"
 
@@ -29,6 +30,8 @@ namespace {
 using namespace std::chrono_literals;
 using shmq::Process;
 using shmq::Status;
+
+constexpr auto kChildWaitSeconds = std::chrono::seconds(60);
 
 int g_counter = 1;  // NOLINT: the test is about a global
 
@@ -321,6 +324,43 @@ TEST(ProcessTest, QueueCreatedInTheParentIsUsableForPutInOneChildAndGetInAnother
   // The parent never took a role: it can still be the single consumer now that the child is gone.
   std::uint64_t v = 0;
   EXPECT_EQ(q.try_get(v), Status::empty);
+}
+
+// Issue 11, first hour: `Process p(child, std::move(end))` used to keep the parent's copy of the
+// end, so the parent's recv never saw end-of-file after the child exited.
+TEST(ProcessTest, AnEndMovedIntoAProcessIsHeldByTheChildAlone) {
+  shmq::test::ScopedName name("process-moved-end");
+  auto [parent_end, child_end] = shmq::Pipe::create(name.str());
+  Process p(
+      [](shmq::Connection conn) {
+        return conn.send(std::string_view("from the child")) == Status::ok ? 0 : 1;
+      },
+      std::move(child_end));
+  p.start();
+  ASSERT_TRUE(parent_end.poll(kChildWaitSeconds));
+  std::string got;
+  ASSERT_EQ(parent_end.recv(got), Status::ok);
+  EXPECT_EQ(got, "from the child");
+  ASSERT_TRUE(p.join(kChildWaitSeconds));
+  EXPECT_EQ(p.exitcode(), 0);
+  // The child has exited and nobody else holds its end: end-of-file at once, not a hang.
+  ASSERT_TRUE(parent_end.poll(kChildWaitSeconds));
+  EXPECT_EQ(parent_end.recv(got), Status::closed);
+}
+
+// A lent end (std::ref) stays the parent's: the child uses it, the parent keeps it open.
+TEST(ProcessTest, AnEndLentWithStdRefStaysWithTheParent) {
+  shmq::test::ScopedName name("process-lent-end");
+  auto [parent_end, child_end] = shmq::Pipe::create(name.str());
+  Process p([](shmq::Connection& conn) { return conn.closed() ? 1 : 0; }, std::ref(child_end));
+  p.start();
+  ASSERT_TRUE(p.join(kChildWaitSeconds));
+  EXPECT_EQ(p.exitcode(), 0);
+  EXPECT_FALSE(child_end.closed());
+  EXPECT_EQ(child_end.send(std::string_view("still mine")), Status::ok);
+  std::string got;
+  EXPECT_EQ(parent_end.recv(got), Status::ok);
+  EXPECT_EQ(got, "still mine");
 }
 
 }  // namespace

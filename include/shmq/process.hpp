@@ -46,6 +46,9 @@ namespace shmq {
 
 namespace detail {
 
+template <class...>
+inline constexpr bool always_false = false;
+
 // The stored target: a move-only, type-erased `int()` (std::move_only_function is C++23).
 class ProcessTarget {
  public:
@@ -59,16 +62,28 @@ class BoundProcessTarget final : public ProcessTarget {
   template <class G, class... A>
   explicit BoundProcessTarget(G&& f, A&&... args)
       : f_(std::forward<G>(f)), args_(std::forward<A>(args)...) {}
+  // The child runs the target once: arguments are passed as rvalues where the target takes them
+  // so (by value: a moved-in Connection or Queue handle), else as lvalues (by reference).
   int run() override {
-    using R = std::invoke_result_t<F&, Args&...>;
-    if constexpr (std::is_void_v<R>) {
-      std::apply(f_, args_);
-      return 0;
+    if constexpr (std::is_invocable_v<F&, Args&&...>) {
+      return result([&] { return std::apply(f_, std::move(args_)); });
     } else {
-      return static_cast<int>(std::apply(f_, args_));
+      return result([&] { return std::apply(f_, args_); });
     }
   }
 
+ private:
+  template <class Call>
+  static int result(Call&& call) {
+    if constexpr (std::is_void_v<decltype(call())>) {
+      call();
+      return 0;
+    } else {
+      return static_cast<int>(call());
+    }
+  }
+
+ public:
  private:
   F f_;
   std::tuple<Args...> args_;
@@ -76,23 +91,56 @@ class BoundProcessTarget final : public ProcessTarget {
 
 }  // namespace detail
 
-// What a Process target may return: nothing (exit code 0) or an exit code.
+namespace detail {
+// The result of running a stored target: with its arguments as rvalues if it takes them so,
+// else as lvalues (BoundProcessTarget::run()).
 template <class F, class... Args>
-concept ProcessCallable = std::invocable < std::decay_t<F>
-&, std::decay_t<Args>&... >
-       &&(std::is_void_v<std::invoke_result_t<std::decay_t<F>&, std::decay_t<Args>&...>> ||
-          std::convertible_to<std::invoke_result_t<std::decay_t<F>&, std::decay_t<Args>&...>, int>);
+struct ProcessCall {
+  static constexpr bool kByValue = std::is_invocable_v<F&, Args&&...>;
+  static constexpr bool kByRef = std::is_invocable_v<F&, Args&...>;
+  static constexpr bool kInvocable = kByValue || kByRef;
+};
+template <class F, class... Args>
+using ProcessResult = typename std::conditional_t<ProcessCall<F, Args...>::kByValue,
+                                                  std::invoke_result<F&, Args&&...>,
+                                                  std::invoke_result<F&, Args&...>>::type;
+template <class F, class... Args>
+constexpr bool process_result_ok() {
+  if constexpr (!ProcessCall<F, Args...>::kInvocable) {
+    return false;
+  } else {
+    using R = ProcessResult<F, Args...>;
+    return std::is_void_v<R> || std::is_convertible_v<R, int>;
+  }
+}
+}  // namespace detail
+
+// What a Process target may be: callable with the stored arguments, returning nothing (exit code
+// 0) or an exit code.
+template <class F, class... Args>
+concept ProcessCallable = detail::process_result_ok<std::decay_t<F>, std::decay_t<Args>...>();
 
 class Process {
  public:
   Process() noexcept = default;
 
+  // The target and its arguments are copied (lvalues) or moved (rvalues) into the handle. start()
+  // hands them to the child: the parent's copies are destroyed right after the fork, as Python
+  // drops a Process's target and args after start(), so an end moved in here is held by the
+  // child alone and its peer sees end-of-file when the child exits.
   template <class F, class... Args>
   requires ProcessCallable<F, Args...> &&
-      (!std::same_as<std::decay_t<F>, Process>)explicit Process(F&& target, Args&&... args)
-      : target_(
-            std::make_unique<detail::BoundProcessTarget<std::decay_t<F>, std::decay_t<Args>...>>(
-                std::forward<F>(target), std::forward<Args>(args)...)) {}
+      (!std::same_as<std::decay_t<F>, Process>)explicit Process(F&& target, Args&&... args) {
+    if constexpr ((std::is_constructible_v<std::decay_t<Args>, Args&&> && ...)) {
+      target_ =
+          std::make_unique<detail::BoundProcessTarget<std::decay_t<F>, std::decay_t<Args>...>>(
+              std::forward<F>(target), std::forward<Args>(args)...);
+    } else {
+      static_assert(detail::always_false<Args...>,
+                    "shmq::Process copies its arguments into the handle: pass a move-only one (a "
+                    "Connection, a Queue) with std::move(end), or std::ref(end) to lend it");
+    }
+  }
 
   Process(Process&& other) noexcept;
   Process& operator=(Process&& other) noexcept;

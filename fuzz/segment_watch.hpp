@@ -392,7 +392,7 @@ class ValueOracle {
   }
 
   static void check_status(Status s) {
-    if (static_cast<std::uint8_t>(s) > static_cast<std::uint8_t>(Status::busy))
+    if (static_cast<std::uint8_t>(s) > static_cast<std::uint8_t>(Status::interrupted))
       invariant_failed("an unknown Status");
   }
 

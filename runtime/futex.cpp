@@ -1,5 +1,7 @@
 #include "shmq/detail/futex.hpp"
 
+#include "shmq/interrupt.hpp"
+
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -42,3 +44,15 @@ long futex_wake(std::atomic<std::uint32_t>& word, int count) noexcept {
 }
 
 }  // namespace shmq::detail
+
+namespace shmq {
+
+namespace detail {
+std::atomic<std::uint32_t> g_interrupts{0};
+}  // namespace detail
+
+void interrupt() noexcept {
+  detail::g_interrupts.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace shmq

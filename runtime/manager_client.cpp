@@ -138,7 +138,8 @@ void ManagerClient::send(const wire::FrameHeader& header, std::string_view body,
     for (;;) {
       const Status s = requests_.put_for(frame_, wait_.sleep_slice);
       if (s == Status::ok) break;
-      if (s != Status::timeout) {
+      // interrupted: Manager calls are not interruptible (include/shmq/interrupt.hpp); wait on.
+      if (s != Status::timeout && s != Status::interrupted) {
         if (s == Status::closed) throw_server_gone(server);
         throw Error(Errc::corrupt, requests_.name(),
                     fmt::format("request queue: {}", shmq::to_string(s)));
@@ -192,7 +193,7 @@ ManagerClient::Reply ManagerClient::call(Op op, std::string_view body, Deadline 
         if ((r.flags & wire::kFrameMore) != 0) continue;
         break;
       }
-      if (s != Status::timeout) {
+      if (s != Status::timeout && s != Status::interrupted) {
         throw Error(Errc::corrupt, replies_.name(),
                     fmt::format("reply queue: {}", shmq::to_string(s)));
       }

@@ -587,7 +587,7 @@ bool Connection::poll_until(Deadline deadline) {
   if (s != Status::empty) return true;
   if (std::chrono::steady_clock::now() >= deadline) return false;
   const Status w = m->block(m->in.data().readable, deadline, Status::empty, attempt);
-  return w != Status::timeout && w != Status::empty;
+  return w != Status::timeout && w != Status::empty && w != Status::interrupted;
 }
 
 // ---- Pipe -------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@
 #include "shmq/detail/futex.hpp"
 #include "shmq/detail/layout.hpp"
 #include "shmq/detail/shm_access.hpp"
+#include "shmq/interrupt.hpp"
 #include "shmq/options.hpp"
 #include "shmq/status.hpp"
 
@@ -241,10 +242,12 @@ inline constexpr std::chrono::milliseconds kMaxSleepSlice{250};
 // then sleeping on `ec` in slices; `sleeping` is true for the re-checks made while registered as
 // a sleeper (where a slow check, e.g. a peer's liveness, is worth its syscall). Before each slice
 // `on_slice()` runs (recovery of dead peers). Returns the attempt's status, or Status::timeout
-// once `deadline` has passed.
+// once `deadline` has passed, or Status::interrupted once shmq::interrupt() has run since the
+// call began (checked before each sleep slice; a handler's EINTR ends the slice).
 template <class Attempt, class OnSlice>
 Status wait_until(EventCountData& ec, const WaitPolicy& policy, const Sleeper& me,
                   Deadline deadline, Status would_block, Attempt&& attempt, OnSlice&& on_slice) {
+  const std::uint32_t interrupts = interrupt_generation();
   Status s = attempt(false);
   if (s != would_block) return s;
   const std::uint32_t spins = spin_rounds(me.spin_budget, policy.spin_iterations);
@@ -263,6 +266,10 @@ Status wait_until(EventCountData& ec, const WaitPolicy& policy, const Sleeper& m
       // it on to the next sleeper, if any (a timeout is not the busy path).
       if (slept && has_registered(ec)) wake_one(ec);
       return Status::timeout;
+    }
+    if (interrupt_generation() != interrupts) {
+      if (slept && has_registered(ec)) wake_one(ec);  // as for a timeout
+      return Status::interrupted;
     }
     on_slice();
     me.gate.enter(ec, me.bit);  // seq_cst: part of the Dekker pair with [F2] below

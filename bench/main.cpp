@@ -1,5 +1,5 @@
 // shmq-bench: shmq side by side with the floor and other IPC mechanisms, in one run, on this
-// machine (DESIGN §8). What each figure means and how it is measured: docs/bench.md.
+// machine (docs/design.md §8). What each figure means and how it is measured: docs/bench.md.
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -243,7 +243,7 @@ int run(int argc, char** argv) {
                                                            : fmt::format("{} B", p.scenario.bytes),
                     p.peer->name(), p.variant.name.empty() ? "" : " ", p.variant.name);
     if (tty) fmt::print(stderr, "\r\033[K{}", label);
-    // Unique per run: this process's pid and the run's index (DESIGN: names never collide).
+    // Unique per run: this process's pid and the run's index: names never collide.
     const std::string unique = fmt::format("shmq-bench-{}-{}-{}", getpid(), i, p.peer->name());
     try {
       rows.push_back(measure(*p.peer, p.scenario, p.variant, timing, unique));

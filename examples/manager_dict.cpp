@@ -1,10 +1,12 @@
-// The seed's Manager example: two processes write one dict that a Manager's server owns.
+// The Manager program of docs/python.md: two processes write one dict that a Manager's server
+// owns.
 //
 //   def f(d, key, value): d[key] = value
 //   manager = Manager(); d = manager.dict()
-//   p1 = Process(target=f, args=(d, 'Darr_en1', 22)); p2 = Process(target=f, args=(d, 'Darr_en2',
-//   44)) p1.start(); p2.start(); p1.join(); p2.join() print(d)                                  #
-//   {'Darr_en1': 22, 'Darr_en2': 44}
+//   p1 = Process(target=f, args=(d, 'Darr_en1', 22))
+//   p2 = Process(target=f, args=(d, 'Darr_en2', 44))
+//   p1.start(); p2.start(); p1.join(); p2.join()
+//   print(d)   # {'Darr_en1': 22, 'Darr_en2': 44}
 //
 // The dict keeps insertion order, as Python's does, so the printed order is the order of the
 // writes. Python's version relies on p1 usually winning its race with p2; here p1 finishes before

@@ -1,5 +1,5 @@
-// The seed's Pipe example: one process sends "a" through one end of a pipe, another receives it
-// on the other end and prints it.
+// The Pipe program of docs/python.md: one process sends "a" through one end of a pipe, another
+// receives it on the other end and prints it.
 //
 //   parent_conn, child_conn = Pipe()
 //   Process(target=producer, args=(parent_conn,)).start()   # parent_conn.send('a')

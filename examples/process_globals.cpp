@@ -1,4 +1,4 @@
-// The seed's Process example: globals are not shared between processes.
+// The Process program of docs/python.md: globals are not shared between processes.
 //
 //   a = 1
 //   def f(): global a; a += 1

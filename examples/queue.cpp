@@ -1,4 +1,4 @@
-// The seed's Queue example: one process puts "a", another gets it and prints it.
+// The Queue program of docs/python.md: one process puts "a", another gets it and prints it.
 //
 //   q = Queue(10)
 //   Process(target=producer, args=(q,)).start()   # q.put('a')

@@ -1,4 +1,5 @@
-// Fuzz target: operation sequences on a Pipe against a model, and a hostile variant (DESIGN §7).
+// Fuzz target: operation sequences on a Pipe against a model, and a hostile variant
+// (docs/design.md §7).
 //
 // Both ends live in this process. The model keeps, per direction, the messages in the ring in
 // order — each whole, or cut short by a timed-out send (its first chunks, which the receiver drops

@@ -1,4 +1,4 @@
-// Fuzz target: hostile shared state between operations (DESIGN §7).
+// Fuzz target: hostile shared state between operations (docs/design.md §7).
 //
 // One process-local Queue handle runs operations while a "peer" (a second mapping of the same
 // file) writes fuzzer-chosen values at fuzzer-chosen places of the control block and the slots

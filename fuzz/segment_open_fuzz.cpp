@@ -1,4 +1,4 @@
-// Fuzz target: hostile segment bytes on open (DESIGN §7).
+// Fuzz target: hostile segment bytes on open (docs/design.md §7).
 //
 // A valid queue segment is made and left (its creator detached), then patched with fuzzer-chosen
 // bytes anywhere in the file — header, registry, control block, slot headers, payloads — and maybe

@@ -1,4 +1,4 @@
-// Fuzz target: hostile shared state at ANY load, not only between operations (DESIGN §7).
+// Fuzz target: hostile shared state at ANY load, not only between operations (docs/design.md §7).
 //
 // The fuzz build (SHMQ_FUZZ_HOOKS) routes every load the library makes from shared memory through
 // detail::shm_load(), and this target installs its hook: while an operation runs "hostile", each

@@ -1,9 +1,9 @@
 // The Manager server's journal: an append-only file of committed requests (runtime-private).
 //
-// How adoption works (DESIGN §2, §6): the server applies each request whole to its in-memory
-// Store and, if the request changed an object, appends it to N.journal (in /dev/shm) with one
-// write() before replying. A new server on the same name replays the journal into an empty Store
-// and so starts with every change the old server committed (the Store is deterministic).
+// How adoption works (docs/design.md §2, §6): the server applies each request whole to its
+// in-memory Store and, if the request changed an object, appends it to N.journal (in /dev/shm) with
+// one write() before replying. A new server on the same name replays the journal into an empty
+// Store and so starts with every change the old server committed (the Store is deterministic).
 //
 // File: an 8-byte magic "SHMQJNL1", then records
 //

@@ -4,8 +4,8 @@
 // another request (or a client's death) grants it, or when its client cancels it at its
 // deadline. Each parked request gets exactly one reply. Waiters are served FIFO.
 //
-// Crashes (DESIGN §6): drop_client() runs when the server finds a client dead. It releases the
-// locks the client held (granting the next waiter), returns its semaphore permits, removes its
+// Crashes (docs/design.md §6): drop_client() runs when the server finds a client dead. It releases
+// the locks the client held (granting the next waiter), returns its semaphore permits, removes its
 // waits, and breaks the barriers it was waiting in (the others get Code::broken).
 #include <algorithm>
 #include <limits>

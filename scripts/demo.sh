@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds (optimised), runs the seed's four examples and a
-# short side-by-side benchmark.
+# The main job: installs what is missing, builds (optimised), runs the four examples
+# (docs/python.md) and a short side-by-side benchmark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

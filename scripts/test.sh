@@ -13,7 +13,7 @@ scripts/setup.sh
 jobs=$(nproc)
 step() { printf '\n==== %s ====\n' "$*"; }
 
-# Processes meet by events, never by sleeps (docs: STYLE.md, "Testable by construction"): a sleep
+# Processes meet by events, never by sleeps (docs/style.md, "Testable by construction"): a sleep
 # in tests/ must say why it is deliberate, with `deliberate-sleep:` on its line or the line before.
 check_sleeps() {
   local bad

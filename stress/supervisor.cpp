@@ -435,7 +435,7 @@ bool Supervisor::watch(std::uint64_t now) {
         "shmq-stress: likely cause: --chaos killed {} producer(s) on the multi-producer side and "
         "{} consumer(s) on the multi-consumer side of this {} queue. A process killed between "
         "claiming a slot and publishing (or releasing) it leaves the slot claimed; every later "
-        "position waits behind it until a survivor recovers the slot (DESIGN.md §6). A build "
+        "position waits behind it until a survivor recovers the slot (docs/design.md §6). A build "
         "without that recovery (docs/queue.md, \"Crashes\") wedges here: there, kill only "
         "single sides (--chaos-side consumers on mpsc, producers on spmc; --stop-chaos alone on "
         "mpmc). A build with it should never get here: report the seed.\n",

@@ -1,4 +1,4 @@
-// shmq::Manager under crashes (DESIGN §6): dead clients, a dead server, adoption.
+// shmq::Manager under crashes (docs/design.md §6): dead clients, a dead server, adoption.
 #include <gtest/gtest.h>
 
 #include <fcntl.h>

@@ -728,8 +728,9 @@ INSTANTIATE_TEST_SUITE_P(AllKinds, QueueWrap,
                          });
 
 // ---- a single side killed between publishing (releasing) a slot and storing its index ----
-// DESIGN §6: any process may die at any instruction. These states are simulated by rewinding the
-// index the dead party did not get to store; the queue must stay openable and lose nothing.
+// docs/design.md §6: any process may die at any instruction. These states are simulated by
+// rewinding the index the dead party did not get to store; the queue must stay openable and lose
+// nothing.
 
 TEST(QueueCrashWindow, ProducerKilledBetweenPublishAndTailStoreLeavesAnOpenableQueue) {
   ScopedName name("q-crash-tail");

@@ -1,4 +1,4 @@
-// shmq serve: a Manager's server as a foreground process (DESIGN §2, Manager).
+// shmq serve: a Manager's server as a foreground process (docs/design.md §2, Manager).
 #include <unistd.h>
 
 #include <cstdio>

@@ -1,7 +1,7 @@
 // floor: the lower bound of a round trip between two processes. No queue at all: each direction
 // is one cache line in a shared mapping holding the last message's sequence word; the writer
 // stores it, the reader polls the line until it changes. One line moves per message each way —
-// what shmq's slots are designed to approach (DESIGN §8: within 1.3×).
+// what shmq's slots are designed to approach (docs/design.md §8: within 1.3×).
 // Sleeping, the floor is a bare futex ping-pong on the same lines: FUTEX_WAKE after every store,
 // FUTEX_WAIT while unchanged, no spinning at all.
 #include <linux/futex.h>

@@ -1,6 +1,6 @@
 // lockfree: boost::lockfree::spsc_queue (compile-time capacity, so it holds no pointer) constructed
 // in a Boost.Interprocess managed_shared_memory segment; both sides busy-poll (it has no blocking
-// form, so it has no sleeping row). The baseline of DESIGN §8's throughput target.
+// form, so it has no sleeping row). The baseline of docs/design.md §8's throughput target.
 #include <boost/interprocess/managed_shared_memory.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <boost/lockfree/spsc_queue.hpp>

@@ -1,7 +1,7 @@
-// Named crash points (DESIGN §6): the places in put, get, recovery, attach and cleanup where a
-// process killed at the wrong instruction leaves shared state half-changed, and in the Manager
-// journal's compaction, where it leaves two files. Test builds (SHMQ_CRASH_POINTS, on in Debug
-// builds) compile them in, and a test arms one to SIGKILL the process exactly there
+// Named crash points (docs/design.md §6): the places in put, get, recovery, attach and cleanup
+// where a process killed at the wrong instruction leaves shared state half-changed, and in the
+// Manager journal's compaction, where it leaves two files. Test builds (SHMQ_CRASH_POINTS, on in
+// Debug builds) compile them in, and a test arms one to SIGKILL the process exactly there
 // (tests/crash_point_test.cpp enumerates them all). Elsewhere SHMQ_CRASH_POINT(name) compiles to
 // nothing.
 #pragma once

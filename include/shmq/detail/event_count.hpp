@@ -1,4 +1,5 @@
-// Eventcount over a shared futex word (DESIGN §5): blocking without a syscall on the busy path.
+// Eventcount over a shared futex word (docs/design.md §5): blocking without a syscall on the
+// busy path.
 //
 // A waiter registers (sets its registry entry's bit in `waiters`), reads the epoch, re-checks its
 // condition, and only then sleeps on the epoch word. A notifier publishes its change, then wakes
@@ -169,8 +170,8 @@ struct Sleeper {
 
 // Adaptive spinning. Spinning pays only while the peer runs on another CPU; when processes
 // outnumber CPUs, a spinner burns the CPU its peer (or a stranger) needs, and a wait that is
-// answered only after the spinner was descheduled was not answered by spinning (DESIGN §8: 4×4
-// on 2 cores must not collapse). So a spin is bounded by time as well as by rounds
+// answered only after the spinner was descheduled was not answered by spinning (docs/design.md §8:
+// 4×4 on 2 cores must not collapse). So a spin is bounded by time as well as by rounds
 // (WaitPolicy::spin_limit), and judged by time: a wait that ended while spinning, within the
 // limit, after i rounds keeps a budget of at least 2i; a wait that spun its budget in vain, or
 // whose answer came after the limit (it was descheduled meanwhile), halves it. The budget never

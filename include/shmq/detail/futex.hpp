@@ -1,5 +1,6 @@
-// Futex calls on 32-bit words in shared memory. Always the shared (non-private) futex: a private
-// futex never wakes another process (DESIGN §5; libstdc++'s atomic::wait uses private ones).
+// Futex calls on 32-bit words in shared memory. Always the shared (non-private) futex: a
+// private futex never wakes another process (docs/design.md §5; libstdc++'s atomic::wait uses
+// private ones).
 #pragma once
 
 #include <atomic>

@@ -37,7 +37,7 @@ inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::size_t kIndexSeparation = 128;
 
 // Byte-range lock offsets in the segment's file (OFD locks, far beyond any real size). The kernel
-// drops a process's locks when it dies: that is how liveness is known (DESIGN §6).
+// drops a process's locks when it dies: that is how liveness is known (docs/design.md §6).
 inline constexpr std::uint64_t kInitLockByte = 1ULL << 40;  // held by the creator until ready
 inline constexpr std::uint64_t kRegistryLockBase = kInitLockByte + 1;  // + registry index
 
@@ -252,7 +252,7 @@ inline constexpr std::size_t kMaxPayloadAlign = 16;
 inline constexpr std::uint64_t kQueueBodyBytes = sizeof(QueueControl);
 inline constexpr std::uint64_t kQueueSlotsOffset = kBodyOffset + kQueueBodyBytes;
 static_assert(kQueueSlotsOffset % kCacheLine == 0);
-static_assert(kQueueSlotsOffset <= 16 * 1024, "DESIGN §8: at most 16 KiB of header");
+static_assert(kQueueSlotsOffset <= 16 * 1024, "docs/design.md §8: at most 16 KiB of header");
 
 // ---- Pipe -----------------------------------------------------------------------------------
 //
@@ -357,7 +357,7 @@ inline constexpr std::uint64_t kPipeBodyBytes = sizeof(PipeControl);
 inline constexpr std::uint64_t kPipeDataOffset = kBodyOffset + kPipeBodyBytes;
 static_assert(kPipeDataOffset == kBodyOffset + 1664);
 static_assert(kPipeDataOffset % kIndexSeparation == 0, "ring data starts on its own lines");
-static_assert(kPipeDataOffset <= 16 * 1024, "DESIGN §8: at most 16 KiB of header");
+static_assert(kPipeDataOffset <= 16 * 1024, "docs/design.md §8: at most 16 KiB of header");
 
 // ---- Eventcounts of each kind ----------------------------------------------------------------
 

@@ -14,7 +14,7 @@
 // is checked against it before use; a violation is Status::corrupt (positions are masked, so no
 // access is ever out of bounds).
 //
-// Crashes (DESIGN §6): a producer killed before [R11] published nothing (the put had not
+// Crashes (docs/design.md §6): a producer killed before [R11] published nothing (the put had not
 // returned); a consumer killed before [R12] leaves the message to the next consumer, which
 // resumes from `head`. There is nothing to recover: a single side's private state is only its
 // copies of the indices, re-read on take-over (resume_*).

@@ -26,7 +26,7 @@ struct ElementInfo {
   std::uint32_t max_message = 0;  // bytes per slot (creation only)
 };
 
-// Sizes of a queue segment: size first, then place (STYLE.md).
+// Sizes of a queue segment: size first, then place (docs/style.md).
 struct QueueGeometry {
   std::uint64_t capacity = 0;
   std::uint32_t stride = 0;
@@ -83,7 +83,7 @@ class QueueCore {
   bool multi_producer() const noexcept { return multi_producer_; }
   bool multi_consumer() const noexcept { return multi_consumer_; }
 
-  // Recovery of a dead party's slot (DESIGN §6). `side` is who is blocked: consumers on an
+  // Recovery of a dead party's slot (docs/design.md §6). `side` is who is blocked: consumers on an
   // empty ring (the next position may be claimed by a dead producer: it becomes a skip, counted
   // in recovered_slots) or producers on a full ring (the oldest slot may be taken by a dead
   // consumer: it is freed and its message counted lost, in in_doubt). The holder's death is

@@ -1,5 +1,5 @@
 // Segment: one named shared-memory object, created or opened and validated, with this process's
-// entry in its registry of attached processes (DESIGN §4, §6, §7).
+// entry in its registry of attached processes (docs/design.md §4, §6, §7).
 //
 // - create(): O_EXCL, the given mode (0600 by default), the creator holds the init lock while it
 //   fills the header and the body, then stores `ready` last, with release ([R0]).

@@ -235,7 +235,7 @@ class SlotRing {
     }
   }
 
-  // ---- recovery primitives (DESIGN §6; the policy is QueueCore::recover_stuck) ----
+  // ---- recovery primitives (docs/design.md §6; the policy is QueueCore::recover_stuck) ----
   //
   // A multi side's party may die holding a slot: a producer between its CAS on tail and its
   // publish (the slot stays seq == p), a consumer between its CAS on head and its release

@@ -292,6 +292,9 @@ Status QueueCore::claim_role(bool producer) noexcept {
       self.roles,
       shm_load(self.roles, std::memory_order_relaxed) | (producer ? kRoleProducer : kRoleConsumer),
       std::memory_order_relaxed);
+  // relaxed: a one-way flag; producers_gone() asks only whether it was ever set.
+  if (producer && shm_load(control().producer_seen, std::memory_order_relaxed) == 0)
+    shm_store(control().producer_seen, 1U, std::memory_order_relaxed);
   role_counters_ = &self.counters;
   segment_.set_held_roles(segment_.held_roles() | (producer ? kRoleProducer : kRoleConsumer));
   return Status::ok;
@@ -345,10 +348,50 @@ void QueueCore::claim_consumer() {
     throw_role(*this, s, "consumer", shm_load(control().consumer_owner, std::memory_order_relaxed));
 }
 
+std::size_t QueueCore::producers() const noexcept {
+  std::size_t n = 0;
+  for (std::uint32_t i = 0; i < kRegistryCapacity; ++i) {
+    // [A13] a producer whose role bit is seen cleared has published everything it put; pairs
+    // with [R13] in release_roles(). (A dead producer's entry is judged by its lock.)
+    if ((shm_load(segment_.entry(i).roles, std::memory_order_acquire) & kRoleProducer) == 0)
+      continue;
+    if (segment_.entry_alive(i)) ++n;
+  }
+  return n;
+}
+
+bool QueueCore::producers_gone() const noexcept {
+  if (shm_load(control().producer_seen, std::memory_order_relaxed) == 0) return false;
+  for (std::uint32_t i = 0; i < kRegistryCapacity; ++i) {
+    // [A13] as in producers().
+    if ((shm_load(segment_.entry(i).roles, std::memory_order_acquire) & kRoleProducer) != 0 &&
+        segment_.entry_alive(i)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool QueueCore::producers_gone_now() noexcept {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_producers_check_) return false;
+  next_producers_check_ = now + std::chrono::milliseconds(1);
+  return producers_gone();
+}
+
 void QueueCore::release_roles() noexcept {
   if (!segment_.valid()) return;
   const std::uint64_t me = segment_.self_token();
   const std::uint32_t held = segment_.held_roles();
+  if ((held & kRoleProducer) != 0) {
+    RegistryEntry& self = segment_.self();
+    // [R13] this producer is gone, with everything it put; pairs with [A13] in producers().
+    shm_store(self.roles, shm_load(self.roles, std::memory_order_relaxed) & ~kRoleProducer,
+              std::memory_order_release);
+    // Getters that wait for producers to go (Queue::end_when_producers_gone) re-check now
+    // (notify_all's [F1] orders the clearing before its waiters load).
+    notify_all(control().not_empty);
+  }
   if (held != 0) SHMQ_CRASH_POINT(role_release_before_handover);
   if ((held & kRoleProducer) != 0 && !multi_producer_) {
     std::uint64_t mine = me;

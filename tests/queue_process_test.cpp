@@ -304,4 +304,102 @@ TEST(QueueProcess, MessagesCrossProcessesInOrder) {
   EXPECT_EQ(producer.wait(30s), 0);
 }
 
+// ---- Queue::end_when_producers_gone() and producers() (issue 11: the quick start ends) ----
+
+// A getter asleep (60 s slices) when the last producer's handle is destroyed is woken at once and
+// drains what was put, then sees Status::closed.
+TEST(QueueProcess, AGetterThatAskedForItEndsWhenItsLastProducerLeaves) {
+  ScopedName name("qp-gone-leave");
+  auto q = Queue<int>::create(name.str(), options(8));
+  q.end_when_producers_gone();
+  Child producer([&] {
+    auto mine = Queue<int>::open(name.str());
+    for (int i = 0; i < 3; ++i) {
+      if (mine.put(i) != Status::ok) return kWrongStatus;
+    }
+    shmq::test::report_ready();
+    return shmq::test::wait_go() == 1 ? 0 : kWrongValue;  // leaves when told
+  });
+  ASSERT_TRUE(producer.wait_ready());
+  EXPECT_EQ(q.producers(), 1U);
+  for (int i = 0; i < 3; ++i) {
+    int v = -1;
+    ASSERT_EQ(q.get_for(v, 30s), Status::ok);
+    EXPECT_EQ(v, i);
+  }
+  Child getter([&] {
+    auto mine = Queue<int>::open(name.str(), sleep_only());
+    mine.end_when_producers_gone();
+    int v = 0;
+    return mine.get(v) == Status::closed ? 0 : kWrongStatus;
+  });
+  ASSERT_TRUE(eventually([&] { return total_sleeps(q) > 0; }));
+  ASSERT_TRUE(producer.go(1));
+  EXPECT_EQ(producer.wait(), 0);
+  EXPECT_EQ(getter.wait(30s), 0) << "woken when the producer's handle went";
+  int v = 0;
+  EXPECT_EQ(q.try_get(v), Status::closed);
+  EXPECT_EQ(q.producers(), 0U);
+}
+
+// A SIGKILLed producer: what it put is delivered, then closed, within a sleep slice.
+TEST(QueueProcess, AGetterThatAskedForItEndsWhenItsProducerIsKilled) {
+  ScopedName name("qp-gone-kill");
+  auto q = Queue<std::string>::create(name.str(), options(8));
+  WaitPolicy slices;
+  slices.sleep_slice = 5ms;
+  q.set_wait_policy(slices);
+  q.end_when_producers_gone();
+  Child producer([&] {
+    auto mine = Queue<std::string>::open(name.str());
+    if (mine.put(std::string("one")) != Status::ok || mine.put(std::string("two")) != Status::ok)
+      return kWrongStatus;
+    shmq::test::report_ready();
+    shmq::test::wait_go();
+    return 0;
+  });
+  ASSERT_TRUE(producer.wait_ready());
+  ::kill(producer.pid(), SIGKILL);
+  EXPECT_EQ(producer.wait(), 128 + SIGKILL);
+  std::string got;
+  ASSERT_EQ(q.get_for(got, 30s), Status::ok);
+  EXPECT_EQ(got, "one");
+  ASSERT_EQ(q.get_for(got, 30s), Status::ok);
+  EXPECT_EQ(got, "two");
+  EXPECT_EQ(q.get_for(got, 30s), Status::closed);
+}
+
+// Before any producer attached there is nothing to end: the getter waits (its bound expires).
+// An attachment that only opened the queue is not a producer.
+TEST(QueueProcess, NoProducerYetIsNotTheEnd) {
+  ScopedName name("qp-gone-none");
+  auto q = Queue<int>::create(name.str(), options(8));
+  q.end_when_producers_gone();
+  auto opened_only = Queue<int>::open(name.str());
+  EXPECT_EQ(q.producers(), 0U);
+  int v = 0;
+  EXPECT_EQ(q.get_for(v, 20ms), Status::timeout);
+  EXPECT_EQ(q.try_get(v), Status::empty);
+}
+
+// Without the request, a departed producer changes nothing (Python's Queue.get blocks too); and
+// a getter that is itself a producer never sees its producers gone.
+TEST(QueueProcess, ProducersGoneEndsOnlyTheHandlesThatAskedForIt) {
+  ScopedName name("qp-gone-optin");
+  auto q = Queue<int>::create(name.str(), options(8));
+  {
+    auto producer = Queue<int>::open(name.str());
+    ASSERT_EQ(producer.try_put(7), Status::ok);
+    EXPECT_EQ(q.producers(), 1U);
+  }
+  EXPECT_EQ(q.producers(), 0U);
+  int v = 0;
+  ASSERT_EQ(q.try_get(v), Status::ok);
+  EXPECT_EQ(q.try_get(v), Status::empty) << "not asked: empty, not closed";
+  ASSERT_EQ(q.try_put(8), Status::ok);  // q is a producer now
+  q.end_when_producers_gone();
+  ASSERT_EQ(q.try_get(v), Status::ok);
+  EXPECT_EQ(q.get_for(v, 20ms), Status::timeout) << "its own producer role is alive";
+}
+
 }  // namespace

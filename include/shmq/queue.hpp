@@ -272,6 +272,17 @@ class Queue {
 
   // No more puts, by anyone; wakes every waiter. Getters drain, then see Status::closed.
   void close() noexcept { core_.close(); }
+  // This handle's gets end like a closed queue's once its producers are gone: a get that finds
+  // the queue empty returns Status::closed when a producer has attached once and no live
+  // attachment holds the producer role now (each left — its handle destroyed — or died). A
+  // producer is an attachment that has put (or claimed the role); one that only opened the
+  // queue does not count. A blocked get notices within a sleep slice, at once when a producer's
+  // handle is destroyed. The queue is not closed: other handles, and later producers, go on.
+  // Python's multiprocessing has no such thing; it is how a consumer learns that the work is done
+  // without a sentinel message (docs/queue.md, "When the producers are gone").
+  void end_when_producers_gone(bool on = true) noexcept { core_.set_end_when_producers_gone(on); }
+  // Live attachments holding the producer role (see above); a registry scan, not for a hot loop.
+  std::size_t producers() const noexcept { return core_.producers(); }
   bool closed() const noexcept { return core_.closed(); }
   std::size_t size() const noexcept { return core_.ring().size(); }
   bool empty() const noexcept { return size() == 0; }
@@ -373,8 +384,8 @@ class Queue {
     const auto attempt = [&] { return kSlots ? ring.try_acquire_slot(c) : ring.try_acquire(c); };
     Status s = attempt();
     if (s == Status::empty && core_.recover_stuck(Side::consumer)) s = attempt();
-    if (s == Status::empty && core_.closed()) {
-      s = attempt();  // a put that happened before the close is still there
+    if (s == Status::empty && core_.ended()) {
+      s = attempt();  // a put that happened before the close (or the producers left) is there
       if (s == Status::empty) return Status::closed;
     }
     return s;
@@ -398,7 +409,7 @@ class Queue {
     if (const Status s = core_.ensure_consumer(); s != Status::ok) return s;
     detail::PackedRing& ring = core_.ring().packed_ring();
     Status s = ring.template get_one<sizeof(T)>(&out);
-    if (s == Status::empty && core_.closed()) {
+    if (s == Status::empty && core_.ended()) {
       s = ring.template get_one<sizeof(T)>(&out);  // a put that happened before the close
       if (s == Status::empty) return Status::closed;
     }
@@ -426,7 +437,7 @@ class Queue {
     while (got < out.size()) {
       detail::PackedRing::Run run;
       s = ring.try_acquire_run(out.size() - got, run);
-      if (s == Status::empty && got == before && !closed && core_.closed()) {
+      if (s == Status::empty && got == before && !closed && core_.ended()) {
         closed = true;  // a put that happened before the close is still there: look once more
         continue;
       }

@@ -209,7 +209,9 @@ struct QueueControl {
   EventCountData not_full;  // producers sleep here
   std::uint8_t pad4_[128 - sizeof(EventCountData)];
   std::atomic<std::uint32_t> closed;  // 0 open, 1 closed; never reset
-  std::uint32_t pad5_;
+  // 1 once a producer has claimed its role (QueueCore::producers_gone()); never reset. Was zero
+  // padding before it had a name: a segment made by an older build of layout 6 reads "none yet".
+  std::atomic<std::uint32_t> producer_seen;
   std::atomic<std::uint64_t> producer_owner;  // SP queues: token of the producer, 0 = none
   std::atomic<std::uint64_t> consumer_owner;  // SC queues: token of the consumer, 0 = none
   // Token of the process recovering a dead party's slot (QueueCore::recover_stuck), 0 = none;

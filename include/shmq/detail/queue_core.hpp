@@ -93,18 +93,35 @@ class QueueCore {
   static constexpr std::chrono::milliseconds kStuckAfter{1};
   bool recover_stuck(Side side) noexcept;
 
+  // Live attachments that hold the producer role (they have put, or claimed it). One registry
+  // scan, a liveness check per producer entry.
+  std::size_t producers() const noexcept;
+  // A producer has attached once, and none is attached now.
+  bool producers_gone() const noexcept;
+  // Whether a getter that found the ring empty should stop: the queue is closed, or (if the
+  // handle asked for it) its producers are gone. The producers' scan is paid at most once a
+  // millisecond, and on every re-check made while sleeping.
+  bool ended() noexcept { return closed() || (end_when_gone_ && producers_gone_now()); }
+  void set_end_when_producers_gone(bool on) noexcept { end_when_gone_ = on; }
+
   // Blocking, with the eventcount of `side` (consumers wait for items, producers for space).
   template <class Attempt>
   Status wait(Side side, Deadline deadline, Attempt&& attempt) {
     EventCountData& ec = side == Side::consumer ? control().not_empty : control().not_full;
     const Sleeper me{counters(), segment_.self_bit(), segment_.sleep_gate(),
                      wait_.adaptive ? &spin_budget_[side == Side::consumer ? 0 : 1] : nullptr};
-    return wait_until(ec, wait_, me, deadline,
-                      side == Side::consumer ? Status::empty : Status::full,
-                      std::forward<Attempt>(attempt), [this, side] {
-                        segment_.reap_dead_sleepers();
-                        recover_stuck(side);
-                      });
+    return wait_until(
+        ec, wait_, me, deadline, side == Side::consumer ? Status::empty : Status::full,
+        [this, &attempt](bool sleeping) {
+          // A re-check made while sleeping (once a slice, or woken: a producer
+          // that left wakes getters) pays the producers' scan whatever its age.
+          if (sleeping) next_producers_check_ = {};
+          return attempt(sleeping);
+        },
+        [this, side] {
+          segment_.reap_dead_sleepers();
+          recover_stuck(side);
+        });
   }
 
   // Wakes up to `count` of the sleepers registered on `ec` (after detail::has_registered() said
@@ -121,6 +138,7 @@ class QueueCore {
  private:
   QueueCore(Segment segment, const WaitPolicy& wait);
   Status claim_role(bool producer) noexcept;
+  bool producers_gone_now() noexcept;
   void note_empty_wake() noexcept;
   void release_roles() noexcept;
 
@@ -143,6 +161,8 @@ class QueueCore {
   SpinBudget spin_budget_[2]{};
   static constexpr std::uint32_t kEmptyWakesBeforeReap = 64;
   Counters* role_counters_ = nullptr;  // set by claim_role()
+  bool end_when_gone_ = false;         // set_end_when_producers_gone()
+  std::chrono::steady_clock::time_point next_producers_check_{};
   std::uint32_t empty_wakes_ = 0;
 };
 

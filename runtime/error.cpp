@@ -39,6 +39,8 @@ class Category final : public std::error_category {
         return "invalid argument";
       case Errc::system:
         return "system error";
+      case Errc::options_mismatch:
+        return "options mismatch";
     }
     return "unknown shmq error";
   }

@@ -428,6 +428,12 @@ void Connection::set_wait_policy(const WaitPolicy& wait) noexcept {
   if (impl_) impl_->wait = wait;
 }
 
+Connection Connection::open_waiting(std::string_view name, End end,
+                                    std::chrono::milliseconds appear_within,
+                                    const WaitPolicy& wait) {
+  return detail::open_when_created(name, appear_within, [&] { return open(name, end, wait); });
+}
+
 Connection Connection::open(std::string_view name, End end, const WaitPolicy& wait) {
   auto seg = std::make_shared<Segment>(Segment::open(name, detail::SegmentKind::pipe));
   const PipeConfig cfg = validate_control(*seg);

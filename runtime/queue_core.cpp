@@ -182,13 +182,20 @@ QueueCore& QueueCore::operator=(QueueCore&& other) noexcept {
     multi_producer_ = other.multi_producer_;
     multi_consumer_ = other.multi_consumer_;
     role_counters_ = other.role_counters_;
+    end_when_gone_ = other.end_when_gone_;
+    next_producers_check_ = other.next_producers_check_;
   }
   return *this;
 }
 
-QueueCore QueueCore::create(std::string_view name, const QueueOptions& options,
-                            ElementInfo element) {
-  validate_name(name);
+namespace {
+
+// What create() makes of `options` for `element`: its geometry and flags.
+struct QueueShape {
+  QueueGeometry geometry;
+  std::uint32_t flags = 0;
+};
+QueueShape queue_shape(std::string_view name, const QueueOptions& options, ElementInfo element) {
   const std::uint32_t max_message =
       element.kind == ElementKind::fixed
           ? static_cast<std::uint32_t>(element.size)
@@ -196,10 +203,55 @@ QueueCore QueueCore::create(std::string_view name, const QueueOptions& options,
   const bool packed = options.packed && element.kind == ElementKind::fixed &&
                       options.producers == Producers::one && options.consumers == Consumers::one;
   const bool multi = options.producers == Producers::many || options.consumers == Consumers::many;
-  const QueueGeometry g = queue_geometry(name, options.capacity, max_message, packed, multi);
-  const std::uint32_t flags = (options.producers == Producers::many ? kFlagMultiProducer : 0U) |
-                              (options.consumers == Consumers::many ? kFlagMultiConsumer : 0U) |
-                              (packed ? kFlagPacked : 0U);
+  QueueShape shape;
+  shape.geometry = queue_geometry(name, options.capacity, max_message, packed, multi);
+  shape.flags = (options.producers == Producers::many ? kFlagMultiProducer : 0U) |
+                (options.consumers == Consumers::many ? kFlagMultiConsumer : 0U) |
+                (packed ? kFlagPacked : 0U);
+  return shape;
+}
+
+const char* side_kind(std::uint32_t flags, std::uint32_t multi_flag) {
+  return (flags & multi_flag) != 0 ? "many" : "one";
+}
+
+// open_or_create() found `name` made with other options than `options`: an error naming each
+// field that differs, or nothing when they agree.
+void check_same_options(std::string_view name, const QueueControl& ctl, const QueueShape& want) {
+  std::string diff;
+  const auto add = [&diff](std::string_view field, const auto& found, const auto& asked) {
+    diff += fmt::format("{}{} {} (asked for {})", diff.empty() ? "" : ", ", field, found, asked);
+  };
+  // relaxed-free: immutable fields, validated by open() (validate_queue_control).
+  if (ctl.capacity != want.geometry.capacity) add("capacity", ctl.capacity, want.geometry.capacity);
+  if (ctl.max_message != want.geometry.max_message)
+    add("max_message", ctl.max_message, want.geometry.max_message);
+  if ((ctl.flags & kFlagMultiProducer) != (want.flags & kFlagMultiProducer)) {
+    add("producers", side_kind(ctl.flags, kFlagMultiProducer),
+        side_kind(want.flags, kFlagMultiProducer));
+  }
+  if ((ctl.flags & kFlagMultiConsumer) != (want.flags & kFlagMultiConsumer)) {
+    add("consumers", side_kind(ctl.flags, kFlagMultiConsumer),
+        side_kind(want.flags, kFlagMultiConsumer));
+  }
+  if ((ctl.flags & kFlagPacked) != (want.flags & kFlagPacked))
+    add("packed", (ctl.flags & kFlagPacked) != 0, (want.flags & kFlagPacked) != 0);
+  if (diff.empty()) return;
+  throw Error(Errc::options_mismatch, name,
+              fmt::format("exists with other options: {} (open() takes it as it is; remove it "
+                          "first to make it anew: shmq rm {})",
+                          diff, name));
+}
+
+}  // namespace
+
+QueueCore QueueCore::create(std::string_view name, const QueueOptions& options,
+                            ElementInfo element) {
+  validate_name(name);
+  const QueueShape shape = queue_shape(name, options, element);
+  const QueueGeometry& g = shape.geometry;
+  const std::uint32_t flags = shape.flags;
+  const bool packed = (flags & kFlagPacked) != 0;
   Segment::CreateSpec spec;
   spec.kind = SegmentKind::queue;
   spec.body_bytes = sizeof(QueueControl);
@@ -229,7 +281,11 @@ QueueCore QueueCore::create(std::string_view name, const QueueOptions& options,
   return core;
 }
 
-QueueCore QueueCore::open(std::string_view name, ElementInfo element, const WaitPolicy& wait) {
+QueueCore QueueCore::open(std::string_view name, ElementInfo element, const WaitPolicy& wait,
+                          std::chrono::milliseconds appear_within) {
+  if (appear_within.count() > 0) {
+    return open_when_created(name, appear_within, [&] { return open(name, element, wait); });
+  }
   Segment seg = Segment::open(name, SegmentKind::queue);
   auto* ctl = reinterpret_cast<QueueControl*>(seg.base() + kBodyOffset);
   const SlotRing::Config cfg = validate_queue_control(seg, *ctl, &element);
@@ -253,7 +309,9 @@ QueueCore QueueCore::open_or_create(std::string_view name, const QueueOptions& o
       if (e.code() != make_error_code(Errc::already_exists)) throw;
     }
     try {
-      return open(name, element, options.wait);
+      QueueCore core = open(name, element, options.wait);
+      check_same_options(name, core.control(), queue_shape(name, options, element));
+      return core;
     } catch (const Error& e) {
       if (e.code() != make_error_code(Errc::not_found) || attempt >= 8) throw;
     }

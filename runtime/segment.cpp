@@ -37,12 +37,34 @@ std::uint64_t unix_now_ns() noexcept {
          static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
+// "N processes are attached" for an error message; empty when it cannot tell.
+std::string attached_note(std::string_view name) {
+  try {
+    const Segment seg = Segment::observe(name, std::chrono::milliseconds(50));
+    std::uint32_t alive = 0;
+    for (std::uint32_t i = 0; i < kRegistryCapacity; ++i)
+      alive += seg.entry_alive(i) ? 1U : 0U;
+    return fmt::format(", {} process{} attached", alive, alive == 1 ? " is" : "es are");
+  } catch (...) {
+    return {};
+  }
+}
+
 [[noreturn]] void throw_errno(std::string_view name, std::string_view call, int err) {
-  if (err == ENOENT) throw Error(Errc::not_found, name, "no such segment");
+  if (err == ENOENT) {
+    throw Error(Errc::not_found, name,
+                "no such segment (to wait for its creator, open it with a timeout, e.g. "
+                "Queue<T>::open(name, 10s))");
+  }
   if (err == EACCES || err == EPERM) {
     throw Error(Errc::permission_denied, name, fmt::format("{}: {}", call, std::strerror(err)));
   }
-  if (err == EEXIST) throw Error(Errc::already_exists, name, "already exists");
+  if (err == EEXIST) {
+    throw Error(Errc::already_exists, name,
+                fmt::format("already exists{} (use open_or_create() to share it, or remove it: "
+                            "shmq rm {})",
+                            attached_note(name), name));
+  }
   throw Error(std::error_code(err, std::generic_category()), name,
               fmt::format("{}: {}", call, std::strerror(err)));
 }
@@ -228,7 +250,13 @@ using AttachedSegments =
 
 }  // namespace
 
+std::string_view bare_name(std::string_view name) noexcept {
+  if (!name.empty() && name.front() == '/') name.remove_prefix(1);
+  return name;
+}
+
 void validate_name(std::string_view name) {
+  name = bare_name(name);
   if (name.empty()) throw Error(Errc::invalid_name, name, "the name is empty");
   if (name.size() > kMaxNameLength) {
     throw Error(Errc::invalid_name, name.substr(0, 32),
@@ -248,7 +276,31 @@ void validate_name(std::string_view name) {
 }
 
 std::string segment_path(std::string_view name) {
-  return fmt::format("/dev/shm/{}", name);
+  return fmt::format("/dev/shm/{}", bare_name(name));
+}
+
+bool wait_for_name(std::string_view name, std::chrono::milliseconds timeout) {
+  using Clock = std::chrono::steady_clock;
+  const std::string path = segment_path(name);
+  const auto deadline = Clock::now() + timeout;
+  std::chrono::milliseconds pause{1};
+  for (;;) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) return true;
+    const auto now = Clock::now();
+    if (now >= deadline) return false;
+    // Polling: a creator makes the name once; a short first pause serves the common race (both
+    // started together), a longer one the patient wait.
+    std::this_thread::sleep_for(std::min<Clock::duration>(pause, deadline - now));
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+  }
+}
+
+void throw_not_appeared(std::string_view name, std::chrono::milliseconds timeout) {
+  throw Error(Errc::not_found, name,
+              fmt::format("no such segment: none of that name appeared within {} ms (is its "
+                          "creator running? `shmq ls` lists what exists)",
+                          timeout.count()));
 }
 
 namespace {
@@ -358,9 +410,9 @@ Segment Segment::create(std::string_view name, const CreateSpec& spec, const Ini
     throw Error(Errc::invalid_argument, name,
                 fmt::format("mode {:o} is not a permission", spec.mode));
   }
-  const std::string shm_name(name);
+  name = bare_name(name);
   auto impl = std::make_unique<Impl>();
-  impl->name = shm_name;
+  impl->name = std::string(name);
   impl->kind = spec.kind;
   const std::string path = segment_path(name);
   impl->fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
@@ -458,6 +510,7 @@ Segment Segment::observe(std::string_view name, std::chrono::milliseconds ready_
 Segment Segment::open_impl(std::string_view name, std::optional<SegmentKind> kind,
                            std::chrono::milliseconds ready_timeout, bool observe) {
   validate_name(name);
+  name = bare_name(name);
   auto impl = std::make_unique<Impl>();
   impl->name = std::string(name);
   impl->observer = observe;

@@ -1,12 +1,17 @@
 // Queue<T> (include/shmq/queue.hpp, runtime/queue_core.cpp) in one process: setup calls, element
 // types, every verb, closing, batches, zero-copy claims, roles and positions through the wrap.
 // Cross-process blocking and crashes are in queue_process_test.cpp.
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <future>
 #include <limits>
 #include <numeric>
 #include <string>
@@ -72,16 +77,37 @@ TEST(QueueSetup, OpenedHandleSeesWhatTheCreatorPut) {
   EXPECT_EQ(v, 43);
 }
 
-TEST(QueueSetup, OpenOrCreateCreatesOnceThenOpensWithTheFirstOptions) {
+TEST(QueueSetup, OpenOrCreateCreatesOnceThenOpensWhenTheOptionsAgree) {
   ScopedName name("q-ooc");
   auto first = Queue<int>::open_or_create(name.str(), options(16));
-  auto second = Queue<int>::open_or_create(name.str(), options(64));
+  auto second = Queue<int>::open_or_create(name.str(), options(10));  // rounds up to 16
   EXPECT_EQ(first.capacity(), 16U);
   EXPECT_EQ(second.capacity(), 16U);
   ASSERT_EQ(first.try_put(1), Status::ok);
   int v = 0;
   ASSERT_EQ(second.try_get(v), Status::ok);
   EXPECT_EQ(v, 1);
+}
+
+// Issue 11: open_or_create used to return the old queue silently (asked 8/64, got 16/256).
+TEST(QueueSetup, OpenOrCreateRefusesOtherOptionsNamingEachField) {
+  ScopedName name("q-ooc-mismatch");
+  QueueOptions made;
+  made.capacity = 16;
+  made.max_message = 256;
+  auto first = Queue<std::string>::open_or_create(name.str(), made);
+  QueueOptions asked;
+  asked.capacity = 8;
+  asked.max_message = 64;
+  expect_error([&] { Queue<std::string>::open_or_create(name.str(), asked); },
+               Errc::options_mismatch, name.str(),
+               "capacity 16 (asked for 8), max_message 256 (asked for 64)");
+  asked = made;
+  asked.consumers = Consumers::one;
+  expect_error([&] { Queue<std::string>::open_or_create(name.str(), asked); },
+               Errc::options_mismatch, name.str(), "consumers many (asked for one)");
+  // open() takes it as it is.
+  EXPECT_EQ(Queue<std::string>::open(name.str()).capacity(), 16U);
 }
 
 TEST(QueueSetup, OpenOrCreateStillChecksTheElementType) {
@@ -103,6 +129,62 @@ TEST(QueueSetup, CreatingAnExistingQueueReportsAlreadyExists) {
   ScopedName name("q-exists");
   auto q = Queue<int>::create(name.str());
   expect_error([&] { Queue<int>::create(name.str()); }, Errc::already_exists, name);
+}
+
+// Errors that say what to do next (issue 11).
+TEST(QueueSetup, AlreadyExistsSaysWhoIsAttachedAndWhatToDo) {
+  ScopedName name("q-exists-hint");
+  auto q = Queue<int>::create(name.str());
+  auto other = Queue<int>::open(name.str());
+  expect_error([&] { Queue<int>::create(name.str()); }, Errc::already_exists, name,
+               "2 processes are attached");
+  expect_error([&] { Queue<int>::create(name.str()); }, Errc::already_exists, name,
+               "open_or_create() to share it, or remove it: shmq rm " + name.str());
+}
+
+TEST(QueueSetup, NotFoundSuggestsWaitingForTheCreator) {
+  ScopedName name("q-missing-hint");
+  expect_error([&] { Queue<int>::open(name.str()); }, Errc::not_found, name,
+               "open it with a timeout");
+}
+
+// Issue 11: a consumer started before its producer waits for the name (bounded).
+TEST(QueueSetup, OpenWithATimeoutWaitsForTheCreator) {
+  ScopedName name("q-open-wait");
+  std::atomic<pid_t> tid{0};
+  auto opener = std::async(std::launch::async, [&] {
+    tid.store(static_cast<pid_t>(::syscall(SYS_gettid)));
+    auto q = Queue<int>::open(name.str(), std::chrono::seconds(60));
+    int v = 0;
+    return q.get_for(v, std::chrono::seconds(60)) == Status::ok ? v : -1;
+  });
+  // The opener is waiting (asleep between looks at the name) before the queue exists.
+  ASSERT_TRUE(shmq::test::wait_until(
+      [&] { return tid.load() != 0 && shmq::test::thread_state(tid.load()) == 'S'; }));
+  auto q = Queue<int>::create(name.str());
+  ASSERT_EQ(q.put(7), Status::ok);
+  EXPECT_EQ(opener.get(), 7);
+}
+
+TEST(QueueSetup, OpenWithATimeoutSaysHowLongItWaited) {
+  ScopedName name("q-open-wait-none");
+  expect_error([&] { Queue<int>::open(name.str(), std::chrono::milliseconds(20)); },
+               Errc::not_found, name, "appeared within 20 ms");
+}
+
+// The POSIX habit: "/jobs" and "jobs" are one segment.
+TEST(QueueSetup, ALeadingSlashNamesTheSameSegment) {
+  ScopedName name("q-slash");
+  auto q = Queue<int>::create("/" + name.str());
+  EXPECT_EQ(q.name(), name.str());
+  auto opened = Queue<int>::open(name.str());
+  ASSERT_EQ(q.try_put(5), Status::ok);
+  int v = 0;
+  ASSERT_EQ(opened.try_get(v), Status::ok);
+  EXPECT_EQ(v, 5);
+  EXPECT_TRUE(Queue<int>::remove("/" + name.str()));
+  expect_error([&] { Queue<int>::create("//" + name.str()); }, Errc::invalid_name,
+               "/" + name.str());
 }
 
 TEST(QueueSetup, CapacityIsRoundedUpToAPowerOfTwo) {

@@ -16,13 +16,16 @@ enum class Errc {
   not_a_segment,      // the file is not a regular file, too small, or has a foreign magic
   version_mismatch,   // written by another layout version
   wrong_kind,         // a pipe opened as a queue, etc.
-  type_mismatch,      // Queue<int> opened as Queue<double>, etc.
+  type_mismatch,      // another element kind or size: Queue<int> opened as Queue<double>.
+                      // Only kind and size are recorded: Queue<std::uint64_t> and
+                      // Queue<double> are not told apart (docs/queue.md).
   corrupt,            // sizes or offsets that do not fit
   not_ready,          // the creator has not finished (or died) within the open timeout
   registry_full,      // every registry entry is held by a live process
   role_taken,         // a single-producer/consumer role is held by another live attachment
   invalid_argument,   // bad options (capacity, message size, ...)
   system,             // an OS call failed; the message names it
+  options_mismatch,   // open_or_create() found the name made with other options (named in what())
 };
 
 const std::error_category& error_category() noexcept;

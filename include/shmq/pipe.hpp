@@ -88,6 +88,14 @@ class Connection {
   // Takes `end` of an existing pipe. Throws Error: not_found, wrong_kind, corrupt, role_taken
   // (a live process holds the end), ...
   static Connection open(std::string_view name, End end, const WaitPolicy& wait = {});
+  // As open(), waiting up to `appear_within` for a creator to make `name` first.
+  template <class Rep, class Period>
+  static Connection open(std::string_view name, End end,
+                         std::chrono::duration<Rep, Period> appear_within,
+                         const WaitPolicy& wait = {}) {
+    return open_waiting(name, end, std::chrono::ceil<std::chrono::milliseconds>(appear_within),
+                        wait);
+  }
 
   Connection() noexcept;
   Connection(Connection&&) noexcept;
@@ -169,6 +177,8 @@ class Connection {
     return now + std::chrono::duration_cast<Clock::duration>(d);
   }
 
+  static Connection open_waiting(std::string_view name, End end,
+                                 std::chrono::milliseconds appear_within, const WaitPolicy& wait);
   Status send_until(std::span<const std::byte> bytes,
                     std::chrono::steady_clock::time_point deadline);
   Status recv_exact(std::span<std::byte> out);

@@ -152,6 +152,17 @@ class Queue {
   static Queue open(std::string_view name, const WaitPolicy& wait = {}) {
     return Queue(detail::QueueCore::open(name, element_info(), wait));
   }
+  // As open(), waiting up to `appear_within` for a creator to make `name` first: a consumer may
+  // start before its producer. Error(not_found) after that, saying how long it waited.
+  template <class Rep, class Period>
+  static Queue open(std::string_view name, std::chrono::duration<Rep, Period> appear_within,
+                    const WaitPolicy& wait = {}) {
+    return Queue(detail::QueueCore::open(
+        name, element_info(), wait, std::chrono::ceil<std::chrono::milliseconds>(appear_within)));
+  }
+  // Creates `name`, or opens it if it exists. An existing queue made with other options
+  // (capacity after rounding, max_message, producers, consumers, packed) is refused with
+  // Error(options_mismatch) naming each field that differs.
   static Queue open_or_create(std::string_view name, const QueueOptions& options = {}) {
     return Queue(detail::QueueCore::open_or_create(name, options, element_info()));
   }

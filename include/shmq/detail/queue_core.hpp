@@ -47,7 +47,9 @@ SlotRing::Config validate_queue_control(const Segment& seg, const QueueControl& 
 class QueueCore {
  public:
   static QueueCore create(std::string_view name, const QueueOptions& options, ElementInfo element);
-  static QueueCore open(std::string_view name, ElementInfo element, const WaitPolicy& wait);
+  // `appear_within` > 0: wait that long for a creator to make `name` (open_when_created()).
+  static QueueCore open(std::string_view name, ElementInfo element, const WaitPolicy& wait,
+                        std::chrono::milliseconds appear_within = {});
   static QueueCore open_or_create(std::string_view name, const QueueOptions& options,
                                   ElementInfo element);
   static bool remove(std::string_view name) { return Segment::remove(name); }

@@ -26,6 +26,7 @@
 #include <string_view>
 
 #include "shmq/detail/layout.hpp"
+#include "shmq/error.hpp"
 
 namespace shmq::detail {
 
@@ -48,8 +49,36 @@ struct SegmentInfo {
 };
 
 // Throws Error(Errc::invalid_name) unless `name` is 1..kMaxNameLength characters of
-// [A-Za-z0-9._-] and does not start with '.'.
+// [A-Za-z0-9._-] and does not start with '.'. One leading '/' (the POSIX shm_open habit) is
+// allowed and means the same name: see bare_name().
 void validate_name(std::string_view name);
+// `name` without its leading '/', if any: "/jobs" and "jobs" are one segment.
+std::string_view bare_name(std::string_view name) noexcept;
+
+// Waits until a file named `name` exists or `timeout` passes (polls, at most every 50 ms).
+// Returns whether it exists.
+bool wait_for_name(std::string_view name, std::chrono::milliseconds timeout);
+[[noreturn]] void throw_not_appeared(std::string_view name, std::chrono::milliseconds timeout);
+
+// Runs `open()` (which throws Error(not_found) while `name` does not exist) until it succeeds,
+// waiting up to `timeout` for the name to appear. A name that appears and is removed again is
+// waited for again. After the timeout, Error(not_found) says how long it waited.
+template <class Open>
+auto open_when_created(std::string_view name, std::chrono::milliseconds timeout, Open&& open)
+    -> decltype(open()) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() > 0) wait_for_name(name, left);
+    try {
+      return open();
+    } catch (const Error& e) {
+      if (e.code() != make_error_code(Errc::not_found)) throw;
+      if (std::chrono::steady_clock::now() >= deadline) throw_not_appeared(name, timeout);
+    }
+  }
+}
 
 // OFD byte-range locks on one byte of `fd` (F_WRLCK / F_UNLCK); false if not granted.
 bool ofd_try_lock(int fd, std::uint64_t byte, short type) noexcept;

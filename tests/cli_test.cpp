@@ -759,8 +759,7 @@ TEST(CliTest, AnInvalidNameIsRefusedWithAClearMessage) {
 
 TEST(CliTest, UsageErrorsExitTwo) {
   for (const std::vector<std::string>& args :
-       std::vector<std::vector<std::string>>{{},
-                                             {"frobnicate"},
+       std::vector<std::vector<std::string>>{{"frobnicate"},
                                              {"inspect"},
                                              {"ls", "--bogus"},
                                              {"dump", "x", "--format", "yaml"},
@@ -771,6 +770,39 @@ TEST(CliTest, UsageErrorsExitTwo) {
     EXPECT_EQ(r.rc, 2) << (args.empty() ? "(none)" : args[0]) << ": " << r.err;
     EXPECT_EQ(r.err.rfind("shmq: ", 0), 0U) << r.err;
     EXPECT_EQ(r.out, "");
+  }
+}
+
+TEST(CliTest, NoArgumentsPrintsTheHelpAndExitsZero) {
+  const CliResult r = run_cli({});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out, run_cli({"--help"}).out);
+  EXPECT_NE(r.out.find("Usage: shmq"), std::string::npos) << r.out;
+}
+
+TEST(CliTest, AnUnknownCommandIsNamedAndExitsTwo) {
+  const CliResult r = run_cli({"frobnicate", "--json"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "shmq: unknown command 'frobnicate'\nRun with --help for more information.\n");
+}
+
+// The help names where the documentation is, since cmake --install does not install docs/.
+TEST(CliTest, HelpPointsToTheDocsInTheSourceTree) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"--help"}, {"ls", "--help"}, {"inspect", "--help"}, {"gc", "--help"}}) {
+    const CliResult r = run_cli(args);
+    EXPECT_EQ(r.rc, 0) << args[0];
+    const std::string where = "docs/cli.md in shmq's sources";
+    std::size_t at = 0;
+    std::size_t mentions = 0;
+    while ((at = r.out.find("docs/", at)) != std::string::npos) {
+      ++mentions;
+      EXPECT_EQ(r.out.compare(at, where.size(), where), 0) << r.out.substr(at, 40);
+      at += 5;
+    }
+    EXPECT_GE(mentions, 1U) << r.out;
   }
 }
 

@@ -620,6 +620,55 @@ TEST(CliTest, GcRemovesOnlySegmentsWhoseProcessesWereAllKilled) {
   EXPECT_TRUE(exists(live));
 }
 
+// "The producer finished, the consumer has not started yet" is not garbage.
+TEST(CliTest, GcKeepsAQueueThatStillHoldsMessagesUnlessIncludeBacklog) {
+  const std::string prefix = "cli-gc-backlog-" + std::to_string(getpid());
+  ScopedName full(prefix + "-full");
+  ScopedName empty(prefix + "-empty");
+  // A producer that put three messages and finished; nobody has consumed yet.
+  Child producer([&] {
+    auto queue = StringQueue::create(full.str(), {.capacity = 8});
+    for (const char* m : {"a", "b", "c"})
+      if (queue.put(m) != shmq::Status::ok) return 1;
+    auto drained = StringQueue::create(empty.str(), {.capacity = 8});
+    return 0;
+  });
+  ASSERT_EQ(producer.wait(), 0);
+  ASSERT_EQ(live_processes(full), 0U);
+
+  const std::string kept_line = "kept " + full.str() +
+                                ": no live process attached, but it holds 3 messages "
+                                "(--include-backlog removes it)\n";
+  const CliResult dry = run_cli({"gc", "--dry-run", "--prefix", prefix});
+  ASSERT_EQ(dry.rc, 0) << dry.err;
+  EXPECT_EQ(dry.out, "would remove " + empty.str() +
+                         ": no live process attached; would lose 0 messages\n" + kept_line);
+
+  const CliResult gc = run_cli({"gc", "--prefix", prefix});
+  ASSERT_EQ(gc.rc, 0) << gc.err;
+  EXPECT_EQ(gc.out, "removed " + empty.str() + ": no live process attached\n" + kept_line);
+  EXPECT_TRUE(exists(full));
+  EXPECT_FALSE(exists(empty));
+
+  const CliResult json =
+      run_cli({"gc", "--dry-run", "--include-backlog", "--json", "--prefix", prefix});
+  ASSERT_EQ(json.rc, 0) << json.err;
+  const Json doc = parse(json);
+  ASSERT_EQ(doc.at("segments").size(), 1U) << json.out;
+  const Json& entry = doc.at("segments").at(0);
+  EXPECT_EQ(entry.at("name"), full.str());
+  EXPECT_EQ(entry.at("backlog").at("messages"), 3);
+  EXPECT_EQ(entry.at("backlog").at("unread_bytes"), 0);
+  EXPECT_EQ(entry.at("backlog").at("journal_bytes"), 0);
+  EXPECT_EQ(entry.at("kept"), false);
+  EXPECT_EQ(entry.at("removed"), false);
+
+  const CliResult forced = run_cli({"gc", "--include-backlog", "--prefix", prefix});
+  ASSERT_EQ(forced.rc, 0) << forced.err;
+  EXPECT_EQ(forced.out, "removed " + full.str() + ": no live process attached; lost 3 messages\n");
+  EXPECT_FALSE(exists(full));
+}
+
 // ---- serve ----
 
 // Unlinks every name a manager uses when the test ends, pass or fail.

@@ -1,4 +1,5 @@
 // shmq ls / inspect / dump / rm / gc.
+#include <algorithm>
 #include <cstdio>
 #include <limits>
 #include <string>
@@ -279,25 +280,53 @@ int run_rm(const RmOptions& options) {
   return rc;
 }
 
+namespace {
+
+// What a segment holds: "3 messages", "120 unread bytes", "4096 bytes of journal".
+std::string backlog_text(const Backlog& b) {
+  if (b.unread_bytes != 0) return fmt::format("{} unread bytes", b.unread_bytes);
+  if (b.journal_bytes != 0) return fmt::format("{} bytes of journal", b.journal_bytes);
+  return fmt::format("{} message{}", b.messages, b.messages == 1 ? "" : "s");
+}
+
+}  // namespace
+
 int run_gc(const GcOptions& options) {
-  const std::vector<GcEntry> entries = collect_garbage(options.dry_run, options.prefix);
+  const std::vector<GcEntry> entries =
+      collect_garbage(options.dry_run, options.prefix,
+                      options.include_backlog ? BacklogPolicy::remove : BacklogPolicy::keep);
   if (options.json) {
     Json list = Json::array();
-    for (const GcEntry& e : entries)
-      list.push_back(Json{{"name", e.name}, {"reason", e.reason}, {"removed", e.removed}});
+    for (const GcEntry& e : entries) {
+      list.push_back(Json{{"name", e.name},
+                          {"reason", e.reason},
+                          {"backlog",
+                           {{"messages", e.backlog.messages},
+                            {"unread_bytes", e.backlog.unread_bytes},
+                            {"journal_bytes", e.backlog.journal_bytes}}},
+                          {"kept", e.kept},
+                          {"removed", e.removed}});
+    }
     print_json(Json{
         {"version", kJsonVersion}, {"dry_run", options.dry_run}, {"segments", std::move(list)}});
     return kExitOk;
   }
-  if (entries.empty()) {
+  if (std::none_of(entries.begin(), entries.end(), [](const GcEntry& e) { return !e.kept; })) {
     fmt::print("nothing to remove\n");
-    return kExitOk;
   }
   for (const GcEntry& e : entries) {
-    const char* verb = options.dry_run ? "would remove"
-                       : e.removed     ? "removed"
-                                       : "kept (changed meanwhile)";
-    fmt::print("{} {}: {}\n", verb, e.name, e.reason);
+    if (e.kept) {
+      fmt::print("kept {}: {}, but it holds {} (--include-backlog removes it)\n", e.name, e.reason,
+                 backlog_text(e.backlog));
+    } else if (options.dry_run) {
+      fmt::print("would remove {}: {}; would lose {}\n", e.name, e.reason, backlog_text(e.backlog));
+    } else if (!e.removed) {
+      fmt::print("kept (changed meanwhile) {}: {}\n", e.name, e.reason);
+    } else if (e.backlog.empty()) {
+      fmt::print("removed {}: {}\n", e.name, e.reason);
+    } else {
+      fmt::print("removed {}: {}; lost {}\n", e.name, e.reason, backlog_text(e.backlog));
+    }
   }
   return kExitOk;
 }

@@ -85,10 +85,13 @@ int parse_and_run(int argc, char** argv) {
   rm_cmd->callback([&] { rc = run_rm(rm); });
 
   GcOptions gc;
-  auto* gc_cmd =
-      app.add_subcommand("gc", "Unlink every segment that no live process is attached to");
+  auto* gc_cmd = app.add_subcommand(
+      "gc", "Unlink every segment that no live process is attached to and that holds nothing");
   gc_cmd->add_flag("-n,--dry-run", gc.dry_run, "Only say what would be removed");
   gc_cmd->add_option("--prefix", gc.prefix, "Only segments whose name starts with PREFIX");
+  gc_cmd->add_flag("--include-backlog", gc.include_backlog,
+                   "Also remove segments that still hold messages (a queue's, a pipe's unread "
+                   "bytes, a Manager's journal): what they hold is lost");
   gc_cmd->add_flag("--json", gc.json, kJsonHelp);
   gc_cmd->callback([&] { rc = run_gc(gc); });
 

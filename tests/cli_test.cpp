@@ -671,6 +671,10 @@ TEST(CliTest, GcKeepsAQueueThatStillHoldsMessagesUnlessIncludeBacklog) {
 
 // ---- serve ----
 
+std::string fmt_server_line(pid_t pid) {
+  return "server      pid " + std::to_string(pid) + ", alive, epoch 1";
+}
+
 // Unlinks every name a manager uses when the test ends, pass or fail.
 struct ScopedManagerName {
   explicit ScopedManagerName(std::string prefix) : name(std::move(prefix)) {
@@ -714,6 +718,83 @@ TEST(CliTest, ServeRunsAManagerServerUntilSigterm) {
   const CliResult r = server.finish(10s);
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("stopped"), std::string::npos) << r.out;
+}
+
+// While `shmq serve NAME` runs: its journal is listed as the manager's journal, not as a broken
+// segment, and inspect shows the manager's server, clients and requests, not queue counters.
+TEST(CliTest, LsAndInspectRecogniseALiveManagerAndItsJournal) {
+  ScopedManagerName scoped("cli-mgr");
+  const std::string& name = scoped.name.str();
+  CliProcess server({"serve", name});
+  const auto serving = [&] {
+    try {
+      const shmq::SegmentReport r = shmq::inspect(name);
+      return r.manager && r.manager->server_alive &&
+             static_cast<pid_t>(r.manager->server_pid) == server.pid();
+    } catch (const shmq::Error&) {
+      return false;
+    }
+  };
+  ASSERT_TRUE(eventually(serving)) << server.finish(1s).err;
+  auto manager = shmq::Manager::open(name);
+  auto scores = manager.dict<std::string, int>("scores");
+  scores.set("Darr_en1", 22);
+  ASSERT_EQ(scores.get("Darr_en1"), 22);
+
+  const std::string journal = name + ".journal";
+  const CliResult ls = run_cli({"ls", "--json"});
+  ASSERT_EQ(ls.rc, 0) << ls.err;
+  const Json listed = parse(ls);
+  const Json* entry = find_listed(listed, journal);
+  ASSERT_NE(entry, nullptr) << ls.out;
+  EXPECT_EQ(entry->at("kind"), "journal");
+  EXPECT_EQ(entry->at("journal_of"), name);
+  EXPECT_TRUE(entry->at("error").is_null());
+  EXPECT_GT(entry->at("size_bytes").get<std::uint64_t>(), 8U) << "magic and a record";
+  const CliResult table = run_cli({"ls"});
+  ASSERT_EQ(table.rc, 0) << table.err;
+  EXPECT_NE(table.out.find("journal of manager " + name), std::string::npos) << table.out;
+  EXPECT_EQ(table.out.find("incomplete"), std::string::npos) << table.out;
+
+  const CliResult r = run_cli({"inspect", name, "--json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const Json doc = parse(r);
+  EXPECT_TRUE(doc.at("queue").is_null());
+  const Json& m = doc.at("manager");
+  EXPECT_EQ(m.at("state"), "serving");
+  EXPECT_EQ(m.at("server_pid"), server.pid());
+  EXPECT_EQ(m.at("server_alive"), true);
+  EXPECT_EQ(m.at("epoch"), 1);
+  EXPECT_EQ(m.at("clients_ever"), 1);
+  ASSERT_EQ(m.at("clients").size(), 1U) << r.out;
+  EXPECT_EQ(m.at("clients").at(0).at("id"), 1);
+  EXPECT_EQ(m.at("clients").at(0).at("pid"), getpid());
+  EXPECT_EQ(m.at("clients").at(0).at("alive"), true);
+  EXPECT_GE(m.at("requests").get<std::uint64_t>(), 2U) << "at least the set and the get";
+  EXPECT_EQ(m.at("malformed"), 0);
+  EXPECT_EQ(m.at("journal_bytes"), entry->at("size_bytes"));
+  for (const Json& p : doc.at("processes")) {
+    if (p.at("alive") != true) continue;
+    const std::vector<std::string> roles = p.at("roles");
+    EXPECT_EQ(roles, std::vector<std::string>{p.at("pid") == server.pid() ? "server" : "client"});
+  }
+
+  const CliResult text = run_cli({"inspect", name});
+  ASSERT_EQ(text.rc, 0) << text.err;
+  EXPECT_NE(text.out.find(fmt_server_line(server.pid())), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("clients     1 now: 1 (pid " + std::to_string(getpid()) + "); 1 ever"),
+            std::string::npos)
+      << text.out;
+  EXPECT_EQ(text.out.find("msgs_put"), std::string::npos) << "no queue counters:\n" << text.out;
+
+  const CliResult of_journal = run_cli({"inspect", journal});
+  EXPECT_EQ(of_journal.rc, 1);
+  EXPECT_EQ(of_journal.err, "shmq: segment \"" + journal + "\": the journal of manager " + name +
+                                ", a plain file (`shmq inspect " + name + "` shows the manager)\n");
+
+  server.signal(SIGTERM);
+  const CliResult end = server.finish(10s);
+  EXPECT_EQ(end.rc, 0) << end.err;
 }
 
 // ---- errors ----

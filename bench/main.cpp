@@ -17,7 +17,6 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "bench.hpp"
 #include "peers/peers.hpp"
@@ -150,7 +149,13 @@ int run(int argc, char** argv) {
   app.add_flag("--loaded", loaded,
                "Run one busy process per CPU beside every row (an oversubscribed machine)");
   app.add_flag("--list", list, "List the peers and exit");
-  CLI11_PARSE(app, argc, argv);
+  app.footer("Manual: docs/bench.md in shmq's sources.");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // 2 for every bad command line, as shmq and shmq-stress (CLI11's own codes are 100 and up).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   if (!check_path.empty()) return check_json_file(check_path);
 
@@ -158,7 +163,6 @@ int run(int argc, char** argv) {
   if (list) {
     for (const auto& p : all)
       fmt::print("{:<15} {}\n", p->name(), p->description());
-    fmt::print("pinning order: {}\n", fmt::join(cpu_order({}), ","));
     return 0;
   }
   std::vector<std::string> wanted = split(peers_arg);
@@ -242,7 +246,13 @@ int run(int argc, char** argv) {
                     p.scenario.figure == Figure::roundtrip ? std::string(to_string(p.scenario.wait))
                                                            : fmt::format("{} B", p.scenario.bytes),
                     p.peer->name(), p.variant.name.empty() ? "" : " ", p.variant.name);
-    if (tty) fmt::print(stderr, "\r\033[K{}", label);
+    // Progress: rewritten in place on a terminal; elsewhere (a log, CI) one line per row, as it
+    // starts, so a row that hangs is named.
+    if (tty) {
+      fmt::print(stderr, "\r\033[K{}", label);
+    } else {
+      fmt::print(stderr, "shmq-bench: {}\n", label);
+    }
     // Unique per run: this process's pid and the run's index: names never collide.
     const std::string unique = fmt::format("shmq-bench-{}-{}-{}", getpid(), i, p.peer->name());
     try {

@@ -10,10 +10,14 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include <fmt/format.h>
 
+#include "manager_control.hpp"
+#include "manager_journal.hpp"
 #include "shmq/detail/layout.hpp"
+#include "shmq/detail/manager_client.hpp"
 #include "shmq/detail/queue_core.hpp"
 #include "shmq/detail/segment.hpp"
 #include "shmq/error.hpp"
@@ -102,6 +106,123 @@ void derive_fixed_bytes(const Segment& seg, SegmentReport& r) noexcept {
     derive(p.counters);
 }
 
+// The size of file `path`, none if it is absent.
+std::optional<std::uint64_t> file_size(const std::string& path) noexcept {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+// The ids of Manager `manager`'s clients: the N.c<id> reply queues in the directory, by id.
+std::vector<std::uint64_t> reply_queue_ids(std::string_view manager) {
+  std::vector<std::uint64_t> ids;
+  const std::string prefix = fmt::format("{}.c", manager);
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(kShmDir, ec)) {
+    const std::string file = entry.path().filename().string();
+    if (!file.starts_with(prefix) || file.size() == prefix.size()) continue;
+    const std::string_view digits = std::string_view(file).substr(prefix.size());
+    if (digits.size() > 19 ||
+        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      continue;
+    }
+    ids.push_back(std::stoull(std::string(digits)));
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+ManagerState manager_state(const Segment& seg) {
+  const detail::ManagerConfig cfg = detail::validate_manager_control(seg);
+  const detail::ManagerControl& ctl = detail::manager_control(seg);
+  ManagerState m;
+  m.request_capacity = cfg.request_capacity;
+  m.reply_capacity = cfg.reply_capacity;
+  m.max_message = cfg.max_message;
+  // relaxed: a racy snapshot by contract (documented in inspect.hpp); nothing is read through it.
+  constexpr auto r = std::memory_order_relaxed;
+  m.state = ctl.state.load(r) == detail::kManagerStateShutDown ? "shut down" : "serving";
+  m.epoch = ctl.epoch.load(r);
+  m.server_pid = ctl.server_pid.load(r);
+  const std::uint64_t server = ctl.server_token.load(r);
+  m.server_alive = server != 0 && seg.is_alive(server);
+  m.clients_ever = ctl.next_client_id.load(r);
+  m.requests = ctl.requests.load(r);
+  m.malformed = ctl.malformed.load(r);
+  m.dead_clients = ctl.dead_clients.load(r);
+  // A client holds the consumer role of its reply queue for as long as it lives.
+  for (const std::uint64_t id : reply_queue_ids(seg.name())) {
+    ManagerClientState c;
+    c.id = id;
+    try {
+      const SegmentReport replies = inspect(detail::manager_reply_name(seg.name(), id));
+      if (replies.queue) c.pid = replies.queue->consumer_pid;
+    } catch (const Error&) {
+      // Being made or removed right now, or not a queue: a client without a reader.
+    }
+    c.alive = c.pid != 0;
+    m.clients.push_back(c);
+  }
+  m.journal_bytes = file_size(detail::manager_journal_path(seg.name()));
+  return m;
+}
+
+// Nobody records roles in a manager's registry: the live entry that claimed the manager is its
+// server (serving, or replaying before it serves), every other live entry a client.
+void mark_manager_roles(const Segment& seg, std::vector<AttachedProcess>& processes) noexcept {
+  // relaxed: for display.
+  const std::uint64_t claim =
+      detail::manager_control(seg).claim_token.load(std::memory_order_relaxed);
+  const bool claimed = claim != 0 && seg.is_alive(claim);
+  for (AttachedProcess& p : processes) {
+    if (!p.alive) continue;
+    const bool server = claimed && detail::token_index(claim) == p.index;
+    p.roles |= server ? detail::kRoleServer : detail::kRoleClient;
+  }
+}
+
+// What segment `name` still holds (see Backlog); nothing for one that cannot be read.
+Backlog backlog_of(std::string_view name) {
+  Backlog b;
+  try {
+    const Segment seg = Segment::observe(name);
+    switch (static_cast<detail::SegmentKind>(seg.info().kind)) {
+      case detail::SegmentKind::queue:
+        b.messages = queue_state(seg).depth;
+        break;
+      case detail::SegmentKind::pipe: {
+        if (seg.info().body_bytes < sizeof(detail::PipeControl)) break;
+        const auto& ctl =
+            *reinterpret_cast<const detail::PipeControl*>(seg.base() + detail::kBodyOffset);
+        for (std::uint32_t i = 0; i < std::min<std::uint32_t>(ctl.ring_count, 2); ++i) {
+          const detail::ByteRingData& ring = ctl.rings[i];
+          // relaxed: a racy snapshot; nobody is attached to move them.
+          const std::int64_t unread = detail::distance(ring.tail.load(std::memory_order_relaxed),
+                                                       ring.head.load(std::memory_order_relaxed));
+          if (unread > 0) {
+            b.unread_bytes +=
+                std::min<std::uint64_t>(static_cast<std::uint64_t>(unread), ring.capacity);
+          }
+        }
+        break;
+      }
+      case detail::SegmentKind::manager: {
+        // A new server on a name made again starts with an empty journal: the records are lost.
+        const std::uint64_t journal = file_size(detail::manager_journal_path(name)).value_or(0);
+        b.journal_bytes = journal > sizeof(detail::mgr::kJournalMagic)
+                              ? journal - sizeof(detail::mgr::kJournalMagic)
+                              : 0;
+        break;
+      }
+      default:
+        break;
+    }
+  } catch (const Error&) {
+    // Corrupt or incompatible: nothing in it can be read back, so nothing is kept for it.
+  }
+  return b;
+}
+
 }  // namespace
 
 CounterSnapshot& CounterSnapshot::operator+=(const CounterSnapshot& o) noexcept {
@@ -171,7 +292,30 @@ SegmentReport inspect(std::string_view name) {
     r.queue = queue_state(seg);
     derive_fixed_bytes(seg, r);
   }
+  if (info.kind == static_cast<std::uint32_t>(detail::SegmentKind::manager)) {
+    r.manager = manager_state(seg);
+    mark_manager_roles(seg, r.processes);
+  }
   return r;
+}
+
+std::optional<std::string> journal_owner(std::string_view name) {
+  std::string_view owner = name;
+  for (const std::string_view suffix : {".journal", ".journal.tmp"}) {
+    if (name.ends_with(suffix)) owner = name.substr(0, name.size() - suffix.size());
+  }
+  if (owner.size() == name.size() || owner.empty()) return std::nullopt;
+  const int fd =
+      ::open(detail::segment_path(name).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return std::nullopt;
+  char magic[sizeof(detail::mgr::kJournalMagic)] = {};
+  const ssize_t got = ::pread(fd, magic, sizeof(magic), 0);
+  ::close(fd);
+  if (got != static_cast<ssize_t>(sizeof(magic)) ||
+      std::memcmp(magic, detail::mgr::kJournalMagic, sizeof(magic)) != 0) {
+    return std::nullopt;
+  }
+  return std::string(owner);
 }
 
 std::vector<ListedSegment> list_segments() {
@@ -182,9 +326,12 @@ std::vector<ListedSegment> list_segments() {
     if (::lstat(entry.path().c_str(), &st) != 0 || st.st_uid != geteuid()) continue;
     ListedSegment item;
     item.name = entry.path().filename().string();
+    item.size_bytes = static_cast<std::uint64_t>(st.st_size);
     if (!S_ISREG(st.st_mode)) {
       item.error = "not a regular file";
       item.code = make_error_code(Errc::not_a_segment);
+    } else if (std::optional<std::string> owner = journal_owner(item.name)) {
+      item.journal_of = std::move(*owner);
     } else {
       try {
         item.report = inspect(item.name);
@@ -290,7 +437,7 @@ bool remove_segment(std::string_view name, bool force) {
   return Segment::remove(name);
 }
 
-std::vector<GcEntry> collect_garbage(bool dry_run, std::string_view prefix) {
+std::vector<GcEntry> collect_garbage(bool dry_run, std::string_view prefix, BacklogPolicy backlog) {
   std::vector<GcEntry> out;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(kShmDir, ec)) {
@@ -329,8 +476,10 @@ std::vector<GcEntry> collect_garbage(bool dry_run, std::string_view prefix) {
       item.reason = "its creator died before it was ready";
     } else {
       item.reason = "no live process attached";
+      item.backlog = backlog_of(item.name);
+      item.kept = backlog == BacklogPolicy::keep && !item.backlog.empty();
     }
-    if (!dry_run) {
+    if (!dry_run && !item.kept) {
       struct stat by_name {};
       struct stat by_fd {};
       if (::stat(entry.path().c_str(), &by_name) == 0 && ::fstat(fd, &by_fd) == 0 &&

@@ -19,7 +19,6 @@ namespace shmq::detail::mgr {
 
 namespace {
 
-constexpr char kMagic[8] = {'S', 'H', 'M', 'Q', 'J', 'N', 'L', '1'};
 constexpr std::size_t kRecordHeader = 8;
 constexpr std::uint32_t kMaxRecord = static_cast<std::uint32_t>(wire::kMaxMessageBytes) + 1;
 constexpr std::uint64_t kCompactFloor = 4U << 20;
@@ -90,8 +89,8 @@ Journal::Journal(std::string path, bool fresh, std::uint32_t mode)
   const off_t size = ::lseek(fd_, 0, SEEK_END);
   if (size < 0) fail(path_, "lseek");
   if (size == 0) {
-    if (!write_all(fd_, kMagic, sizeof(kMagic))) fail(path_, "write");
-    bytes_ = sizeof(kMagic);
+    if (!write_all(fd_, kJournalMagic, sizeof(kJournalMagic))) fail(path_, "write");
+    bytes_ = sizeof(kJournalMagic);
   } else {
     bytes_ = static_cast<std::uint64_t>(size);
   }
@@ -122,11 +121,12 @@ Journal::~Journal() {
 
 std::uint64_t Journal::replay(const Emit& apply) {
   if (::lseek(fd_, 0, SEEK_SET) != 0) fail(path_, "lseek");
-  char magic[sizeof(kMagic)];
-  if (!read_all(fd_, magic, sizeof(magic)) || std::memcmp(magic, kMagic, sizeof(kMagic)) != 0) {
+  char magic[sizeof(kJournalMagic)];
+  if (!read_all(fd_, magic, sizeof(magic)) ||
+      std::memcmp(magic, kJournalMagic, sizeof(kJournalMagic)) != 0) {
     throw Error(Errc::corrupt, path_, "journal: bad magic");
   }
-  std::uint64_t good = sizeof(kMagic);
+  std::uint64_t good = sizeof(kJournalMagic);
   std::uint64_t count = 0;
   std::string buf;
   struct stat st {};
@@ -176,8 +176,8 @@ void Journal::compact(const std::function<void(const Emit&)>& snapshot) {
   const std::string tmp = path_ + ".tmp";
   ::unlink(tmp.c_str());
   const int fd = open_file(tmp, O_CREAT | O_EXCL, mode_);
-  std::uint64_t written = sizeof(kMagic);
-  bool ok = write_all(fd, kMagic, sizeof(kMagic));
+  std::uint64_t written = sizeof(kJournalMagic);
+  bool ok = write_all(fd, kJournalMagic, sizeof(kJournalMagic));
   snapshot([&](wire::Op op, std::string_view body) {
     if (!ok) return;
     const std::string rec = record(op, body);

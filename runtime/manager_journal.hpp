@@ -28,6 +28,9 @@
 
 namespace shmq::detail::mgr {
 
+// The first 8 bytes of every journal (and what `shmq ls` recognises one by).
+inline constexpr char kJournalMagic[8] = {'S', 'H', 'M', 'Q', 'J', 'N', 'L', '1'};
+
 class Journal {
  public:
   using Emit = std::function<void(wire::Op, std::string_view)>;

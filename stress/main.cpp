@@ -3,8 +3,8 @@
 // reconciles the logs at the end (docs/stress.md).
 //
 // Exit codes: 0 pass; 1 a violation (lost, duplicated, corrupt, reordered; or the library's
-// counters disagree with the logs); 2 the run could not finish (the watchdog fired, a worker
-// crashed); 3 setup failed; 64 bad command line; 130 interrupted.
+// counters disagree with the logs); 2 bad command line (as shmq and shmq-bench); 3 setup failed;
+// 4 the run could not finish (the watchdog fired, a worker crashed); 130 interrupted.
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,9 +37,9 @@ namespace fs = std::filesystem;
 
 constexpr int kExitPass = 0;
 constexpr int kExitViolation = 1;
-constexpr int kExitStuck = 2;
+constexpr int kExitUsage = 2;
 constexpr int kExitSetup = 3;
-constexpr int kExitUsage = 64;
+constexpr int kExitStuck = 4;
 constexpr int kExitInterrupted = 130;
 
 struct UsageError {
@@ -117,7 +117,7 @@ void write_run_file(const std::string& dir, const Config& c, const RunOutcome& r
 int run(int argc, char** argv) {
   CLI::App app{
       "shmq-stress: producers and consumers in separate processes, under chaos, checked by an "
-      "oracle. See docs/stress.md.",
+      "oracle. Manual: docs/stress.md in shmq's sources.",
       "shmq-stress"};
   app.set_version_flag("--version", std::string("shmq-stress ") + SHMQ_STRESS_VERSION);
   Config c;

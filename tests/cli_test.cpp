@@ -620,7 +620,60 @@ TEST(CliTest, GcRemovesOnlySegmentsWhoseProcessesWereAllKilled) {
   EXPECT_TRUE(exists(live));
 }
 
+// "The producer finished, the consumer has not started yet" is not garbage.
+TEST(CliTest, GcKeepsAQueueThatStillHoldsMessagesUnlessIncludeBacklog) {
+  const std::string prefix = "cli-gc-backlog-" + std::to_string(getpid());
+  ScopedName full(prefix + "-full");
+  ScopedName empty(prefix + "-empty");
+  // A producer that put three messages and finished; nobody has consumed yet.
+  Child producer([&] {
+    auto queue = StringQueue::create(full.str(), {.capacity = 8});
+    for (const char* m : {"a", "b", "c"})
+      if (queue.put(m) != shmq::Status::ok) return 1;
+    auto drained = StringQueue::create(empty.str(), {.capacity = 8});
+    return 0;
+  });
+  ASSERT_EQ(producer.wait(), 0);
+  ASSERT_EQ(live_processes(full), 0U);
+
+  const std::string kept_line = "kept " + full.str() +
+                                ": no live process attached, but it holds 3 messages "
+                                "(--include-backlog removes it)\n";
+  const CliResult dry = run_cli({"gc", "--dry-run", "--prefix", prefix});
+  ASSERT_EQ(dry.rc, 0) << dry.err;
+  EXPECT_EQ(dry.out, "would remove " + empty.str() +
+                         ": no live process attached; would lose 0 messages\n" + kept_line);
+
+  const CliResult gc = run_cli({"gc", "--prefix", prefix});
+  ASSERT_EQ(gc.rc, 0) << gc.err;
+  EXPECT_EQ(gc.out, "removed " + empty.str() + ": no live process attached\n" + kept_line);
+  EXPECT_TRUE(exists(full));
+  EXPECT_FALSE(exists(empty));
+
+  const CliResult json =
+      run_cli({"gc", "--dry-run", "--include-backlog", "--json", "--prefix", prefix});
+  ASSERT_EQ(json.rc, 0) << json.err;
+  const Json doc = parse(json);
+  ASSERT_EQ(doc.at("segments").size(), 1U) << json.out;
+  const Json& entry = doc.at("segments").at(0);
+  EXPECT_EQ(entry.at("name"), full.str());
+  EXPECT_EQ(entry.at("backlog").at("messages"), 3);
+  EXPECT_EQ(entry.at("backlog").at("unread_bytes"), 0);
+  EXPECT_EQ(entry.at("backlog").at("journal_bytes"), 0);
+  EXPECT_EQ(entry.at("kept"), false);
+  EXPECT_EQ(entry.at("removed"), false);
+
+  const CliResult forced = run_cli({"gc", "--include-backlog", "--prefix", prefix});
+  ASSERT_EQ(forced.rc, 0) << forced.err;
+  EXPECT_EQ(forced.out, "removed " + full.str() + ": no live process attached; lost 3 messages\n");
+  EXPECT_FALSE(exists(full));
+}
+
 // ---- serve ----
+
+std::string fmt_server_line(pid_t pid) {
+  return "server      pid " + std::to_string(pid) + ", alive, epoch 1";
+}
 
 // Unlinks every name a manager uses when the test ends, pass or fail.
 struct ScopedManagerName {
@@ -665,6 +718,83 @@ TEST(CliTest, ServeRunsAManagerServerUntilSigterm) {
   const CliResult r = server.finish(10s);
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("stopped"), std::string::npos) << r.out;
+}
+
+// While `shmq serve NAME` runs: its journal is listed as the manager's journal, not as a broken
+// segment, and inspect shows the manager's server, clients and requests, not queue counters.
+TEST(CliTest, LsAndInspectRecogniseALiveManagerAndItsJournal) {
+  ScopedManagerName scoped("cli-mgr");
+  const std::string& name = scoped.name.str();
+  CliProcess server({"serve", name});
+  const auto serving = [&] {
+    try {
+      const shmq::SegmentReport r = shmq::inspect(name);
+      return r.manager && r.manager->server_alive &&
+             static_cast<pid_t>(r.manager->server_pid) == server.pid();
+    } catch (const shmq::Error&) {
+      return false;
+    }
+  };
+  ASSERT_TRUE(eventually(serving)) << server.finish(1s).err;
+  auto manager = shmq::Manager::open(name);
+  auto scores = manager.dict<std::string, int>("scores");
+  scores.set("Darr_en1", 22);
+  ASSERT_EQ(scores.get("Darr_en1"), 22);
+
+  const std::string journal = name + ".journal";
+  const CliResult ls = run_cli({"ls", "--json"});
+  ASSERT_EQ(ls.rc, 0) << ls.err;
+  const Json listed = parse(ls);
+  const Json* entry = find_listed(listed, journal);
+  ASSERT_NE(entry, nullptr) << ls.out;
+  EXPECT_EQ(entry->at("kind"), "journal");
+  EXPECT_EQ(entry->at("journal_of"), name);
+  EXPECT_TRUE(entry->at("error").is_null());
+  EXPECT_GT(entry->at("size_bytes").get<std::uint64_t>(), 8U) << "magic and a record";
+  const CliResult table = run_cli({"ls"});
+  ASSERT_EQ(table.rc, 0) << table.err;
+  EXPECT_NE(table.out.find("journal of manager " + name), std::string::npos) << table.out;
+  EXPECT_EQ(table.out.find("incomplete"), std::string::npos) << table.out;
+
+  const CliResult r = run_cli({"inspect", name, "--json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const Json doc = parse(r);
+  EXPECT_TRUE(doc.at("queue").is_null());
+  const Json& m = doc.at("manager");
+  EXPECT_EQ(m.at("state"), "serving");
+  EXPECT_EQ(m.at("server_pid"), server.pid());
+  EXPECT_EQ(m.at("server_alive"), true);
+  EXPECT_EQ(m.at("epoch"), 1);
+  EXPECT_EQ(m.at("clients_ever"), 1);
+  ASSERT_EQ(m.at("clients").size(), 1U) << r.out;
+  EXPECT_EQ(m.at("clients").at(0).at("id"), 1);
+  EXPECT_EQ(m.at("clients").at(0).at("pid"), getpid());
+  EXPECT_EQ(m.at("clients").at(0).at("alive"), true);
+  EXPECT_GE(m.at("requests").get<std::uint64_t>(), 2U) << "at least the set and the get";
+  EXPECT_EQ(m.at("malformed"), 0);
+  EXPECT_EQ(m.at("journal_bytes"), entry->at("size_bytes"));
+  for (const Json& p : doc.at("processes")) {
+    if (p.at("alive") != true) continue;
+    const std::vector<std::string> roles = p.at("roles");
+    EXPECT_EQ(roles, std::vector<std::string>{p.at("pid") == server.pid() ? "server" : "client"});
+  }
+
+  const CliResult text = run_cli({"inspect", name});
+  ASSERT_EQ(text.rc, 0) << text.err;
+  EXPECT_NE(text.out.find(fmt_server_line(server.pid())), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("clients     1 now: 1 (pid " + std::to_string(getpid()) + "); 1 ever"),
+            std::string::npos)
+      << text.out;
+  EXPECT_EQ(text.out.find("msgs_put"), std::string::npos) << "no queue counters:\n" << text.out;
+
+  const CliResult of_journal = run_cli({"inspect", journal});
+  EXPECT_EQ(of_journal.rc, 1);
+  EXPECT_EQ(of_journal.err, "shmq: segment \"" + journal + "\": the journal of manager " + name +
+                                ", a plain file (`shmq inspect " + name + "` shows the manager)\n");
+
+  server.signal(SIGTERM);
+  const CliResult end = server.finish(10s);
+  EXPECT_EQ(end.rc, 0) << end.err;
 }
 
 // ---- errors ----
@@ -759,8 +889,7 @@ TEST(CliTest, AnInvalidNameIsRefusedWithAClearMessage) {
 
 TEST(CliTest, UsageErrorsExitTwo) {
   for (const std::vector<std::string>& args :
-       std::vector<std::vector<std::string>>{{},
-                                             {"frobnicate"},
+       std::vector<std::vector<std::string>>{{"frobnicate"},
                                              {"inspect"},
                                              {"ls", "--bogus"},
                                              {"dump", "x", "--format", "yaml"},
@@ -771,6 +900,39 @@ TEST(CliTest, UsageErrorsExitTwo) {
     EXPECT_EQ(r.rc, 2) << (args.empty() ? "(none)" : args[0]) << ": " << r.err;
     EXPECT_EQ(r.err.rfind("shmq: ", 0), 0U) << r.err;
     EXPECT_EQ(r.out, "");
+  }
+}
+
+TEST(CliTest, NoArgumentsPrintsTheHelpAndExitsZero) {
+  const CliResult r = run_cli({});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out, run_cli({"--help"}).out);
+  EXPECT_NE(r.out.find("Usage: shmq"), std::string::npos) << r.out;
+}
+
+TEST(CliTest, AnUnknownCommandIsNamedAndExitsTwo) {
+  const CliResult r = run_cli({"frobnicate", "--json"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "shmq: unknown command 'frobnicate'\nRun with --help for more information.\n");
+}
+
+// The help names where the documentation is, since cmake --install does not install docs/.
+TEST(CliTest, HelpPointsToTheDocsInTheSourceTree) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"--help"}, {"ls", "--help"}, {"inspect", "--help"}, {"gc", "--help"}}) {
+    const CliResult r = run_cli(args);
+    EXPECT_EQ(r.rc, 0) << args[0];
+    const std::string where = "docs/cli.md in shmq's sources";
+    std::size_t at = 0;
+    std::size_t mentions = 0;
+    while ((at = r.out.find("docs/", at)) != std::string::npos) {
+      ++mentions;
+      EXPECT_EQ(r.out.compare(at, where.size(), where), 0) << r.out.substr(at, 40);
+      at += 5;
+    }
+    EXPECT_GE(mentions, 1U) << r.out;
   }
 }
 

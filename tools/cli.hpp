@@ -53,6 +53,7 @@ int run_rm(const RmOptions& options);
 struct GcOptions {
   bool dry_run = false;
   std::string prefix;
+  bool include_backlog = false;  // also remove segments that still hold messages
   bool json = false;
 };
 int run_gc(const GcOptions& options);

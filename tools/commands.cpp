@@ -1,4 +1,5 @@
 // shmq ls / inspect / dump / rm / gc.
+#include <algorithm>
 #include <cstdio>
 #include <limits>
 #include <string>
@@ -48,7 +49,8 @@ Json listed_json(const ListedSegment& item) {
   Json out = Json::object();
   out["name"] = item.name;
   out["kind"] = listed_kind(item);
-  out["error"] = null_or(r == nullptr, listed_error(item));
+  const bool journal = !item.journal_of.empty();
+  out["error"] = null_or(r == nullptr && !journal, listed_error(item));
   out["mode"] = null_or(q != nullptr, q ? q->mode : "");
   out["capacity"] = null_or(q != nullptr, q ? q->capacity : 0);
   out["depth"] = null_or(q != nullptr, q ? q->depth : 0);
@@ -59,6 +61,29 @@ Json listed_json(const ListedSegment& item) {
   out["size_bytes"] = null_or(r != nullptr, r ? r->size_bytes : 0);
   out["created_unix_ns"] = null_or(r != nullptr, r ? r->created_unix_ns : 0);
   out["age_s"] = null_or(r != nullptr, r ? seconds_since(r->created_unix_ns) : 0.0);
+  if (journal) out["size_bytes"] = item.size_bytes;
+  out["journal_of"] = null_or(journal, item.journal_of);
+  return out;
+}
+
+Json manager_json(const ManagerState& m) {
+  Json out = Json::object();
+  out["state"] = m.state;
+  out["epoch"] = m.epoch;
+  out["server_pid"] = null_or(m.server_pid != 0, m.server_pid);
+  out["server_alive"] = m.server_alive;
+  out["request_capacity"] = m.request_capacity;
+  out["reply_capacity"] = m.reply_capacity;
+  out["max_message"] = m.max_message;
+  out["clients_ever"] = m.clients_ever;
+  Json clients = Json::array();
+  for (const ManagerClientState& c : m.clients)
+    clients.push_back(Json{{"id", c.id}, {"pid", null_or(c.alive, c.pid)}, {"alive", c.alive}});
+  out["clients"] = std::move(clients);
+  out["requests"] = m.requests;
+  out["malformed"] = m.malformed;
+  out["dead_clients"] = m.dead_clients;
+  out["journal_bytes"] = null_or(m.journal_bytes.has_value(), m.journal_bytes.value_or(0));
   return out;
 }
 
@@ -73,6 +98,7 @@ Json report_json(const SegmentReport& r) {
   out["age_s"] = seconds_since(r.created_unix_ns);
   out["creator_pid"] = r.creator_pid;
   out["queue"] = r.queue ? queue_json(*r.queue) : Json(nullptr);
+  out["manager"] = r.manager ? manager_json(*r.manager) : Json(nullptr);
   const auto [alive, dead] = process_counts(r);
   out["processes_alive"] = alive;
   out["processes_dead"] = dead;
@@ -91,6 +117,36 @@ Json report_json(const SegmentReport& r) {
   out["processes"] = std::move(processes);
   out["counters"] = counters_json(r.totals);
   return out;
+}
+
+template <typename Line>
+void print_manager_text(const std::string& name, const ManagerState& m, const Line& line) {
+  line("manager", fmt::format("request queue {} messages, reply queues {} messages, max message "
+                              "{} B",
+                              m.request_capacity, m.reply_capacity, m.max_message));
+  if (m.server_pid == 0) {
+    line("server", "none has started yet");
+  } else if (m.server_alive) {
+    line("server", fmt::format("pid {}, alive, epoch {}", m.server_pid, m.epoch));
+  } else {
+    line("server", fmt::format("pid {}, dead, epoch {} (`shmq serve {}` adopts it)", m.server_pid,
+                               m.epoch, name));
+  }
+  line("state", m.state);
+  std::string clients;
+  for (const ManagerClientState& c : m.clients) {
+    if (!clients.empty()) clients += ", ";
+    clients += c.alive ? fmt::format("{} (pid {})", c.id, c.pid) : fmt::format("{} (gone)", c.id);
+  }
+  line("clients", fmt::format("{} now{}{}; {} ever", m.clients.size(), clients.empty() ? "" : ": ",
+                              clients, m.clients_ever));
+  line("requests", fmt::format("{} applied, {} malformed; {} dead clients cleaned up", m.requests,
+                               m.malformed, m.dead_clients));
+  line("journal", m.journal_bytes ? fmt::format("{} ({} bytes)",
+                                                human_bytes(static_cast<double>(*m.journal_bytes)),
+                                                *m.journal_bytes)
+                                  : std::string("none"));
+  line("objects", "kept in the server's memory, not in shared memory");
 }
 
 void print_inspect_text(const SegmentReport& r) {
@@ -118,10 +174,20 @@ void print_inspect_text(const SegmentReport& r) {
     if (q.mode.starts_with("sp")) line("producer", pid_or_none(q.producer_pid));
     if (q.mode.ends_with("sc")) line("consumer", pid_or_none(q.consumer_pid));
   }
+  if (r.manager) print_manager_text(r.name, *r.manager, line);
 
   const auto [alive, dead] = process_counts(r);
   fmt::print("\nprocesses: {} alive, {} dead\n", alive, dead);
-  if (!r.processes.empty()) {
+  if (!r.processes.empty() && r.manager) {
+    using A = Table::Align;
+    Table t({{"ENTRY", A::right}, {"PID", A::right}, {"ROLES"}, {"ALIVE"}, {"SINCE"}});
+    for (const AttachedProcess& p : r.processes) {
+      t.add_row({std::to_string(p.index), std::to_string(p.pid), p.role_names(),
+                 p.alive ? "yes" : "no",
+                 fmt::format("{} ago", human_duration(seconds_since(p.attached_unix_ns)))});
+    }
+    fmt::print("{}", t.render());
+  } else if (!r.processes.empty()) {
     using A = Table::Align;
     Table t({{"ENTRY", A::right},
              {"PID", A::right},
@@ -142,6 +208,7 @@ void print_inspect_text(const SegmentReport& r) {
     fmt::print("{}", t.render());
   }
 
+  if (r.manager) return;  // a manager's registry holds no queue counters: they would all be 0
   fmt::print("\ncounters (all processes, departed ones included)\n");
   using A = Table::Align;
   Table t({{"COUNTER"}, {"VALUE", A::right}});
@@ -197,6 +264,12 @@ int run_ls(const LsOptions& options) {
            {"AGE", A::right},
            {"NOTE"}});
   for (const ListedSegment& item : listed) {
+    if (!item.journal_of.empty()) {
+      t.add_row({item.name, listed_kind(item), "-", "-", "-", "-", "-",
+                 human_bytes(static_cast<double>(item.size_bytes)), "-",
+                 fmt::format("journal of manager {}", item.journal_of)});
+      continue;
+    }
     if (!item.report) {
       t.add_row(
           {item.name, listed_kind(item), "-", "-", "-", "-", "-", "-", "-", listed_error(item)});
@@ -215,7 +288,19 @@ int run_ls(const LsOptions& options) {
 }
 
 int run_inspect(const InspectOptions& options) {
-  const SegmentReport report = inspect(options.name);
+  const SegmentReport report = [&] {
+    try {
+      return inspect(options.name);
+    } catch (const Error& e) {
+      if (e.code() != make_error_code(Errc::not_a_segment)) throw;
+      const std::optional<std::string> manager = journal_owner(options.name);
+      if (!manager) throw;
+      throw Error(Errc::not_a_segment, options.name,
+                  fmt::format("the journal of manager {}, a plain file (`shmq inspect {}` shows "
+                              "the manager)",
+                              *manager, *manager));
+    }
+  }();
   if (options.json) {
     print_json(report_json(report));
   } else {
@@ -279,25 +364,53 @@ int run_rm(const RmOptions& options) {
   return rc;
 }
 
+namespace {
+
+// What a segment holds: "3 messages", "120 unread bytes", "4096 bytes of journal".
+std::string backlog_text(const Backlog& b) {
+  if (b.unread_bytes != 0) return fmt::format("{} unread bytes", b.unread_bytes);
+  if (b.journal_bytes != 0) return fmt::format("{} bytes of journal", b.journal_bytes);
+  return fmt::format("{} message{}", b.messages, b.messages == 1 ? "" : "s");
+}
+
+}  // namespace
+
 int run_gc(const GcOptions& options) {
-  const std::vector<GcEntry> entries = collect_garbage(options.dry_run, options.prefix);
+  const std::vector<GcEntry> entries =
+      collect_garbage(options.dry_run, options.prefix,
+                      options.include_backlog ? BacklogPolicy::remove : BacklogPolicy::keep);
   if (options.json) {
     Json list = Json::array();
-    for (const GcEntry& e : entries)
-      list.push_back(Json{{"name", e.name}, {"reason", e.reason}, {"removed", e.removed}});
+    for (const GcEntry& e : entries) {
+      list.push_back(Json{{"name", e.name},
+                          {"reason", e.reason},
+                          {"backlog",
+                           {{"messages", e.backlog.messages},
+                            {"unread_bytes", e.backlog.unread_bytes},
+                            {"journal_bytes", e.backlog.journal_bytes}}},
+                          {"kept", e.kept},
+                          {"removed", e.removed}});
+    }
     print_json(Json{
         {"version", kJsonVersion}, {"dry_run", options.dry_run}, {"segments", std::move(list)}});
     return kExitOk;
   }
-  if (entries.empty()) {
+  if (std::none_of(entries.begin(), entries.end(), [](const GcEntry& e) { return !e.kept; })) {
     fmt::print("nothing to remove\n");
-    return kExitOk;
   }
   for (const GcEntry& e : entries) {
-    const char* verb = options.dry_run ? "would remove"
-                       : e.removed     ? "removed"
-                                       : "kept (changed meanwhile)";
-    fmt::print("{} {}: {}\n", verb, e.name, e.reason);
+    if (e.kept) {
+      fmt::print("kept {}: {}, but it holds {} (--include-backlog removes it)\n", e.name, e.reason,
+                 backlog_text(e.backlog));
+    } else if (options.dry_run) {
+      fmt::print("would remove {}: {}; would lose {}\n", e.name, e.reason, backlog_text(e.backlog));
+    } else if (!e.removed) {
+      fmt::print("kept (changed meanwhile) {}: {}\n", e.name, e.reason);
+    } else if (e.backlog.empty()) {
+      fmt::print("removed {}: {}\n", e.name, e.reason);
+    } else {
+      fmt::print("removed {}: {}; lost {}\n", e.name, e.reason, backlog_text(e.backlog));
+    }
   }
   return kExitOk;
 }

@@ -1,10 +1,12 @@
 // shmq: the command-line tool for shmq's shared-memory segments (docs/cli.md).
 //
-// Exit codes: 0 ok, 1 runtime error (the segment is missing, corrupt, busy, ...), 2 usage error.
+// Exit codes: 0 ok, 1 runtime error (the segment is missing, corrupt, busy, ...), 2 usage error
+// (an unknown command or option, a bad value). `shmq` alone prints the help (exit 0).
 // Errors go to stderr as `shmq: segment "NAME": cause`.
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -19,6 +21,9 @@
 namespace {
 
 using namespace shmq::cli;
+
+// The documentation is not installed: the help names where it is in shmq's source tree.
+constexpr const char* kJsonHelp = "One JSON document (schema: docs/cli.md in shmq's sources)";
 
 int parse_and_run(int argc, char** argv) {
   CLI::App app{"shmq: list, inspect, watch, dump and clean up shmq's shared-memory segments"};
@@ -35,14 +40,14 @@ int parse_and_run(int argc, char** argv) {
   auto* ls_cmd = app.add_subcommand("ls",
                                     "List every shmq segment of this user (and foreign or "
                                     "corrupt files in the shared-memory directory)");
-  ls_cmd->add_flag("--json", ls.json, "One JSON document (schema in docs/cli.md)");
+  ls_cmd->add_flag("--json", ls.json, kJsonHelp);
   ls_cmd->callback([&] { rc = run_ls(ls); });
 
   InspectOptions in;
   auto* in_cmd = app.add_subcommand(
       "inspect", "Show a segment's header, positions, sleepers, registry and counters");
   in_cmd->add_option("NAME", in.name, "Segment name")->required();
-  in_cmd->add_flag("--json", in.json, "One JSON document (schema in docs/cli.md)");
+  in_cmd->add_flag("--json", in.json, kJsonHelp);
   in_cmd->callback([&] { rc = run_inspect(in); });
 
   WatchOptions watch;
@@ -80,11 +85,14 @@ int parse_and_run(int argc, char** argv) {
   rm_cmd->callback([&] { rc = run_rm(rm); });
 
   GcOptions gc;
-  auto* gc_cmd =
-      app.add_subcommand("gc", "Unlink every segment that no live process is attached to");
+  auto* gc_cmd = app.add_subcommand(
+      "gc", "Unlink every segment that no live process is attached to and that holds nothing");
   gc_cmd->add_flag("-n,--dry-run", gc.dry_run, "Only say what would be removed");
   gc_cmd->add_option("--prefix", gc.prefix, "Only segments whose name starts with PREFIX");
-  gc_cmd->add_flag("--json", gc.json, "One JSON document (schema in docs/cli.md)");
+  gc_cmd->add_flag("--include-backlog", gc.include_backlog,
+                   "Also remove segments that still hold messages (a queue's, a pipe's unread "
+                   "bytes, a Manager's journal): what they hold is lost");
+  gc_cmd->add_flag("--json", gc.json, kJsonHelp);
   gc_cmd->callback([&] { rc = run_gc(gc); });
 
   std::string serve_name;
@@ -92,6 +100,24 @@ int parse_and_run(int argc, char** argv) {
       "serve", "Run the server of Manager NAME in the foreground until SIGINT/SIGTERM or shutdown");
   serve_cmd->add_option("NAME", serve_name, "Manager name")->required();
   serve_cmd->callback([&] { rc = run_serve(serve_name); });
+
+  app.footer("Each command's options: shmq COMMAND --help. Manual: docs/cli.md in shmq's sources.");
+
+  if (argc == 1) {  // no command: the help, and success
+    fmt::print("{}", app.help());
+    return kExitOk;
+  }
+  // A first word that is not an option must name a command. CLI11 would only say that a
+  // command is required; name the word.
+  if (const std::string first = argv[1]; !first.empty() && first[0] != '-') {
+    const auto commands = app.get_subcommands([](const CLI::App*) { return true; });
+    if (std::none_of(commands.begin(), commands.end(),
+                     [&](const CLI::App* c) { return c->get_name() == first; })) {
+      fmt::print(stderr, "shmq: unknown command '{}'\nRun with --help for more information.\n",
+                 first);
+      return kExitUsage;
+    }
+  }
 
   try {
     app.parse(argc, argv);  // runs the chosen subcommand's callback

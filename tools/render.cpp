@@ -111,6 +111,7 @@ std::string listed_error(const ListedSegment& item) {
 
 std::string listed_kind(const ListedSegment& item) {
   if (item.report) return item.report->kind;
+  if (!item.journal_of.empty()) return "journal";
   if (item.code == make_error_code(Errc::not_a_segment)) return "foreign";
   if (item.code == make_error_code(Errc::version_mismatch)) return "incompatible";
   if (item.code == make_error_code(Errc::not_ready)) return "incomplete";

@@ -56,7 +56,8 @@ double seconds_since(std::uint64_t unix_ns);
 std::string listed_error(const ListedSegment& item);
 
 // What a listed file is: the segment's kind ("queue", "pipe", "manager") when it could be
-// inspected, else "foreign", "corrupt", "incompatible" or "incomplete" (see docs/cli.md).
+// inspected, "journal" for a Manager's journal, else "foreign", "corrupt", "incompatible" or
+// "incomplete" (see docs/cli.md).
 std::string listed_kind(const ListedSegment& item);
 
 // The registry entries' liveness: {alive, dead}.

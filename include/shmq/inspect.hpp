@@ -60,6 +60,31 @@ struct QueueState {
   std::uint32_t consumer_pid = 0;
 };
 
+// One client of a Manager: its reply queue N.c<id> exists (docs/manager.md).
+struct ManagerClientState {
+  std::uint64_t id = 0;
+  std::uint32_t pid = 0;  // the live holder of the reply queue's consumer role; 0 when none
+  bool alive = false;     // pid != 0: the client still reads its replies
+};
+
+// What a Manager's segment holds (detail::ManagerControl), with its clients and journal.
+// The objects themselves live in the server's memory, not in shared memory.
+struct ManagerState {
+  std::uint32_t request_capacity = 0;  // messages in N.req
+  std::uint32_t reply_capacity = 0;    // messages in each N.c<id>
+  std::uint32_t max_message = 0;       // bytes per request or reply message
+  std::string state;                   // "serving" or "shut down"
+  std::uint32_t epoch = 0;             // bumped by each server that starts serving; 0: none yet
+  std::uint32_t server_pid = 0;        // the last server that published itself; 0: none yet
+  bool server_alive = false;           // that server's attachment is alive
+  std::uint64_t clients_ever = 0;      // client ids handed out (ids are never reused)
+  std::vector<ManagerClientState> clients;     // one per reply queue present, by id
+  std::uint64_t requests = 0;                  // requests applied
+  std::uint64_t malformed = 0;                 // requests rejected as malformed
+  std::uint64_t dead_clients = 0;              // clients found dead and cleaned up
+  std::optional<std::uint64_t> journal_bytes;  // N.journal's size; none when it is absent
+};
+
 struct SegmentReport {
   std::string name;
   std::string kind;  // "queue", "pipe", "manager"
@@ -70,6 +95,7 @@ struct SegmentReport {
   std::vector<AttachedProcess> processes;
   CounterSnapshot totals;  // every process's counters plus those of departed processes
   std::optional<QueueState> queue;
+  std::optional<ManagerState> manager;
 
   std::size_t live_processes() const noexcept;
 };
@@ -77,8 +103,13 @@ struct SegmentReport {
 // Opens `name` read-only, validates it as any opener would, and reports. Throws shmq::Error.
 SegmentReport inspect(std::string_view name);
 
+// If `name` in the shared-memory directory is a Manager's journal (a plain file N.journal, or the
+// N.journal.tmp a compaction writes, that starts with the journal's magic), the Manager's name N.
+std::optional<std::string> journal_owner(std::string_view name);
+
 // Every file in the shared-memory directory owned by this user: shmq segments with their report,
-// anything else (foreign or corrupt) with `error` saying what it is.
+// a Manager's journal with `journal_of`, anything else (foreign or corrupt) with `error` saying
+// what it is.
 struct ListedSegment {
   std::string name;
   std::optional<SegmentReport> report;
@@ -86,6 +117,9 @@ struct ListedSegment {
   // Why it could not be inspected (an Errc, or a system error); empty when `report` is set.
   // Errc::not_a_segment: a foreign file; Errc::not_found: it vanished while being listed.
   std::error_code code;
+  // A Manager's journal: that Manager's name (no report, no error); empty for anything else.
+  std::string journal_of;
+  std::uint64_t size_bytes = 0;  // the file's size
 };
 std::vector<ListedSegment> list_segments();
 
@@ -97,14 +131,33 @@ std::vector<std::vector<std::byte>> peek_messages(std::string_view name, std::si
 // attached. Returns whether it existed.
 bool remove_segment(std::string_view name, bool force);
 
+// What an unattached segment still holds, and so what unlinking it loses: the messages waiting in
+// a queue, the bytes not yet received from a pipe, a Manager's journal (every committed change,
+// which the next server would adopt). "The producer finished, the consumer has not started yet"
+// is not garbage.
+struct Backlog {
+  std::uint64_t messages = 0;       // a queue's messages
+  std::uint64_t unread_bytes = 0;   // a pipe's bytes sent and not yet received
+  std::uint64_t journal_bytes = 0;  // a Manager's journal records (its objects' committed state)
+  bool empty() const noexcept { return messages == 0 && unread_bytes == 0 && journal_bytes == 0; }
+};
+enum class BacklogPolicy {
+  keep,    // a segment that still holds something is kept (listed with `kept` set)
+  remove,  // it is removed like any other, and what it held is lost
+};
+
 // Unlinks every shmq segment that no live process is attached to (and abandoned half-created
-// ones). Idempotent. Checks the inode before unlinking, so a name made again meanwhile survives.
-// Only names that start with `prefix` are considered (all of them when it is empty).
+// ones), unless it holds a backlog and `backlog` is BacklogPolicy::keep. Idempotent. Checks the
+// inode before unlinking, so a name made again meanwhile survives. Only names that start with
+// `prefix` are considered (all of them when it is empty).
 struct GcEntry {
   std::string name;
   std::string reason;  // why it is garbage
+  Backlog backlog;     // what it holds (lost if removed)
+  bool kept = false;   // garbage, but kept for its backlog
   bool removed = false;
 };
-std::vector<GcEntry> collect_garbage(bool dry_run, std::string_view prefix = {});
+std::vector<GcEntry> collect_garbage(bool dry_run, std::string_view prefix = {},
+                                     BacklogPolicy backlog = BacklogPolicy::keep);
 
 }  // namespace shmq

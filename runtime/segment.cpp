@@ -50,11 +50,15 @@ std::string attached_note(std::string_view name) {
   }
 }
 
-[[noreturn]] void throw_errno(std::string_view name, std::string_view call, int err) {
+// `attaching`: the error goes to a program that opens the segment to use it (not an observer,
+// such as the CLI): a missing name gets a hint on waiting for its creator.
+[[noreturn]] void throw_errno(std::string_view name, std::string_view call, int err,
+                              bool attaching = false) {
   if (err == ENOENT) {
     throw Error(Errc::not_found, name,
-                "no such segment (to wait for its creator, open it with a timeout, e.g. "
-                "Queue<T>::open(name, 10s))");
+                attaching ? "no such segment (to wait for its creator, open it with a timeout, "
+                            "e.g. Queue<T>::open(name, 10s))"
+                          : "no such segment");
   }
   if (err == EACCES || err == EPERM) {
     throw Error(Errc::permission_denied, name, fmt::format("{}: {}", call, std::strerror(err)));
@@ -312,7 +316,7 @@ namespace {
 int open_segment_file(std::string_view name, bool read_only) {
   const std::string path = segment_path(name);
   const int at = ::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  if (at < 0) throw_errno(name, "open", errno);
+  if (at < 0) throw_errno(name, "open", errno, !read_only);
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }

@@ -93,9 +93,12 @@ TEST(SegmentName, NameLongerThanTheLimitIsInvalid) {
   EXPECT_NO_THROW(shmq::detail::validate_name(std::string(shmq::detail::kMaxNameLength, 'a')));
 }
 
-TEST(SegmentName, SlashIsInvalid) {
+TEST(SegmentName, SlashIsInvalidExceptOneLeadingSlash) {
   expect_error([] { shmq::detail::validate_name("jobs/a"); }, Errc::invalid_name, "jobs/a", "'/'");
-  expect_error([] { shmq::detail::validate_name("/jobs"); }, Errc::invalid_name, "/jobs");
+  expect_error([] { shmq::detail::validate_name("//jobs"); }, Errc::invalid_name, "/jobs");
+  shmq::detail::validate_name("/jobs");  // shm_open's habit: the same name as "jobs"
+  EXPECT_EQ(shmq::detail::bare_name("/jobs"), "jobs");
+  EXPECT_EQ(shmq::detail::segment_path("/jobs"), shmq::detail::segment_path("jobs"));
 }
 
 TEST(SegmentName, LeadingDotIsInvalid) {

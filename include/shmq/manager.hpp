@@ -617,11 +617,31 @@ class Manager {
     return Barrier(connection(), name, parties);
   }
   // A shmq::Queue<T> named "<manager>.q.<name>", created on first use with `options` and
-  // removed when the manager shuts down.
+  // removed when the manager shuts down. An existing one made with other options is refused
+  // (Errc::options_mismatch); the overload without options takes it as it is.
   template <detail::QueueElement T>
-  Queue<T> queue(std::string_view name, const QueueOptions& options = {}) const {
+  Queue<T> queue(std::string_view name, const QueueOptions& options) const {
     register_queue(name);
     return Queue<T>::open_or_create(detail::manager_queue_name(this->name(), name), options);
+  }
+  // The queue `name` as it was made, or made now with the default options: what a worker that
+  // only needs the queue asks for (Python's proxy carries no options either).
+  template <detail::QueueElement T>
+  Queue<T> queue(std::string_view name) const {
+    register_queue(name);
+    const std::string full = detail::manager_queue_name(this->name(), name);
+    for (;;) {
+      try {
+        return Queue<T>::open(full);
+      } catch (const Error& e) {
+        if (e.code() != make_error_code(Errc::not_found)) throw;
+      }
+      try {
+        return Queue<T>::create(full);
+      } catch (const Error& e) {
+        if (e.code() != make_error_code(Errc::already_exists)) throw;  // made meanwhile: open it
+      }
+    }
   }
 
  private:

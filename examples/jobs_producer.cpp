@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   try {
     // The first of producer and consumer to start creates the queue; the other opens it.
     auto jobs = shmq::Queue<std::uint64_t>::open_or_create(name, {.capacity = 64});
+    jobs.claim_producer();  // counted as a producer from now on, before the first put
     for (std::uint64_t job = 1; job <= count; ++job) {
       if (jobs.put(job) != shmq::Status::ok) return 1;
     }

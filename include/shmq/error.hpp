@@ -9,7 +9,8 @@
 namespace shmq {
 
 enum class Errc {
-  invalid_name = 1,   // the name is empty, too long or has characters outside [A-Za-z0-9._-]
+  invalid_name = 1,   // empty, too long, or characters outside [A-Za-z0-9._-] (one leading
+                      // '/' is allowed and dropped: "/jobs" is "jobs")
   already_exists,     // create() found the name taken
   not_found,          // open() found no such segment
   permission_denied,  // the file is not ours, or its mode refuses us

@@ -138,7 +138,8 @@ class Process {
     } else {
       static_assert(detail::always_false<Args...>,
                     "shmq::Process copies its arguments into the handle: pass a move-only one (a "
-                    "Connection, a Queue) with std::move(end), or std::ref(end) to lend it");
+                    "Connection, a Queue) with std::move(end) to hand it to the child, or — for a "
+                    "target taking it by reference (Connection&) — std::ref(end) to lend it");
     }
   }
 

@@ -115,7 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         case 3: {
           shmq::Queue<std::string>::GetClaim c;
-          const Status s = q.try_peek(c);
+          const Status s = q.try_get(c);
           const auto expect = model_take(model);
           if (!expect) {
             check(s == (closed ? Status::closed : Status::empty));
@@ -128,7 +128,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         case 4: {
           std::array<std::string, 3> items{fresh(arg), fresh(arg + 1), fresh(arg + 2)};
-          const std::size_t n = q.try_put_many(items);
+          std::size_t n = 0;
+          const Status s = q.try_put_many(items, n);
           std::size_t expect = 0;
           if (!closed) {
             while (expect < items.size() && model.size() + expect < q.capacity() &&
@@ -137,13 +138,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             }
           }
           check(n == expect);
+          // Why it stopped: closed first, then the element's size (checked before a slot is
+          // claimed), then room.
+          const Status why = expect == items.size()                   ? Status::ok
+                             : closed                                 ? Status::closed
+                             : items[expect].size() > opt.max_message ? Status::too_large
+                                                                      : Status::full;
+          check(s == why);
           for (std::size_t i = 0; i < n; ++i)
             model.push_back(items[i]);
           break;
         }
         case 5: {
           std::array<std::string, 3> got;
-          const std::size_t n = q.try_get_many(got);
+          std::size_t n = 0;
+          const Status s = q.try_get_many(got, n);
           std::size_t expect = 0;
           while (expect < got.size()) {
             const auto v = model_take(model);
@@ -152,6 +161,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             ++expect;
           }
           check(n == expect);
+          check(s == (n != 0 ? Status::ok : closed ? Status::closed : Status::empty));
           break;
         }
         case 6:

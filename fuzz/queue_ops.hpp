@@ -95,7 +95,7 @@ OpClass queue_op(shmq::Queue<T>& q, unsigned which, std::uint8_t op, Duration bl
     }
     case 5: {
       typename shmq::Queue<T>::GetClaim c;
-      const shmq::Status s = q.try_peek(c);
+      const shmq::Status s = q.try_get(c);
       if (s == shmq::Status::ok) {
         oracle.peeked(c.data(), trust_now());
       } else {
@@ -105,16 +105,23 @@ OpClass queue_op(shmq::Queue<T>& q, unsigned which, std::uint8_t op, Duration bl
     }
     case 6: {
       const std::array<T, 3> items{oracle.make(), oracle.make(), oracle.make()};
-      const std::size_t n = q.try_put_many(items);
-      for (std::size_t i = 0; i < n && i < items.size(); ++i)
+      std::size_t n = 0;
+      const shmq::Status s = q.try_put_many(items, n);
+      if (n > items.size()) invariant_failed("a batch put reports more than it was given");
+      if ((s == shmq::Status::ok) != (n == items.size()))
+        invariant_failed("a batch put's status disagrees with its count");
+      for (std::size_t i = 0; i < n; ++i)
         oracle.put(items[i]);
       return OpClass::put;
     }
     case 7: {
       std::array<T, 4> batch{};
-      const std::size_t n = q.try_get_many(batch);
+      std::size_t n = 0;
+      const shmq::Status s = q.try_get_many(batch, n);
       if (n > batch.size())
         invariant_failed("a batch get returned more than it was given room for");
+      if ((s == shmq::Status::ok) != (n != 0))
+        invariant_failed("a batch get's status disagrees with its count");
       const Trust trust = trust_now();
       for (std::size_t i = 0; i < n; ++i)
         oracle.got(shmq::Status::ok, &batch[i], trust);

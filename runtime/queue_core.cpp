@@ -406,9 +406,9 @@ void QueueCore::claim_consumer() {
     throw_role(*this, s, "consumer", shm_load(control().consumer_owner, std::memory_order_relaxed));
 }
 
-std::size_t QueueCore::producers() const noexcept {
+std::size_t QueueCore::count_producers(std::size_t enough) const noexcept {
   std::size_t n = 0;
-  for (std::uint32_t i = 0; i < kRegistryCapacity; ++i) {
+  for (std::uint32_t i = 0; i < kRegistryCapacity && n < enough; ++i) {
     // [A13] a producer whose role bit is seen cleared has published everything it put; pairs
     // with [R13] in release_roles(). (A dead producer's entry is judged by its lock.)
     if ((shm_load(segment_.entry(i).roles, std::memory_order_acquire) & kRoleProducer) == 0)
@@ -418,16 +418,14 @@ std::size_t QueueCore::producers() const noexcept {
   return n;
 }
 
+std::size_t QueueCore::producers() const noexcept {
+  return count_producers(kRegistryCapacity);
+}
+
 bool QueueCore::producers_gone() const noexcept {
-  if (shm_load(control().producer_seen, std::memory_order_relaxed) == 0) return false;
-  for (std::uint32_t i = 0; i < kRegistryCapacity; ++i) {
-    // [A13] as in producers().
-    if ((shm_load(segment_.entry(i).roles, std::memory_order_acquire) & kRoleProducer) != 0 &&
-        segment_.entry_alive(i)) {
-      return false;
-    }
-  }
-  return true;
+  // relaxed: a one-way flag (claim_role()).
+  return shm_load(control().producer_seen, std::memory_order_relaxed) != 0 &&
+         count_producers(1) == 0;
 }
 
 bool QueueCore::producers_gone_now() noexcept {

@@ -336,7 +336,7 @@ TEST(QueueWaiting, BlockingBatchAndPeekWaitForMessages) {
     many = mine.get_many(out, got);
     first_done.store(true);
     shmq::Queue<int>::GetClaim claim;
-    peek = mine.peek(claim);
+    peek = mine.get(claim);
     if (peek == Status::ok) std::memcpy(&peeked, claim.data().data(), sizeof(int));
   });
   ASSERT_TRUE(eventually([&] { return total_sleeps(q) > 0; }));

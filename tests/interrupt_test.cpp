@@ -133,7 +133,9 @@ TEST(Interrupt, AHandlerThatDoesNotCallInterruptEndsNoWait) {
 
 TEST(Interrupt, ABlockedRecvReturnsInterruptedAndThePipeStillWorks) {
   ScopedName name("intr-pipe");
-  auto [a, b] = shmq::Pipe::create(name.str());
+  auto ends = shmq::Pipe::create(name.str());  // not a structured binding: clang 14 cannot
+  shmq::Connection& a = ends.first;            // capture one in a lambda
+  shmq::Connection& b = ends.second;
   ScopedHandler h(interrupting_handler);
   std::string got;
   const Status s =

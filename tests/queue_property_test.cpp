@@ -230,12 +230,15 @@ int put_sequence(const PackedScenario& s, shmq::Queue<T>& q) {
           batch.push_back(element_of<T>(s.values[i + k]));
         if (rng() % 2 == 0) {
           std::size_t put = 0;
-          st = q.put_many(std::span<const T>(batch), &put);
+          st = q.put_many(std::span<const T>(batch), put);
           if (st != shmq::Status::ok || put != n) return shmq::test::kPartyBadStatus;
         } else {
           for (std::size_t done = 0; done < n;) {
-            const std::size_t put =
-                q.try_put_many(std::span<const T>(batch).subspan(done));  // what fits now
+            std::size_t put = 0;
+            const shmq::Status why =
+                q.try_put_many(std::span<const T>(batch).subspan(done), put);  // what fits now
+            if (why != shmq::Status::ok && why != shmq::Status::full)
+              return shmq::test::kPartyBadStatus;
             if (put == 0) std::this_thread::yield();
             done += put;
           }
@@ -278,7 +281,7 @@ int get_sequence(const PackedScenario& s, shmq::Queue<T>& q, const SharedElement
         break;
       case 3: {
         typename shmq::Queue<T>::GetClaim claim;
-        st = q.peek(claim);
+        st = q.get(claim);
         if (st == shmq::Status::ok) {
           if (claim.data().size() != sizeof(T)) return shmq::test::kPartyBadStatus;
           std::memcpy(&v, claim.data().data(), sizeof(T));
@@ -299,7 +302,8 @@ int get_sequence(const PackedScenario& s, shmq::Queue<T>& q, const SharedElement
       }
       default: {
         const std::span<T> room(batch.data(), 1 + rng() % s.max_batch);
-        const std::size_t got = q.try_get_many(room);
+        std::size_t got = 0;
+        (void)q.try_get_many(room, got);  // ok, empty or closed: the loop below tells them apart
         for (std::size_t k = 0; k < got; ++k)
           record(room[k]);
         if (got != 0) continue;

@@ -91,8 +91,10 @@ void batches(const char* row, shmq::Queue<std::uint64_t>& q, std::uint64_t n) {
   std::array<std::uint64_t, kBatch> in{};
   std::array<std::uint64_t, kBatch> out{};
   for (std::uint64_t i = 0; i < n; ++i) {
-    if (q.try_put_many(in) != kBatch) fail(row, "try_put_many");
-    if (q.try_get_many(out) != kBatch) fail(row, "try_get_many");
+    std::size_t put = 0;
+    std::size_t got = 0;
+    if (q.try_put_many(in, put) != shmq::Status::ok || put != kBatch) fail(row, "try_put_many");
+    if (q.try_get_many(out, got) != shmq::Status::ok || got != kBatch) fail(row, "try_get_many");
     g_sink = g_sink + out[kBatch - 1];
   }
 }

@@ -80,7 +80,10 @@ void BM_Queue_PutBatch_64x8B(benchmark::State& state) {
   std::vector<std::uint64_t> in(64, 7);
   std::vector<std::uint64_t> out(64);
   for (auto _ : state) {
-    if (q.try_put_many(in) != in.size() || q.try_get_many(out) != out.size()) {
+    std::size_t put = 0;
+    std::size_t got = 0;
+    if (q.try_put_many(in, put) != shmq::Status::ok || put != in.size() ||
+        q.try_get_many(out, got) != shmq::Status::ok || got != out.size()) {
       fail(state, "short batch");
       break;
     }
@@ -91,7 +94,8 @@ void BM_Queue_PutBatch_64x8B(benchmark::State& state) {
 }
 BENCHMARK(BM_Queue_PutBatch_64x8B);
 
-// Zero-copy both ways: try_claim + write in place + commit, try_peek + read in place + release.
+// Zero-copy both ways: try_claim + write in place + commit, try_get(GetClaim&) + read in place +
+// release.
 template <std::size_t N>
 void peek_zero_copy(benchmark::State& state, const char* name) {
   ScopedQueue<Msg<N>> sq(segment_name(name), shmq::Producers::one, shmq::Consumers::one);
@@ -103,7 +107,7 @@ void peek_zero_copy(benchmark::State& state, const char* name) {
     std::memcpy(put.buffer().data(), &value, sizeof(value));  // the first word only
     if (failed(state, put.commit(N), "commit")) break;
     typename shmq::Queue<Msg<N>>::GetClaim get;
-    if (failed(state, q.try_peek(get), "try_peek")) break;
+    if (failed(state, q.try_get(get), "try_get(GetClaim&)")) break;
     std::memcpy(&value, get.data().data(), sizeof(value));
     get.release();
     ++value;

@@ -48,7 +48,10 @@ class QueueTx {
  public:
   explicit QueueTx(shmq::Queue<Msg<N>> q) : q_(std::move(q)) { q_.claim_producer(); }
   void send(const Msg<N>& m) { check(q_.put(m), "put"); }
-  void send_many(const Msg<N>* m, std::size_t n) { check(q_.put_many({m, n}), "put_many"); }
+  void send_many(const Msg<N>* m, std::size_t n) {
+    std::size_t put = 0;
+    check(q_.put_many({m, n}, put), "put_many");
+  }
 
  private:
   shmq::Queue<Msg<N>> q_;

@@ -52,6 +52,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -121,17 +122,24 @@ class ManagerObject {
   Reply call(Op op, Deadline deadline = Deadline::max()) const {
     return client_->call(op, prefix_, deadline);
   }
-  // Ok -> true, absent -> false, anything else throws.
-  bool check(const Reply& r) const {
+  // The one reply check: ok -> true; a code listed in `as_false` -> false; index_error ->
+  // std::out_of_range; anything else throws shmq::Error (ManagerClient::raise).
+  bool accept(const Reply& r, std::initializer_list<Code> as_false = {}) const {
     if (r.code == Code::ok) return true;
-    if (r.code == Code::absent) return false;
+    for (const Code c : as_false) {
+      if (r.code == c) return false;
+    }
+    if (r.code == Code::index_error) index_error();
     client_->raise(r, name_);
   }
-  // Ok, or timeout for a cancelled wait -> false; anything else throws.
-  bool check_wait(const Reply& r) const {
-    if (r.code == Code::ok) return true;
-    if (r.code == Code::timeout || r.code == Code::absent) return false;
-    client_->raise(r, name_);
+  // Ok -> true, absent -> false.
+  bool check(const Reply& r) const { return accept(r, {Code::absent}); }
+  // Ok -> true; timeout (a cancelled wait) or absent -> false.
+  bool check_wait(const Reply& r) const { return accept(r, {Code::timeout, Code::absent}); }
+  // Ok only: the reply, for its body.
+  Reply expect(Reply r) const {
+    accept(r);
+    return r;
   }
   [[noreturn]] void raise(const Reply& r) const { client_->raise(r, name_); }
   [[noreturn]] void undecodable() const;
@@ -277,12 +285,6 @@ class Dict : public detail::ManagerObject {
     return out;
   }
   friend std::ostream& operator<<(std::ostream& os, const Dict& d) { return os << d.to_string(); }
-
- private:
-  Reply expect(Reply r) const {
-    if (r.code != Code::ok) raise(r);
-    return r;
-  }
 };
 
 // A list in the server. Indexes follow Python: negative counts from the end.
@@ -319,8 +321,7 @@ class List : public detail::ManagerObject {
       w.i64(index);
       put(w, v);
     });
-    if (r.code == Code::index_error) index_error();
-    check(r);
+    check(r);  // index_error: std::out_of_range
   }
   // Python's insert: an index past either end inserts at that end.
   void insert(std::int64_t index, const T& v) const {
@@ -336,15 +337,10 @@ class List : public detail::ManagerObject {
   bool remove(const T& v) const {
     return check(call(Op::list_remove, [&](auto& w) { put(w, v); }));
   }
-  std::size_t size() const {
-    const Reply r = call(Op::list_size);
-    if (r.code != Code::ok) raise(r);
-    return take_u64(r);
-  }
+  std::size_t size() const { return take_u64(expect(call(Op::list_size))); }
   bool empty() const { return size() == 0; }
   std::vector<T> items() const {
-    const Reply r = call(Op::list_items);
-    if (r.code != Code::ok) raise(r);
+    const Reply r = expect(call(Op::list_items));
     detail::wire::Reader in(r.body);
     const std::uint64_t n = in.count(4);
     std::vector<T> out;
@@ -365,8 +361,7 @@ class List : public detail::ManagerObject {
 
  private:
   T value_of(const Reply& r) const {
-    if (r.code == Code::index_error) index_error();
-    if (r.code != Code::ok) raise(r);
+    accept(r);
     detail::wire::Reader in(r.body);
     return take<T>(in);
   }
@@ -381,8 +376,7 @@ class Value : public detail::ManagerObject {
                       detail::type_tag<T>(), 0, encode(initial)) {}
 
   T get() const {
-    const Reply r = call(Op::value_get);
-    if (r.code != Code::ok) raise(r);
+    const Reply r = expect(call(Op::value_get));
     detail::wire::Reader in(r.body);
     return take<T>(in);
   }
@@ -560,8 +554,7 @@ class Barrier : public detail::ManagerObject {
   State state() const;
   std::uint64_t index_of(const Reply& r) const {
     if (r.code == Code::broken || r.code == Code::timeout) broken_barrier();
-    if (r.code != Code::ok) raise(r);
-    return take_u64(r);
+    return take_u64(expect(r));
   }
 };
 

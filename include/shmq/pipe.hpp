@@ -50,6 +50,7 @@
 #include <utility>
 #include <vector>
 
+#include "shmq/detail/deadline.hpp"
 #include "shmq/options.hpp"
 #include "shmq/status.hpp"
 
@@ -121,7 +122,7 @@ class Connection {
   template <class Rep, class Period>
   Status send_bytes_for(std::span<const std::byte> buffer,
                         std::chrono::duration<Rep, Period> timeout) {
-    return send_until(buffer, deadline_after(timeout));
+    return send_until(buffer, detail::deadline_after(timeout));
   }
 
   // ---- receiving: block until a whole message, or end-of-file ----
@@ -145,7 +146,7 @@ class Connection {
   bool poll() { return poll_until(std::chrono::steady_clock::now()); }
   template <class Rep, class Period>
   bool poll(std::chrono::duration<Rep, Period> timeout) {
-    return poll_until(deadline_after(timeout));
+    return poll_until(detail::deadline_after(timeout));
   }
 
   // Gives this end up: the peer sees end-of-file once no other process holds it. Idempotent.
@@ -163,19 +164,6 @@ class Connection {
  private:
   friend class Pipe;
   explicit Connection(std::unique_ptr<Impl> impl) noexcept;
-
-  template <class Rep, class Period>
-  static std::chrono::steady_clock::time_point deadline_after(
-      std::chrono::duration<Rep, Period> d) noexcept {
-    using Clock = std::chrono::steady_clock;
-    const auto now = Clock::now();
-    if (d <= d.zero()) return now;
-    if (d >= std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(
-                 Clock::time_point::max() - now)) {
-      return Clock::time_point::max();
-    }
-    return now + std::chrono::duration_cast<Clock::duration>(d);
-  }
 
   static Connection open_waiting(std::string_view name, End end,
                                  std::chrono::milliseconds appear_within, const WaitPolicy& wait);

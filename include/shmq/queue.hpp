@@ -30,6 +30,7 @@
 #include <string_view>
 #include <utility>
 
+#include "shmq/detail/deadline.hpp"
 #include "shmq/detail/event_count.hpp"
 #include "shmq/detail/message_codec.hpp"
 #include "shmq/detail/queue_core.hpp"
@@ -38,19 +39,6 @@
 #include "shmq/status.hpp"
 
 namespace shmq {
-
-namespace detail {
-template <class Rep, class Period>
-Deadline deadline_after(std::chrono::duration<Rep, Period> d) noexcept {
-  const auto now = std::chrono::steady_clock::now();
-  if (d <= d.zero()) return now;
-  const auto limit = Deadline::max() - now;
-  if (d >= std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(limit)) {
-    return Deadline::max();
-  }
-  return now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(d);
-}
-}  // namespace detail
 
 template <detail::QueueElement T>
 class Queue {
@@ -83,9 +71,10 @@ class Queue {
       return {claim_.payload, queue_ ? queue_->core_.ring().max_message() : 0};
     }
     // Publishes the first `bytes` of buffer(). For fixed T, `bytes` must be sizeof(T) (a packed
-    // queue refuses any other size: nothing is published, Status::too_large).
+    // queue refuses any other size: nothing is published, Status::too_large). A claim that holds
+    // no slot (never claimed, or already committed) has nothing to publish: Status::empty.
     Status commit(std::size_t bytes) noexcept {
-      if (!queue_) return Status::corrupt;
+      if (!queue_) return Status::empty;
       Queue* q = std::exchange(queue_, nullptr);
       const Ring& ring = q->core_.ring();
       if (bytes > ring.max_message() || (ring.packed() && bytes != ring.max_message())) {
@@ -111,7 +100,8 @@ class Queue {
     Ring::Claim claim_{};
   };
 
-  // A message read in place: look at data(), then release() (or drop the claim).
+  // A message taken in place (get(GetClaim&)): it is this handle's, no other getter sees it; look
+  // at data(), then release() (or drop the claim) to free its slot for producers.
   class GetClaim {
    public:
     GetClaim() noexcept = default;
@@ -194,28 +184,32 @@ class Queue {
   Status put_until(const T& v, std::chrono::steady_clock::time_point deadline) {
     const Status first = try_put(v);
     if (first != Status::full) return first;
-    return core_.wait(Side::producer, deadline, [&](bool) { return try_put_quiet(v); });
+    return core_.wait(Side::producer, deadline, [&](bool) { return put_and_notify(v); });
   }
 
-  // Puts as many of `items` as fit now, in order; returns how many.
-  std::size_t try_put_many(std::span<const T> items) {
-    std::size_t n = 0;
-    (void)put_some(items, n);
-    if (n != 0) notify_getters(n);
-    return n;
+  // ---- batches: `count` says how many went in (came out); the status says why it stopped ----
+
+  // Puts as many of `items` as fit now, in order. Returns ok when all went in, else why the
+  // next one did not (full, closed, too_large, corrupt, role_taken, busy).
+  Status try_put_many(std::span<const T> items, std::size_t& put) {
+    put = 0;
+    if (items.empty()) return Status::ok;  // all of nothing went in
+    const Status s = put_some(items, put);
+    if (put != 0) notify_getters(put);
+    if (s == Status::full) detail::bump(core_.counters().full_events);
+    return s;
   }
   // Puts all of `items`, blocking while the queue is full. Returns ok, or why it stopped early
-  // (closed, too_large, corrupt, role_taken); `*put` (if given) says how many went in.
-  Status put_many(std::span<const T> items, std::size_t* put = nullptr) {
-    std::size_t done = 0;
-    const Status s = core_.wait(Side::producer, detail::Deadline::max(), [&](bool) {
-      const std::size_t before = done;
-      const Status last = put_some(items, done);
-      if (done != before) notify_getters(done - before);
+  // (closed, too_large, corrupt, role_taken, interrupted).
+  Status put_many(std::span<const T> items, std::size_t& put) {
+    put = 0;
+    if (items.empty()) return Status::ok;
+    return core_.wait(Side::producer, detail::Deadline::max(), [&](bool) {
+      const std::size_t before = put;
+      const Status last = put_some(items, put);
+      if (put != before) notify_getters(put - before);
       return last;
     });
-    if (put) *put = done;
-    return s;
   }
 
   // Zero-copy put: claim a slot, write buffer(), commit().
@@ -248,14 +242,18 @@ class Queue {
     return core_.wait(Side::consumer, deadline, [&](bool) { return get_one(out); });
   }
 
-  // Takes up to out.size() messages that are there now; returns how many.
-  std::size_t try_get_many(std::span<T> out) {
-    std::size_t n = 0;
-    if (take_some(out, n) == Status::corrupt || n != 0) notify_putters(std::max<std::size_t>(n, 1));
-    return n;
+  // Takes up to out.size() messages that are there now. Returns ok when it took at least one,
+  // else why not (empty; closed once closed and drained; corrupt, role_taken, busy).
+  Status try_get_many(std::span<T> out, std::size_t& got) {
+    got = 0;
+    if (out.empty()) return Status::ok;
+    const Status s = take_some(out, got);
+    if (s == Status::corrupt || got != 0) notify_putters(std::max<std::size_t>(got, 1));
+    if (s == Status::empty) detail::bump(core_.counters().empty_events);
+    return s;
   }
-  // Blocks until at least one message is there, then takes up to out.size(); `got` says how
-  // many. Returns ok, or closed once the queue is closed and drained.
+  // Blocks until at least one message is there, then takes up to out.size(). Returns ok, or
+  // closed once the queue is closed and drained (or interrupted, corrupt, ...).
   Status get_many(std::span<T> out, std::size_t& got) {
     got = 0;
     if (out.empty()) return Status::ok;
@@ -268,15 +266,16 @@ class Queue {
     });
   }
 
-  // Zero-copy get: look at the next message in place, then release it.
-  Status try_peek(GetClaim& claim) {
+  // Zero-copy get: take the next message in place (as try_get / get take it: no other getter
+  // will see it), read claim.data(), then release the claim to free the slot.
+  Status try_get(GetClaim& claim) {
     const Status s = acquire_one(claim.claim_);
     if (s == Status::ok) claim.queue_ = this;
     return s;
   }
-  Status peek(GetClaim& claim) {
+  Status get(GetClaim& claim) {
     return core_.wait(Side::consumer, detail::Deadline::max(),
-                      [&](bool) { return try_peek(claim); });
+                      [&](bool) { return try_get(claim); });
   }
 
   // ---- state ----
@@ -379,7 +378,8 @@ class Queue {
     if (done != before) count_put((done - before) * sizeof(T), done - before);
     return done == items.size() ? Status::ok : s;
   }
-  Status try_put_quiet(const T& v) {
+  // try_put() without its full_events count: the re-tries of a blocked put.
+  Status put_and_notify(const T& v) {
     const Status s = put_one(v);
     if (s == Status::ok) notify_getters();
     return s;

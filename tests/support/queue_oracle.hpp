@@ -211,7 +211,7 @@ inline int run_producer(const Scenario& s, std::uint32_t id, Queue<std::string>&
           batch.push_back(make_message(s, id, seq + k));
         }
         std::size_t put = 0;
-        st = q.put_many(batch, &put);
+        st = q.put_many(batch, put);
         if (st != Status::ok || put != batch.size()) return kPartyBadStatus;
         seq += static_cast<std::uint32_t>(batch.size());
         continue;
@@ -246,7 +246,7 @@ int run_consumer(const Scenario& s, std::uint32_t id, Queue<std::string>& q, Rec
         break;
       case 3: {
         typename Queue<std::string>::GetClaim claim;
-        st = q.peek(claim);
+        st = q.get(claim);
         if (st == Status::ok) {
           const auto d = claim.data();
           record(check_message(s, reinterpret_cast<const char*>(d.data()), d.size()));

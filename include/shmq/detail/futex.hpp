@@ -7,9 +7,9 @@
 #include <chrono>
 #include <cstdint>
 
-namespace shmq::detail {
+#include "shmq/detail/deadline.hpp"
 
-using Deadline = std::chrono::steady_clock::time_point;  // CLOCK_MONOTONIC in libstdc++
+namespace shmq::detail {
 
 // Sleeps while *word == expected, until woken, `deadline` passes, or a signal or spurious wakeup
 // ends the wait. Returns nothing: the caller re-checks its condition and its deadline.

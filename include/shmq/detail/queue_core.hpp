@@ -141,6 +141,8 @@ class QueueCore {
   QueueCore(Segment segment, const WaitPolicy& wait);
   Status claim_role(bool producer) noexcept;
   bool producers_gone_now() noexcept;
+  // Live producers, counting up to `enough`.
+  std::size_t count_producers(std::size_t enough) const noexcept;
   void note_empty_wake() noexcept;
   void release_roles() noexcept;
 

@@ -151,6 +151,11 @@ TEST(ManagerDict, OtherTypesOrAnotherKindUnderTheSameNameAreRefused) {
     FAIL() << "opened with other types";
   } catch (const shmq::Error& e) {
     EXPECT_EQ(e.code(), make_error_code(shmq::Errc::type_mismatch)) << e.what();
+    // Demangled (issue 11), not NSt7__cxx1112basic_string…
+    EXPECT_NE(std::string(e.what()).find("holds <std::string, int>, opened as <std::string, "
+                                         "double>"),
+              std::string::npos)
+        << e.what();
   }
   try {
     m.list<int>("d");

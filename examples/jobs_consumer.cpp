@@ -3,6 +3,7 @@
 // next run starts afresh. Ctrl-C stops it cleanly.
 //
 //   ./jobs_consumer [NAME]            (default: jobs)
+#include <atomic>
 #include <csignal>
 #include <cstdint>
 #include <iostream>
@@ -10,17 +11,25 @@
 
 #include "shmq/shmq.hpp"
 
+namespace {
+std::atomic<bool> g_stop{false};  // lock-free: set from the signal handler
+}  // namespace
+
 int main(int argc, char** argv) {
   const std::string name = argc > 1 ? argv[1] : "jobs";
-  std::signal(SIGINT, [](int) { shmq::interrupt(); });  // a blocked get returns `interrupted`
+  // Ctrl-C: a blocked get returns `interrupted`; a busy loop sees the flag.
+  std::signal(SIGINT, [](int) {
+    g_stop.store(true);
+    shmq::interrupt();
+  });
   try {
     auto jobs = shmq::Queue<std::uint64_t>::open_or_create(name, {.capacity = 64});
     jobs.end_when_producers_gone();  // get returns `closed` once they have come and gone
     std::uint64_t job = 0;
     std::uint64_t taken = 0;
     std::uint64_t sum = 0;
-    shmq::Status s;
-    while ((s = jobs.get(job)) == shmq::Status::ok) {
+    shmq::Status s = shmq::Status::interrupted;  // if stopped before the first get
+    while (!g_stop.load() && (s = jobs.get(job)) == shmq::Status::ok) {
       ++taken;
       sum += job;
     }

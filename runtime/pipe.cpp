@@ -382,7 +382,10 @@ Status recv_message(Connection::Impl* m, Sink& sink, std::uint64_t& size) {
         size = total;
         return Status::ok;
       }
-      s = m->next_record(r);
+      // A message under way is received whole: shmq::interrupt() does not cut it (the part
+      // taken would be lost, and the sender was told ok); the sender's death still ends it.
+      while ((s = m->next_record(r)) == Status::interrupted) {
+      }
       // closed: the sender went away part way; the part is dropped.
       if (s != Status::ok) return s;
       // A new message: the sender gave this one up part way (a timed-out send, or a dead

@@ -350,9 +350,10 @@ Status QueueCore::claim_role(bool producer) noexcept {
       self.roles,
       shm_load(self.roles, std::memory_order_relaxed) | (producer ? kRoleProducer : kRoleConsumer),
       std::memory_order_relaxed);
-  // relaxed: a one-way flag; producers_gone() asks only whether it was ever set.
+  // [R14] release, after the role bit: a getter that sees the flag also sees this producer's
+  // role bit (pairs with [A14] in producers_gone()). Set once; a relaxed load skips the store.
   if (producer && shm_load(control().producer_seen, std::memory_order_relaxed) == 0)
-    shm_store(control().producer_seen, 1U, std::memory_order_relaxed);
+    shm_store(control().producer_seen, 1U, std::memory_order_release);
   role_counters_ = &self.counters;
   segment_.set_held_roles(segment_.held_roles() | (producer ? kRoleProducer : kRoleConsumer));
   return Status::ok;
@@ -423,8 +424,8 @@ std::size_t QueueCore::producers() const noexcept {
 }
 
 bool QueueCore::producers_gone() const noexcept {
-  // relaxed: a one-way flag (claim_role()).
-  return shm_load(control().producer_seen, std::memory_order_relaxed) != 0 &&
+  // [A14] pairs with [R14] in claim_role().
+  return shm_load(control().producer_seen, std::memory_order_acquire) != 0 &&
          count_producers(1) == 0;
 }
 
@@ -432,7 +433,14 @@ bool QueueCore::producers_gone_now() noexcept {
   const auto now = std::chrono::steady_clock::now();
   if (now < next_producers_check_) return false;
   next_producers_check_ = now + std::chrono::milliseconds(1);
-  return producers_gone();
+  if (!producers_gone()) return false;
+  // A position reserved by a producer that died before publishing it (several producers only)
+  // is not the end: recovery turns it into a skip after kStuckAfter, and what other producers
+  // published behind it is delivered first.
+  // [A13'] acquire: read after the producers' scan; a reservation made before a producer left
+  // is seen.
+  return !multi_producer_ ||
+         distance(shm_load(control().tail, std::memory_order_acquire), ring_.take_position()) <= 0;
 }
 
 void QueueCore::release_roles() noexcept {

@@ -37,14 +37,15 @@ std::uint64_t unix_now_ns() noexcept {
          static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-// "N processes are attached" for an error message; empty when it cannot tell.
+// "N attachments are open" for an error message; empty when it cannot tell.
 std::string attached_note(std::string_view name) {
   try {
     const Segment seg = Segment::observe(name, std::chrono::milliseconds(50));
     std::uint32_t alive = 0;
     for (std::uint32_t i = 0; i < kRegistryCapacity; ++i)
       alive += seg.entry_alive(i) ? 1U : 0U;
-    return fmt::format(", {} process{} attached", alive, alive == 1 ? " is" : "es are");
+    return fmt::format(", {} attachment{} open (handles, in any process)", alive,
+                       alive == 1 ? " is" : "s are");
   } catch (...) {
     return {};
   }
@@ -394,9 +395,9 @@ Segment::~Segment() {
   if (!impl_ || base_ == nullptr || impl_->observer) return;
   AttachedSegments::erase(impl_.get());
   RegistryEntry& me = self();
-  // relaxed: only the owner writes its entry; readers treat roles as advisory once the lock is
-  // gone.
-  shm_store(me.roles, 0, std::memory_order_relaxed);
+  // [R13'] release: a getter that sees the producer bit gone (QueueCore::count_producers, [A13])
+  // sees what this attachment put; a relaxed store would not continue [R13]'s release.
+  shm_store(me.roles, 0, std::memory_order_release);
   ofd_try_lock(impl_->fd(), kRegistryLockBase + id_->self_index, F_UNLCK);
 }
 

@@ -369,6 +369,45 @@ TEST(QueueProcess, AGetterThatAskedForItEndsWhenItsProducerIsKilled) {
   EXPECT_EQ(q.get_for(got, 30s), Status::closed);
 }
 
+// A producer killed while it holds a reserved, unpublished slot, with another producer's message
+// behind it: the getter waits for recovery to skip the dead slot, takes that message, then ends.
+TEST(QueueProcess, AGetterThatAskedForItDeliversWhatWasPutBehindADeadProducersSlot) {
+  ScopedName name("qp-gone-reserved");
+  auto q = Queue<std::string>::create(name.str(), options(8));
+  WaitPolicy slices;
+  slices.sleep_slice = 5ms;
+  q.set_wait_policy(slices);
+  q.end_when_producers_gone();
+  // Move the read position off 0, so that the dead slot is one recovery has not seen blocked yet
+  // (the getter must not take "nothing there" for the end before recovery has had its turn).
+  {
+    auto warm_up = Queue<std::string>::open(name.str());  // a producer that leaves at once
+    ASSERT_EQ(warm_up.try_put(std::string("warm")), Status::ok);
+  }
+  std::string warm;
+  ASSERT_EQ(q.try_get(warm), Status::ok);
+  Child holder([&] {
+    auto mine = Queue<std::string>::open(name.str());
+    Queue<std::string>::PutClaim claim;
+    if (mine.try_claim(claim) != Status::ok) return kWrongStatus;
+    shmq::test::report_ready();
+    shmq::test::wait_go();
+    return 0;
+  });
+  ASSERT_TRUE(holder.wait_ready());
+  Child later([&] {
+    auto mine = Queue<std::string>::open(name.str());
+    return mine.put(std::string("behind")) == Status::ok ? 0 : kWrongStatus;
+  });
+  EXPECT_EQ(later.wait(), 0);
+  ::kill(holder.pid(), SIGKILL);
+  EXPECT_EQ(holder.wait(), 128 + SIGKILL);
+  std::string got;
+  ASSERT_EQ(q.get_for(got, 30s), Status::ok) << "the message behind the dead slot";
+  EXPECT_EQ(got, "behind");
+  EXPECT_EQ(q.get_for(got, 30s), Status::closed);
+}
+
 // Before any producer attached there is nothing to end: the getter waits (its bound expires).
 // An attachment that only opened the queue is not a producer.
 TEST(QueueProcess, NoProducerYetIsNotTheEnd) {

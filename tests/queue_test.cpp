@@ -137,9 +137,26 @@ TEST(QueueSetup, AlreadyExistsSaysWhoIsAttachedAndWhatToDo) {
   auto q = Queue<int>::create(name.str());
   auto other = Queue<int>::open(name.str());
   expect_error([&] { Queue<int>::create(name.str()); }, Errc::already_exists, name,
-               "2 processes are attached");
+               "2 attachments are open");
   expect_error([&] { Queue<int>::create(name.str()); }, Errc::already_exists, name,
                "open_or_create() to share it, or remove it: shmq rm " + name.str());
+}
+
+// A claim that still holds a slot is not overwritten (its slot would be held for ever).
+TEST(QueueSetup, AClaimStillHoldingASlotIsBusy) {
+  ScopedName name("q-claim-busy");
+  auto q = Queue<std::string>::create(name.str(), options(8));
+  Queue<std::string>::PutClaim put;
+  ASSERT_EQ(q.try_claim(put), Status::ok);
+  EXPECT_EQ(q.try_claim(put), Status::busy);
+  ASSERT_EQ(put.commit(0), Status::ok);
+  ASSERT_EQ(q.try_put(std::string("x")), Status::ok);
+  Queue<std::string>::GetClaim got;
+  ASSERT_EQ(q.try_get(got), Status::ok);
+  EXPECT_EQ(q.try_get(got), Status::busy);
+  got.release();
+  ASSERT_EQ(q.try_get(got), Status::ok);
+  EXPECT_EQ(got.data().size(), 1U);
 }
 
 TEST(QueueSetup, NotFoundSuggestsWaitingForTheCreator) {

@@ -2,7 +2,8 @@
 // what Python's KeyboardInterrupt does to a blocked Queue.get().
 //
 //   std::signal(SIGINT, [](int) { shmq::interrupt(); });
-//   while (q.get(job) == shmq::Status::ok) work(job);   // Ctrl-C: get returns Status::interrupted
+//   while (q.get(job) == shmq::Status::ok) work(job);   // Ctrl-C: a waiting get returns
+//   interrupted
 //
 // interrupt() is async-signal-safe (one lock-free atomic increment). Every blocking Queue or
 // Connection call of this process that is waiting when it runs returns Status::interrupted
@@ -10,11 +11,15 @@
 // futex wait ends with EINTR; if the signal came in the instant before it went to sleep, after
 // that sleep slice), calls on other threads within one sleep slice (WaitPolicy::sleep_slice). A
 // call that starts after interrupt() returned waits normally, so clean-up code (draining, a last
-// put) still works. An interrupted call did nothing: no message was taken or put (a Connection send
-// interrupted part-way drops the part, as a timeout does). try_* calls never block and are never
-// interrupted. A handler that does not call interrupt() leaves blocked calls blocked: a signal
-// alone never ends a wait (as PEP 475 retries Python's system calls).
-// Manager calls are not interrupted (they keep waiting for their reply; docs/manager.md).
+// put) still works. An interrupt() while no call of this process is waiting is not kept: a loop
+// that is busy (its gets keep finding messages) should also test a flag its handler sets
+// (examples/jobs_consumer.cpp). An interrupted call moved nothing more: a single put/get did
+// nothing; put_many / get_many count what they moved before it; a Connection send interrupted
+// part-way drops the part, as a timeout does; a recv that has begun a message finishes it.
+// try_* calls never block and are never interrupted. A handler that does not call interrupt()
+// leaves blocked calls blocked: a signal alone never ends a wait (as PEP 475 retries Python's
+// system calls). Manager calls are not interrupted (they keep waiting for their reply;
+// docs/manager.md).
 #pragma once
 
 #include <atomic>

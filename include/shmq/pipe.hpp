@@ -94,8 +94,7 @@ class Connection {
   static Connection open(std::string_view name, End end,
                          std::chrono::duration<Rep, Period> appear_within,
                          const WaitPolicy& wait = {}) {
-    return open_waiting(name, end, std::chrono::ceil<std::chrono::milliseconds>(appear_within),
-                        wait);
+    return open_waiting(name, end, detail::whole_milliseconds(appear_within), wait);
   }
 
   Connection() noexcept;

@@ -83,7 +83,6 @@ class BoundProcessTarget final : public ProcessTarget {
     }
   }
 
- public:
  private:
   F f_;
   std::tuple<Args...> args_;

@@ -147,8 +147,8 @@ class Queue {
   template <class Rep, class Period>
   static Queue open(std::string_view name, std::chrono::duration<Rep, Period> appear_within,
                     const WaitPolicy& wait = {}) {
-    return Queue(detail::QueueCore::open(
-        name, element_info(), wait, std::chrono::ceil<std::chrono::milliseconds>(appear_within)));
+    return Queue(detail::QueueCore::open(name, element_info(), wait,
+                                         detail::whole_milliseconds(appear_within)));
   }
   // Creates `name`, or opens it if it exists. An existing queue made with other options
   // (capacity after rounding, max_message, producers, consumers, packed) is refused with
@@ -213,7 +213,9 @@ class Queue {
   }
 
   // Zero-copy put: claim a slot, write buffer(), commit().
+  // Status::busy if `claim` holds a slot already (commit or drop it first).
   Status try_claim(PutClaim& claim) {
+    if (claim) return Status::busy;
     if (const Status s = ready_to_put(); s != Status::ok) return s;
     const Status s = claim_slot(claim.claim_);
     if (s == Status::ok) claim.queue_ = this;
@@ -268,7 +270,9 @@ class Queue {
 
   // Zero-copy get: take the next message in place (as try_get / get take it: no other getter
   // will see it), read claim.data(), then release the claim to free the slot.
+  // Status::busy if `claim` holds a message already (release or drop it first).
   Status try_get(GetClaim& claim) {
+    if (claim) return Status::busy;
     const Status s = acquire_one(claim.claim_);
     if (s == Status::ok) claim.queue_ = this;
     return s;

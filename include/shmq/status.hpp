@@ -9,7 +9,7 @@ namespace shmq {
 
 enum class [[nodiscard]] Status : std::uint8_t{
     ok = 0,
-    empty,        // try_get*/peek: nothing to read now
+    empty,        // try_get*: nothing to read now; PutClaim::commit of a claim holding nothing
     full,         // try_put*/claim: no free slot now
     timeout,      // a bounded wait expired
     closed,       // put after close(); get on a closed and drained queue

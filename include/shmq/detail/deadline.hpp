@@ -20,4 +20,15 @@ Deadline deadline_after(std::chrono::duration<Rep, Period> d) noexcept {
   return now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(d);
 }
 
+// `d` rounded up to whole milliseconds, at most about 31 years (no overflow for hours::max()).
+template <class Rep, class Period>
+std::chrono::milliseconds whole_milliseconds(std::chrono::duration<Rep, Period> d) noexcept {
+  constexpr std::chrono::milliseconds kMost{1'000'000'000'000};
+  // Compared in floating point: no duration type's range is exceeded on the way.
+  if (std::chrono::duration<double, std::milli>(d).count() >= static_cast<double>(kMost.count()))
+    return kMost;
+  if (d <= d.zero()) return std::chrono::milliseconds::zero();
+  return std::chrono::ceil<std::chrono::milliseconds>(d);
+}
+
 }  // namespace shmq::detail

@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 
+#include "shmq/detail/deadline.hpp"
 #include "shmq/detail/layout.hpp"
 #include "shmq/error.hpp"
 
@@ -66,7 +67,8 @@ bool wait_for_name(std::string_view name, std::chrono::milliseconds timeout);
 template <class Open>
 auto open_when_created(std::string_view name, std::chrono::milliseconds timeout, Open&& open)
     -> decltype(open()) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  validate_name(name);  // a name that cannot exist is refused now, not after the wait
+  const auto deadline = deadline_after(timeout);
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());

@@ -22,7 +22,12 @@ namespace {
 // NSt7__cxx11…. Tags come from clients: only short ones are demangled (the demangler's work grows
 // with its input), and one that does not demangle is shown as it is.
 std::string readable_tag(std::string_view tag) {
-  if (tag.size() > 256) return std::string(tag);
+  // Only what typeid names look like: short, and [A-Za-z0-9_,] (anything else is shown raw).
+  const bool plausible = std::all_of(tag.begin(), tag.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == ',';
+  });
+  if (tag.size() > 128 || !plausible) return std::string(tag);
   std::string out;
   std::size_t at = 0;
   while (at <= tag.size()) {

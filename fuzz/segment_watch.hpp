@@ -8,7 +8,8 @@
 //       counters), never another registry entry (an opener: its entry's fields; recovery: a dead
 //       entry's `pending`), never an immutable field, a pad or a reserved word; in the own entry
 //       only pending, roles and counters; in the control block only the indices, the eventcounts,
-//       `closed` (only close(), and only to 1) and the owner words; in a slot only seq, stamp, size
+//       `closed` (only close(), and only to 1), `producer_seen` (only a put, only to 1) and the
+//       owner words; in a slot only seq, stamp, size
 //       and, for a put, the payload up to max_message (a packed ring: its elements, for a put);
 //       a read-only call (size/empty/full, a no-op close) nothing at all.
 //     W-HEALTHY (as long as no hostile write or load has happened): only the slots of the
@@ -90,6 +91,11 @@ class SegmentWatch {
     if (closed_after != closed_before && (op != OpClass::close || closed_after != 1)) {
       invariant_failed("W-ANY: `closed` changed other than by close() to 1");
     }
+    const std::uint32_t seen_before = word<std::uint32_t>(snap_.get(), control(kProducerSeen));
+    const std::uint32_t seen_after = word<std::uint32_t>(base_, control(kProducerSeen));
+    if (seen_after != seen_before && (op != OpClass::put || seen_after != 1)) {
+      invariant_failed("W-ANY: `producer_seen` changed other than by a put to 1");
+    }
     if (healthy && op != OpClass::read_only) check_healthy_after();
   }
 
@@ -115,6 +121,7 @@ class SegmentWatch {
   static constexpr std::size_t kTail = offsetof(detail::QueueControl, tail);
   static constexpr std::size_t kHead = offsetof(detail::QueueControl, head);
   static constexpr std::size_t kClosed = offsetof(detail::QueueControl, closed);
+  static constexpr std::size_t kProducerSeen = offsetof(detail::QueueControl, producer_seen);
   static constexpr std::size_t kNotEmpty = offsetof(detail::QueueControl, not_empty);
   static constexpr std::size_t kNotFull = offsetof(detail::QueueControl, not_full);
   static constexpr std::size_t kEpoch = offsetof(detail::EventCountData, epoch);
@@ -146,6 +153,7 @@ class SegmentWatch {
       if (!healthy) allow(control(ec + kWaiters), 8);  // W-HEALTHY: registered and gone again
     }
     if (op == OpClass::close) allow(control(kClosed), 4);
+    if (op == OpClass::put) allow(control(kProducerSeen), 4);  // a first producer's role claim
     allow(control(offsetof(detail::QueueControl, producer_owner)), 8);
     allow(control(offsetof(detail::QueueControl, consumer_owner)), 8);
     if (!healthy) allow(control(offsetof(detail::QueueControl, recovery_owner)), 8);

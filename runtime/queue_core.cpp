@@ -355,7 +355,9 @@ Status QueueCore::claim_role(bool producer) noexcept {
   if (producer && shm_load(control().producer_seen, std::memory_order_relaxed) == 0)
     shm_store(control().producer_seen, 1U, std::memory_order_release);
   role_counters_ = &self.counters;
-  segment_.set_held_roles(segment_.held_roles() | (producer ? kRoleProducer : kRoleConsumer));
+  std::uint32_t held = producer ? kRoleProducer : kRoleConsumer;
+  if (ring_.packed()) held |= producer ? kHeldPackedProducer : kHeldPackedConsumer;
+  segment_.set_held_roles(segment_.held_roles() | held);
   return Status::ok;
 }
 

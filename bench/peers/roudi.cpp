@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,10 +95,34 @@ void remove_leftovers() {
   ::unlink("/tmp/iox-unique-roudi.lock");
 }
 
+constexpr const char* kRunLock = "/tmp/shmq-bench-iox-roudi.lock";
+constexpr std::int64_t kRunLockWaitNs = 300'000'000'000;
+
+// The machine-wide lock of benches that use RouDi (roudi.hpp); -1 on a failure to open it (the
+// bench then goes on without it, as before). Throws Unavailable if another bench holds it longer
+// than kRunLockWaitNs, Interrupted on Ctrl-C.
+int take_run_lock() {
+  const int fd = ::open(kRunLock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0) return -1;
+  const std::int64_t deadline = now_ns() + kRunLockWaitNs;
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) break;  // no locking here: go on without it
+    if (g_interrupted || now_ns() > deadline) {
+      ::close(fd);
+      if (g_interrupted) throw Interrupted{};
+      throw Unavailable(fmt::format("another shmq-bench has used iox-roudi for over {} s ({})",
+                                    kRunLockWaitNs / 1'000'000'000, kRunLock));
+    }
+    sleep_ms(20);
+  }
+  return fd;
+}
+
 }  // namespace
 
 Roudi::Roudi(const std::string& unique)
-    : config_path_(fmt::format("/tmp/{}-roudi.toml", unique)),
+    : run_lock_{take_run_lock()},
+      config_path_(fmt::format("/tmp/{}-roudi.toml", unique)),
       log_path_(fmt::format("/tmp/{}-roudi.log", unique)) {
   {
     std::ofstream config(config_path_);
@@ -160,6 +185,10 @@ void Roudi::stop() noexcept {
   }
   ::unlink(config_path_.c_str());
   ::unlink(log_path_.c_str());
+}
+
+Roudi::RunLock::~RunLock() {
+  if (fd >= 0) ::close(fd);  // releases the flock
 }
 
 }  // namespace shmq_bench

@@ -7,6 +7,10 @@
 // already running on this machine: the bench uses it and leaves it alone. Any other failure
 // (no permission, no binary, a crash) becomes Unavailable with the reason from the log.
 // The binary is the iox-roudi CMake found, or $SHMQ_BENCH_IOX_ROUDI.
+// One run at a time: RouDi's names are fixed (one RouDi per machine), so a second bench that
+// used the first one's RouDi would lose it when the first stops it mid-row. Each bench holds an
+// flock on /tmp/shmq-bench-iox-roudi.lock from start to stop; another one waits for it (up to
+// 5 minutes, then its iceoryx rows are Unavailable with that reason).
 // Stop: SIGINT (RouDi removes its shared memory, socket and locks), SIGKILL after 5 s, and then
 // the bench removes what a killed RouDi leaves: /dev/shm/iceoryx_mgmt, /dev/shm/<user>,
 // /tmp/roudi, /tmp/roudi.lock, /tmp/iox-unique-roudi.lock.
@@ -31,6 +35,13 @@ class Roudi {
  private:
   void stop() noexcept;
 
+  // The flock that makes this bench the only one using RouDi; released with the object, also when
+  // the constructor throws.
+  struct RunLock {
+    int fd = -1;
+    ~RunLock();
+  };
+  RunLock run_lock_;
   pid_t pid_ = -1;
   std::string config_path_;
   std::string log_path_;

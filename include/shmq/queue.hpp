@@ -314,10 +314,7 @@ class Queue {
 
   Status ready_to_put() noexcept {
     if (const Status s = core_.ensure_producer(); s != Status::ok) return s;
-    // relaxed: close is a hint to producers; a put racing close() may land and is then drained.
-    if (detail::shm_load(core_.control().closed, std::memory_order_relaxed) != 0)
-      return Status::closed;
-    return Status::ok;
+    return core_.ring().closed_for_producers() ? Status::closed : Status::ok;
   }
 
   // A free slot; a full ring may be full because a dead consumer holds its oldest slot.
@@ -332,17 +329,30 @@ class Queue {
   }
 
   // One put without notifying (batches notify once).
+  // One load of the held roles decides the path: a packed ring's fast path, or a role still to
+  // claim, or the slot path.
   Status put_one(const T& v) {
-    if (const Status s = ready_to_put(); s != Status::ok) return s;
+    const std::uint32_t held = core_.held_roles();
     if constexpr (kFixed) {
-      // The fast path of a fixed-size T on a packed ring: a copy of constant size, no claim.
-      if (core_.ring().packed()) {
-        const Status s = core_.ring().packed_ring().template put_one<sizeof(T)>(&v);
-        if (s == Status::ok) count_put(sizeof(T), 1);
-        return s;
+      if ((held & detail::kHeldPackedProducer) != 0) return put_packed(v);
+    }
+    if ((held & detail::kRoleProducer) == 0) {
+      if (const Status s = core_.ensure_producer(); s != Status::ok) return s;
+      if constexpr (kFixed) {
+        if (core_.fast_put()) return put_packed(v);
       }
     }
+    if (core_.ring().closed_for_producers()) return Status::closed;
     return put_slot(v);
+  }
+  // The fast path of a fixed-size T on a packed ring whose producer role this handle holds: a
+  // copy of constant size, no claim.
+  Status put_packed(const T& v) {
+    detail::PackedRing& ring = core_.ring().packed_ring();
+    if (ring.closed_for_producers()) return Status::closed;
+    const Status s = ring.template put_one<sizeof(T)>(&v);
+    if (s == Status::ok) count_put(sizeof(T), 1);
+    return s;
   }
   Status put_slot(const T& v) {
     const std::size_t bytes = Codec::size(v);
@@ -391,10 +401,12 @@ class Queue {
 
   // The next message, in place. A ring blocked behind a dead producer's slot is recovered; empty
   // becomes closed once the queue is closed and drained. `kSlots`: the caller knows the ring is
-  // not packed (take_one()).
+  // not packed and holds the consumer role (take_one()).
   template <bool kSlots = false>
   Status acquire_one(Ring::Claim& c) {
-    if (const Status s = core_.ensure_consumer(); s != Status::ok) return s;
+    if constexpr (!kSlots) {
+      if (const Status s = core_.ensure_consumer(); s != Status::ok) return s;
+    }
     Ring& ring = core_.ring();
     const auto attempt = [&] { return kSlots ? ring.try_acquire_slot(c) : ring.try_acquire(c); };
     Status s = attempt();
@@ -408,8 +420,15 @@ class Queue {
 
   // One get without notifying (batches notify once).
   Status take_one(T& out) {
+    const std::uint32_t held = core_.held_roles();  // as in put_one()
     if constexpr (kFixed) {
-      if (core_.ring().packed()) return take_packed(out);
+      if ((held & detail::kHeldPackedConsumer) != 0) return take_packed(out);
+    }
+    if ((held & detail::kRoleConsumer) == 0) {
+      if (const Status s = core_.ensure_consumer(); s != Status::ok) return s;
+      if constexpr (kFixed) {
+        if (core_.fast_get()) return take_packed(out);
+      }
     }
     Ring::Claim c;
     if (const Status s = acquire_one<true>(c); s != Status::ok) return s;
@@ -419,9 +438,9 @@ class Queue {
     count_got(c.size, 1);
     return Status::ok;
   }
-  // take_one() of a fixed-size T on a packed ring (no claim, a copy of constant size).
+  // take_one() of a fixed-size T on a packed ring whose consumer role this handle holds (no
+  // claim, a copy of constant size).
   Status take_packed(T& out) {
-    if (const Status s = core_.ensure_consumer(); s != Status::ok) return s;
     detail::PackedRing& ring = core_.ring().packed_ring();
     Status s = ring.template get_one<sizeof(T)>(&out);
     if (s == Status::empty && core_.ended()) {

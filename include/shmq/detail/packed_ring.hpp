@@ -143,6 +143,10 @@ class PackedRing {
     shm_store(ctl_->head, local_head_, std::memory_order_release);
   }
 
+  // For producers (Queue::ready_to_put()): relaxed, close is a hint to them; a put racing close()
+  // may land and is then drained.
+  bool closed_for_producers() const noexcept { return shm_load(ctl_->closed, std::memory_order_relaxed) != 0; }
+
   // ---- one element of a compile-time size: Queue<T>'s put and get of a fixed-size T ----
   //
   // A run of one without a claim: the copy has a constant size and the element's address a

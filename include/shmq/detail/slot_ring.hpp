@@ -108,6 +108,10 @@ class SlotRing {
   // The packed ring itself, for runs of elements (valid only when packed()).
   PackedRing& packed_ring() noexcept { return packed_ring_; }
   QueueControl& control() const noexcept { return *ctl_; }
+  // relaxed: close is a hint to producers; a put racing close() may land and is then drained.
+  bool closed_for_producers() const noexcept {
+    return shm_load(ctl_->closed, std::memory_order_relaxed) != 0;
+  }
 
   // ---- producer side ----
 

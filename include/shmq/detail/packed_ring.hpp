@@ -145,7 +145,9 @@ class PackedRing {
 
   // For producers (Queue::ready_to_put()): relaxed, close is a hint to them; a put racing close()
   // may land and is then drained.
-  bool closed_for_producers() const noexcept { return shm_load(ctl_->closed, std::memory_order_relaxed) != 0; }
+  bool closed_for_producers() const noexcept {
+    return shm_load(ctl_->closed, std::memory_order_relaxed) != 0;
+  }
 
   // ---- one element of a compile-time size: Queue<T>'s put and get of a fixed-size T ----
   //

@@ -310,7 +310,9 @@ TEST(QueueElements, StringsOfEveryLengthUpToMaxMessageRoundTrip) {
   ScopedName name("q-strings");
   auto q =
       Queue<std::string>::create(name.str(), options(4, Producers::many, Consumers::many, 300));
-  for (std::size_t n = 0; n <= 300; n += 1 + n / 8) {
+  // Every length up to 40 (the inline copies of 1-3, 4-7 and 8-16 bytes and their edges), then
+  // sparser.
+  for (std::size_t n = 0; n <= 300; n += n < 40 ? 1 : 1 + n / 8) {
     std::string s(n, '\0');
     for (std::size_t i = 0; i < n; ++i)
       s[i] = static_cast<char>((i * 31 + n) & 0xFF);
@@ -318,6 +320,21 @@ TEST(QueueElements, StringsOfEveryLengthUpToMaxMessageRoundTrip) {
     std::string out = "stale contents";
     ASSERT_EQ(q.try_get(out), Status::ok);
     EXPECT_EQ(out, s) << n;
+  }
+}
+
+TEST(QueueElements, TheInlineByteCopyWritesExactlyItsRange) {
+  for (std::size_t n = 0; n <= 40; ++n) {
+    std::array<std::byte, 64> src{};
+    for (std::size_t i = 0; i < src.size(); ++i)
+      src[i] = static_cast<std::byte>(i + 1);
+    std::array<std::byte, 64> dst{};
+    dst.fill(std::byte{0xEE});
+    shmq::detail::copy_bytes(dst.data() + 8, src.data() + 3, n);
+    for (std::size_t i = 0; i < dst.size(); ++i) {
+      const bool inside = i >= 8 && i < 8 + n;
+      EXPECT_EQ(dst[i], inside ? src[i - 8 + 3] : std::byte{0xEE}) << "n " << n << " byte " << i;
+    }
   }
 }
 

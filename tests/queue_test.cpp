@@ -1026,6 +1026,36 @@ TEST(PackedQueue, ZeroCopyClaimsAreOneAtATimeAndAShortCommitPublishesNothing) {
   EXPECT_EQ(q.try_get(out), Status::empty);
 }
 
+// The one-element fast paths know of an open claim through the cached indices (packed_ring.hpp):
+// after a claim is closed they must still see exactly what is there.
+TEST(PackedQueue, CopyingCallsAfterAZeroCopyClaimSeeExactlyWhatIsQueued) {
+  ScopedName name("q-packed-after-claims");
+  auto q = Queue<std::uint64_t>::create(name.str(), packed_options(4));
+  for (std::uint64_t v = 1; v <= 3; ++v)
+    ASSERT_EQ(q.try_put(v), Status::ok);
+  {
+    Queue<std::uint64_t>::GetClaim g;
+    ASSERT_EQ(q.try_get(g), Status::ok);
+  }  // released
+  std::uint64_t out = 0;
+  ASSERT_EQ(q.try_get(out), Status::ok);
+  EXPECT_EQ(out, 2U);
+  ASSERT_EQ(q.try_get(out), Status::ok);
+  EXPECT_EQ(out, 3U);
+  EXPECT_EQ(q.try_get(out), Status::empty) << "nothing was put at the fourth position";
+  {
+    Queue<std::uint64_t>::PutClaim dropped;
+    ASSERT_EQ(q.try_claim(dropped), Status::ok);
+  }
+  for (std::uint64_t v = 4; v <= 7; ++v)
+    ASSERT_EQ(q.try_put(v), Status::ok);
+  EXPECT_EQ(q.try_put(8), Status::full) << "a dropped claim must not make room";
+  for (std::uint64_t v = 4; v <= 7; ++v) {
+    ASSERT_EQ(q.try_get(out), Status::ok);
+    EXPECT_EQ(out, v);
+  }
+}
+
 TEST(PackedQueue, DumpShowsWhatIsQueuedWithoutTakingIt) {
   ScopedName name("q-packed-dump");
   auto q = Queue<std::uint64_t>::create(name.str(), packed_options(4));

@@ -153,13 +153,15 @@ class PackedRing {
   //
   // A run of one without a claim: the copy has a constant size and the element's address a
   // constant stride (`Stride` must be the ring's stride). Status::busy while a zero-copy claim
-  // of the same side is open.
+  // of the same side is open: opening one makes the cached index say "full" ("empty"), so only
+  // the slow path, which reloads the index, tests the flag (docs/bench.md, "Instructions per
+  // call").
 
   template <std::size_t Stride>
   Status put_one(const void* element) noexcept {
-    if (claim_open_) return Status::busy;
     const std::uint64_t pos = local_tail_;  // locals: the stores below may alias the members
     if (distance(pos, cached_head_) >= static_cast<std::int64_t>(capacity_)) {
+      if (claim_open_) return Status::busy;
       // [A11] as in try_claim_run().
       const std::uint64_t h = shm_load(ctl_->head, std::memory_order_acquire);
       const std::int64_t depth = distance(pos, h);
@@ -176,9 +178,9 @@ class PackedRing {
   }
   template <std::size_t Stride>
   Status get_one(void* element) noexcept {
-    if (take_open_) return Status::busy;
     const std::uint64_t pos = local_head_;  // as in put_one()
     if (cached_tail_ == pos) {
+      if (take_open_) return Status::busy;
       // [A12] as in try_acquire_run().
       const std::uint64_t t = shm_load(ctl_->tail, std::memory_order_acquire);
       // One unsigned compare is INV-P1 here: tail - head in 1..capacity, or 0 (empty).
@@ -201,6 +203,9 @@ class PackedRing {
     if (const Status s = try_claim_run(1, run); s != Status::ok) return s;
     c = at(local_tail_);
     claim_open_ = true;
+    // A stale copy of head that says "full" (head >= tail - capacity always holds): put_one()
+    // takes its slow path, which sees the open claim.
+    cached_head_ = local_tail_ - capacity_;
     return Status::ok;
   }
   // Publishes the claimed element; `commit == false` drops the claim and publishes nothing.
@@ -215,12 +220,14 @@ class PackedRing {
     c = at(local_head_);
     c.size = stride_;
     take_open_ = true;
+    cached_tail_ = local_head_;  // "empty", as in try_claim(): get_one() sees the open take
     return Status::ok;
   }
   // Frees the acquired element for the producer.
   void release(const RingClaim&) noexcept {
     take_open_ = false;
     release_run(1);
+    cached_tail_ = local_head_;  // was one behind it now (try_acquire()): stale, never ahead
   }
 
  private:

@@ -133,6 +133,18 @@ inline constexpr std::uint64_t make_stamp(std::uint64_t pos, std::uint64_t kind,
                                           std::uint32_t tag) {
   return (make_pending(pos, kind) << 32) | tag;
 }
+// make_stamp() in two steps, for a holder that stamps many positions: the part that does not
+// depend on the position once, then one shift and one or per stamp.
+inline constexpr std::uint64_t stamp_base(std::uint64_t kind, std::uint32_t tag) {
+  return make_stamp(0, kind, tag);
+}
+inline constexpr std::uint64_t stamp_at(std::uint64_t pos, std::uint64_t base) {
+  return (pos << 34) | base;
+}
+static_assert(stamp_at(0x3FFFFFFFFULL, stamp_base(kPendingTake, 0xABCD1234U)) ==
+              make_stamp(0x3FFFFFFFFULL, kPendingTake, 0xABCD1234U));
+static_assert(stamp_at(~0ULL, stamp_base(kPendingClaim, ~0U)) ==
+              make_stamp(~0ULL, kPendingClaim, ~0U));
 inline constexpr bool stamp_names(std::uint64_t stamp, std::uint64_t pos, std::uint64_t kind) {
   return (stamp >> 32) == (make_pending(pos, kind) & 0xFFFFFFFFULL);
 }

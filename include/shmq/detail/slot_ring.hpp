@@ -78,7 +78,8 @@ class SlotRing {
         multi_producer_(config.multi_producer),
         multi_consumer_(config.multi_consumer),
         packed_(config.packed),
-        tag_(claimer_tag),
+        claim_stamp_(stamp_base(kPendingClaim, claimer_tag)),
+        take_stamp_(stamp_base(kPendingTake, claimer_tag)),
         packed_ring_(control, slots, config.capacity, config.stride) {}
 
   // Writes the initial slot sequence of a new ring; the memory must be zeroed. A packed ring
@@ -98,7 +99,8 @@ class SlotRing {
   // Who this handle is (both change after fork()): the claimer stamp it writes into slots it
   // holds, and its registry entry's intent word (RegistryEntry::pending; multi sides only).
   void set_owner(std::uint32_t tag, std::atomic<std::uint64_t>* pending) noexcept {
-    tag_ = tag;
+    claim_stamp_ = stamp_base(kPendingClaim, tag);
+    take_stamp_ = stamp_base(kPendingTake, tag);
     pending_ = pending;
   }
 
@@ -385,7 +387,7 @@ class SlotRing {
           c = claim_at(slot, pos);
           SHMQ_CRASH_POINT(claim_before_stamp);
           // relaxed: ordered by [R8].
-          shm_store(c.slot->stamp, make_stamp(pos, kPendingClaim, tag_), std::memory_order_relaxed);
+          shm_store(c.slot->stamp, stamp_at(pos, claim_stamp_), std::memory_order_relaxed);
           // [R8] the stamp names us now: drop the intent; pairs with [A8] in scan_pending().
           shm_store(*pending_, 0, std::memory_order_release);
           return Status::ok;
@@ -448,7 +450,7 @@ class SlotRing {
           c = claim_at(slot, pos);
           SHMQ_CRASH_POINT(take_before_stamp);
           // relaxed: ordered by [R8].
-          shm_store(c.slot->stamp, make_stamp(pos, kPendingTake, tag_), std::memory_order_relaxed);
+          shm_store(c.slot->stamp, stamp_at(pos, take_stamp_), std::memory_order_relaxed);
           // [R8] as in try_claim_multi().
           shm_store(*pending_, 0, std::memory_order_release);
           return Status::ok;
@@ -472,7 +474,9 @@ class SlotRing {
   bool multi_producer_ = true;
   bool multi_consumer_ = true;
   bool packed_ = false;
-  std::uint32_t tag_ = 0;
+  // stamp_base() of this handle's tag, for a claim and for a take.
+  std::uint64_t claim_stamp_ = 0;
+  std::uint64_t take_stamp_ = 0;
   // Where intents go: this handle's RegistryEntry::pending (a sink until set_owner()).
   std::atomic<std::uint64_t>* pending_ = &unowned_pending;
   std::uint64_t local_tail_ = 0;  // SP: next position to claim

@@ -92,15 +92,19 @@ bool ofd_try_lock(int fd, std::uint64_t byte, short type) noexcept {
   return fcntl(fd, F_OFD_SETLK, &fl) == 0;
 }
 
-// Whether another open file description holds a lock on `byte`.
-bool ofd_is_locked(int fd, std::uint64_t byte) noexcept {
+short ofd_lock_type(int fd, std::uint64_t byte) noexcept {
   struct flock fl {};
-  fl.l_type = F_WRLCK;
+  fl.l_type = F_WRLCK;  // probe with a write lock: any lock held by another description conflicts
   fl.l_whence = SEEK_SET;
   fl.l_start = static_cast<off_t>(byte);
   fl.l_len = 1;
-  if (fcntl(fd, F_OFD_GETLK, &fl) != 0) return true;  // cannot tell: assume alive (conservative)
-  return fl.l_type != F_UNLCK;
+  if (fcntl(fd, F_OFD_GETLK, &fl) != 0) return F_WRLCK;  // cannot tell: alive (conservative)
+  return fl.l_type;
+}
+
+// Whether another open file description holds a lock on `byte`.
+bool ofd_is_locked(int fd, std::uint64_t byte) noexcept {
+  return ofd_lock_type(fd, byte) != F_UNLCK;
 }
 
 namespace {
@@ -622,6 +626,24 @@ bool Segment::remove(std::string_view name) {
   return ::unlink(segment_path(name).c_str()) == 0;
 }
 
+namespace {
+
+// Takes dead entry i over through `fd` (layout.hpp, RegistryEntry): its claim byte, then its
+// byte as a read lock. False, holding nothing, if another taker has it or its owner is alive.
+bool take_over_entry(int fd, std::uint32_t i) noexcept {
+  if (!ofd_try_lock(fd, kRegistryClaimLockBase + i, F_WRLCK)) return false;
+  if (ofd_try_lock(fd, kRegistryLockBase + i, F_RDLCK)) return true;
+  ofd_try_lock(fd, kRegistryClaimLockBase + i, F_UNLCK);
+  return false;
+}
+// Lets go of an entry taken over and not owned.
+void end_take_over(int fd, std::uint32_t i) noexcept {
+  ofd_try_lock(fd, kRegistryLockBase + i, F_UNLCK);
+  ofd_try_lock(fd, kRegistryClaimLockBase + i, F_UNLCK);
+}
+
+}  // namespace
+
 std::optional<Segment::Identity> Segment::Impl::take_entry(int lock_fd, std::uint32_t pid,
                                                            std::uint32_t roles) noexcept {
   auto* header = reinterpret_cast<SegmentHeader*>(base());
@@ -633,7 +655,10 @@ std::optional<Segment::Identity> Segment::Impl::take_entry(int lock_fd, std::uin
       RegistryEntry& e = registry()[i];
       // acquire: pairs with the owner's release of its intent ([R8] in slot_ring.hpp).
       if (pass == 0 && shm_load(e.pending, std::memory_order_acquire) != 0) continue;
-      if (!ofd_try_lock(lock_fd, kRegistryLockBase + i, F_WRLCK)) continue;
+      // Take the dead entry over (layout.hpp, RegistryEntry): its claim byte (one taker at a
+      // time), then its byte as a read lock, so that until the new generation is published below
+      // everyone judges the last owner's token dead — not alive by a lock it no longer holds.
+      if (!take_over_entry(lock_fd, i)) continue;
       SHMQ_CRASH_POINT(attach_entry_locked);
       // Entry i is ours; its previous owner (if any) is gone. Take back what it left: its
       // waiters bits, its intent, its counters.
@@ -655,6 +680,14 @@ std::optional<Segment::Identity> Segment::Impl::take_entry(int lock_fd, std::uin
       // peer can look for them); pairs with [A3] in is_alive() and [A22] in pipe.cpp.
       shm_store(e.roles, roles, std::memory_order_release);
       shm_store(e.generation, generation, std::memory_order_release);
+      // Own it: the read lock becomes the owner's write lock (atomically; no one else can hold
+      // the byte while we hold the claim byte), after the generation store, so a judge that sees
+      // the write lock sees the new generation.
+      if (!ofd_try_lock(lock_fd, kRegistryLockBase + i, F_WRLCK)) {
+        end_take_over(lock_fd, i);
+        continue;
+      }
+      ofd_try_lock(lock_fd, kRegistryClaimLockBase + i, F_UNLCK);
       Identity got;
       got.self_index = i;
       got.self_token = make_token(i, generation);
@@ -668,7 +701,8 @@ bool Segment::tag_dead(std::uint32_t tag) const noexcept {
   const std::uint32_t index = (tag & 0xFFU) - 1;
   if ((tag & 0xFFU) == 0 || index >= kRegistryCapacity) return false;  // not a tag: never on doubt
   if (index == id_->self_index) return tag != static_cast<std::uint32_t>(id_->self_token);
-  if (!ofd_is_locked(impl_->fd(), kRegistryLockBase + index)) return true;
+  // As in is_alive(): free or being taken over, its owner is gone.
+  if (ofd_lock_type(impl_->fd(), kRegistryLockBase + index) != F_WRLCK) return true;
   // [A3] as in is_alive(): a reused entry has a newer generation.
   const std::uint64_t generation = shm_load(entry(index).generation, std::memory_order_acquire);
   return static_cast<std::uint32_t>(make_token(index, generation)) != tag;
@@ -710,11 +744,11 @@ std::uint32_t Segment::reap_dead_sleepers() const noexcept {
     const auto i = static_cast<std::uint32_t>(std::countr_zero(bits));
     if (i >= kRegistryCapacity || entry_alive(i)) continue;
     SHMQ_CRASH_POINT(reap_judged);
-    // Hold the dead entry's lock while clearing its bit: no new owner can attach to it and
+    // Take the dead entry over while clearing its bit: no new owner can attach to it and
     // register (with the same bit) between our verdict and our clear.
-    if (!ofd_try_lock(impl_->fd(), kRegistryLockBase + i, F_WRLCK)) continue;
+    if (!take_over_entry(impl_->fd(), i)) continue;
     clear_waiters_bit(base_, impl_->kind, i);
-    ofd_try_lock(impl_->fd(), kRegistryLockBase + i, F_UNLCK);
+    end_take_over(impl_->fd(), i);
     ++reaped;
   }
   return reaped;
@@ -735,7 +769,8 @@ bool Segment::is_alive(std::uint64_t token) const noexcept {
   const std::uint32_t index = token_index(token);
   if (index >= kRegistryCapacity) return false;
   if (index == id_->self_index) return token == id_->self_token;
-  if (!ofd_is_locked(impl_->fd(), kRegistryLockBase + index)) return false;
+  // Free: its owner is gone; read-locked: being taken over, its owner is gone (layout.hpp).
+  if (ofd_lock_type(impl_->fd(), kRegistryLockBase + index) != F_WRLCK) return false;
   // [A3] pairs with [R3] in attach(): a reused entry has a newer generation.
   return (shm_load(entry(index).generation, std::memory_order_acquire) << 8) == (token & ~0xFFULL);
 }

@@ -191,6 +191,56 @@ TEST(CrashSafety, AReaperDelayedAfterItsVerdictNeverClearsANewOwnersBit) {
   EXPECT_EQ(reaper.wait(), 0);
 }
 
+// A dead owner's entry being taken over: the new attacher B holds the entry's lock but has not
+// yet published its generation (stopped there). The dead producer A's token must read dead —
+// judged by the lock alone it read alive, so a put here returned role_taken, and a new Manager
+// server refused to adopt ("already served by live process ..."; a loaded ASan run of
+// CrashPoints compact_*_rename, 1 in 5 and 1 in 15). Fails without the read-lock take-over of
+// segment.cpp.
+TEST(CrashSafety, AnAttacherStoppedInsideItsTakeOverDoesNotMakeADeadOwnerLookAlive) {
+  if (!shmq::detail::kCrashPointsEnabled) GTEST_SKIP() << "built without SHMQ_CRASH_POINTS";
+  ScopedName name("cs-take-over");
+  auto q = Queue<int>::create(name.str(), {.capacity = 8,
+                                           .producers = shmq::Producers::one,
+                                           .consumers = shmq::Consumers::one});
+  // B first, so that it inherits no entry: it lets go of its copy of q at once.
+  Child b([&]() -> int {
+    { auto inherited = std::move(q); }
+    shmq::test::report_ready();
+    shmq::test::wait_go();
+    shmq::detail::crash_point_arm(CrashPoint::attach_entry_locked, 1, CrashAction::stop);
+    auto mine = Queue<int>::open(name.str(), kWait);
+    return 0;
+  });
+  ASSERT_TRUE(b.wait_ready());
+  // A takes the first free entry (its copy of q, prepared by the fork) and the producer role.
+  Child a([&]() -> int {
+    q.claim_producer();
+    shmq::test::report_ready();
+    shmq::test::wait_go();
+    return 0;
+  });
+  ASSERT_TRUE(a.wait_ready());
+  const std::uint64_t a_token = q.core().control().producer_owner.load();
+  ASSERT_NE(a_token, 0U);
+  ASSERT_TRUE(q.core().segment().is_alive(a_token));
+  a.kill();
+  ASSERT_EQ(a.wait(), kKilled);
+  ASSERT_FALSE(q.core().segment().is_alive(a_token));
+  ASSERT_TRUE(b.go());
+  ASSERT_TRUE(shmq::test::wait_until([&] { return shmq::test::process_state(b.pid()) == 'T'; }))
+      << "B stopped inside its attach";
+  // B took A's entry (the first free one): its lock is held, its generation still A's.
+  EXPECT_TRUE(q.core().segment().entry_alive(shmq::detail::token_index(a_token)));
+  EXPECT_FALSE(q.core().segment().is_alive(a_token)) << "a dead owner read alive";
+  EXPECT_EQ(q.try_put(1), Status::ok) << "the dead producer's role is free";
+  b.kill(SIGCONT);
+  EXPECT_EQ(b.wait(), 0);
+  int v = 0;
+  EXPECT_EQ(q.try_get(v), Status::ok);
+  EXPECT_EQ(v, 1);
+}
+
 // ---- 2. a producer that lost the tail CAS leaves no intent behind ----
 
 // B writes its intent for position 3 and stops before its CAS; A claims 3 and dies before

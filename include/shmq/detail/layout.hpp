@@ -40,6 +40,10 @@ inline constexpr std::size_t kIndexSeparation = 128;
 // drops a process's locks when it dies: that is how liveness is known (docs/design.md §6).
 inline constexpr std::uint64_t kInitLockByte = 1ULL << 40;  // held by the creator until ready
 inline constexpr std::uint64_t kRegistryLockBase = kInitLockByte + 1;  // + registry index
+// + registry index: held (write) by whoever is taking over a dead entry — an attacher until it
+// owns the entry, a reaper while it clears the dead owner's bits — so such takers are one at a
+// time; meanwhile they hold the entry's byte as a *read* lock (RegistryEntry).
+inline constexpr std::uint64_t kRegistryClaimLockBase = kRegistryLockBase + 64;
 
 enum class SegmentKind : std::uint32_t { queue = 1, pipe = 2, manager = 3 };
 
@@ -99,8 +103,12 @@ inline constexpr std::uint32_t kRoleServer = 1U << 2;  // a Manager's server
 inline constexpr std::uint32_t kRoleClient = 1U << 3;  // a Manager's client
 
 // One attached process. Entry i is owned by whoever holds the OFD write lock on byte
-// kRegistryLockBase + i; the owner writes it, anyone reads it. A held lock with a matching
-// generation means the owner is alive; a free lock means the entry's last owner is gone.
+// kRegistryLockBase + i; the owner writes it, anyone reads it. A held write lock with a matching
+// generation means the owner is alive; a free lock means the entry's last owner is gone; a read
+// lock means someone is taking the dead entry over (an attacher before it has published its new
+// generation, or a reaper): its last owner is gone too. (Judged by the write lock alone, an
+// attacher preempted between its lock and its generation store made a dead owner look alive:
+// a new Manager server refused to adopt, "already served by live process".)
 struct RegistryEntry {
   std::atomic<std::uint64_t> generation;  // bumped by each new owner
   std::atomic<std::uint64_t> attached_unix_ns;
@@ -153,6 +161,7 @@ inline constexpr std::uint32_t stamp_tag(std::uint64_t stamp) {
 }
 
 inline constexpr std::uint32_t kRegistryCapacity = 64;
+static_assert(kRegistryClaimLockBase >= kRegistryLockBase + kRegistryCapacity);
 inline constexpr std::uint64_t kRegistryOffset = sizeof(SegmentHeader);
 inline constexpr std::uint64_t kBodyOffset =
     kRegistryOffset + kRegistryCapacity * sizeof(RegistryEntry);

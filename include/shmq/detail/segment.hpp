@@ -82,10 +82,14 @@ auto open_when_created(std::string_view name, std::chrono::milliseconds timeout,
   }
 }
 
-// OFD byte-range locks on one byte of `fd` (F_WRLCK / F_UNLCK); false if not granted.
+// OFD byte-range locks on one byte of `fd` (F_WRLCK / F_RDLCK / F_UNLCK); false if not granted.
+// A description that holds a read lock upgrades it to a write lock atomically.
 bool ofd_try_lock(int fd, std::uint64_t byte, short type) noexcept;
 // Whether another open file description holds a lock on `byte` (true when it cannot tell).
 bool ofd_is_locked(int fd, std::uint64_t byte) noexcept;
+// The type of lock another description holds on `byte`: F_UNLCK, F_RDLCK or F_WRLCK (F_WRLCK
+// when it cannot tell: the conservative answer for liveness).
+short ofd_lock_type(int fd, std::uint64_t byte) noexcept;
 
 // "queue", "pipe", "manager", or "unknown".
 const char* kind_name(std::uint32_t kind) noexcept;

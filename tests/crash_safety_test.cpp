@@ -200,9 +200,9 @@ TEST(CrashSafety, AReaperDelayedAfterItsVerdictNeverClearsANewOwnersBit) {
 TEST(CrashSafety, AnAttacherStoppedInsideItsTakeOverDoesNotMakeADeadOwnerLookAlive) {
   if (!shmq::detail::kCrashPointsEnabled) GTEST_SKIP() << "built without SHMQ_CRASH_POINTS";
   ScopedName name("cs-take-over");
-  auto q = Queue<int>::create(name.str(), {.capacity = 8,
-                                           .producers = shmq::Producers::one,
-                                           .consumers = shmq::Consumers::one});
+  auto q = Queue<int>::create(
+      name.str(),
+      {.capacity = 8, .producers = shmq::Producers::one, .consumers = shmq::Consumers::one});
   // B first, so that it inherits no entry: it lets go of its copy of q at once.
   Child b([&]() -> int {
     { auto inherited = std::move(q); }

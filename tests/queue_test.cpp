@@ -1143,6 +1143,27 @@ TEST(QueueHostile, SlotSizeThatDoesNotMatchAFixedElementIsCorruptAndSkipped) {
   EXPECT_EQ(v, 2U);
 }
 
+TEST(QueueHostile, ABatchThatMeetsACorruptMessageAfterOthersSaysCorruptAndCountsThem) {
+  ScopedName name("q-hostile-batch");
+  auto q = Queue<std::uint64_t>::create(name.str(), options(4));
+  std::uint64_t v = 0;
+  for (std::uint64_t i = 1; i <= 3; ++i) {
+    ASSERT_EQ(q.try_put(i), Status::ok);
+    ASSERT_EQ(q.try_get(v), Status::ok);
+  }
+  for (std::uint64_t i = 4; i <= 6; ++i)
+    ASSERT_EQ(q.try_put(i), Status::ok);                 // positions 3, 4, 5: slots 3, 0, 1
+  shmq::test::poke<std::uint32_t>(name, 13312 + 16, 3);  // slot 0 (5) says 3 bytes
+  std::array<std::uint64_t, 3> out{};
+  std::size_t got = 0;
+  EXPECT_EQ(q.try_get_many(out, got), Status::corrupt) << "the drop of 5 is not hidden";
+  ASSERT_EQ(got, 1U);
+  EXPECT_EQ(out[0], 4U);
+  EXPECT_EQ(q.try_get_many(out, got), Status::ok);
+  ASSERT_EQ(got, 1U);
+  EXPECT_EQ(out[0], 6U);
+}
+
 TEST(QueueHostile, GarbageSlotSequenceGivesCorruptStatusNotACrash) {
   ScopedName name("q-hostile-seq");
   auto q = Queue<std::uint64_t>::create(name.str(), options(4, Producers::one, Consumers::one));

@@ -245,7 +245,9 @@ class Queue {
   }
 
   // Takes up to out.size() messages that are there now. Returns ok when it took at least one,
-  // else why not (empty; closed once closed and drained; corrupt, role_taken, busy).
+  // else why not (empty; closed once closed and drained; corrupt, role_taken, busy). A corrupt
+  // message after some were taken returns corrupt with `got` counting those (the corrupt one is
+  // dropped, as try_get drops it): a batch never hides a drop.
   Status try_get_many(std::span<T> out, std::size_t& got) {
     got = 0;
     if (out.empty()) return Status::ok;
@@ -460,6 +462,7 @@ class Queue {
     Status s = Status::ok;
     while (got < out.size() && (s = take_one(out[got])) == Status::ok)
       ++got;
+    if (s == Status::corrupt) return s;  // `got` says what came out before it
     return got != before ? Status::ok : s;
   }
   Status take_runs(std::span<T> out, std::size_t& got) {
@@ -482,7 +485,7 @@ class Queue {
     }
     if (got != before) {
       count_got((got - before) * sizeof(T), got - before);
-      return Status::ok;
+      return s == Status::corrupt ? s : Status::ok;  // as in take_some()
     }
     return closed && s == Status::empty ? Status::closed : s;
   }

@@ -64,7 +64,8 @@ SHMQ_FUZZ_UNTRACED bool inert(std::size_t at) {
   }
   const std::size_t c = at - d::kBodyOffset;
   if (c >= sizeof(d::QueueControl)) return false;
-  return (c >= 48 && c < 128) || (c >= 136 && c < 256) || (c >= 264 && c < 384) ||
+  static_assert(offsetof(d::QueueControl, pad0_) == 112, "the control block's first pad moved");
+  return (c >= 112 && c < 128) || (c >= 136 && c < 256) || (c >= 264 && c < 384) ||
          (c >= 400 && c < 512) || (c >= 528 && c < 640) || (c >= 644 && c < 648) || c >= 672;
 }
 

@@ -3,7 +3,6 @@
 //
 // Every op decodes all its arguments and checks that the body is consumed (`in.done()`) before
 // it changes anything: a malformed request changes nothing.
-#include <cxxabi.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -13,41 +12,11 @@
 #include <string_view>
 
 #include "manager_store.hpp"
+#include "type_names.hpp"
 
 namespace shmq::detail::mgr {
 
 namespace {
-
-// A type tag (typeid names, comma-separated: "K,V") as C++ reads it: std::string, not
-// NSt7__cxx11…. Tags come from clients: only short ones are demangled (the demangler's work grows
-// with its input), and one that does not demangle is shown as it is.
-std::string readable_tag(std::string_view tag) {
-  // Only what typeid names look like: short, and [A-Za-z0-9_,] (anything else is shown raw).
-  const bool plausible = std::all_of(tag.begin(), tag.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == ',';
-  });
-  if (tag.size() > 128 || !plausible) return std::string(tag);
-  std::string out;
-  std::size_t at = 0;
-  while (at <= tag.size()) {
-    const std::size_t comma = std::min(tag.find(',', at), tag.size());
-    const std::string part(tag.substr(at, comma - at));
-    int status = -1;
-    char* plain = abi::__cxa_demangle(part.c_str(), nullptr, nullptr, &status);
-    if (!out.empty() || at != 0) out += ", ";
-    std::string name = status == 0 && plain != nullptr ? plain : part;
-    // The spelling a user wrote: std::string, not its template's expansion.
-    constexpr std::string_view kLong =
-        "std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >";
-    for (std::size_t p = name.find(kLong); p != std::string::npos; p = name.find(kLong, p))
-      name.replace(p, kLong.size(), "std::string");
-    out += name;
-    std::free(plain);  // NOLINT(cppcoreguidelines-no-malloc): __cxa_demangle's contract
-    at = comma + 1;
-  }
-  return out;
-}
 
 constexpr std::size_t kSnapshotChunk = 1U << 20;  // bytes of items per snapshot record
 
@@ -188,9 +157,10 @@ void Store::attach(const Caller& caller, std::string_view name, ObjectKind kind,
                                                             kind_name(o.kind), kind_name(kind))));
     }
     if (o.tag != tag) {
-      return reply(Code::type_mismatch,
-                   error_body(fmt::format("{} '{}' holds <{}>, opened as <{}>", kind_name(kind),
-                                          name, readable_tag(o.tag), readable_tag(tag))));
+      return reply(
+          Code::type_mismatch,
+          error_body(fmt::format("{} '{}' holds <{}>, opened as <{}>", kind_name(kind), name,
+                                 readable_type_names(o.tag), readable_type_names(tag))));
     }
     if (kind == ObjectKind::barrier && o.param != param) {
       return reply(Code::type_mismatch,

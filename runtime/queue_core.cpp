@@ -2,6 +2,7 @@
 #include "shmq/detail/shm_access.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <climits>
 #include <cstring>
@@ -12,6 +13,7 @@
 
 #include "shmq/detail/crash_point.hpp"
 #include "shmq/error.hpp"
+#include "type_names.hpp"
 
 namespace shmq::detail {
 
@@ -30,6 +32,30 @@ constexpr std::uint32_t kDefaultMaxMessage = 4096;
 
 constexpr std::uint64_t round_up(std::uint64_t v, std::uint64_t to) {
   return (v + to - 1) / to * to;
+}
+
+}  // namespace
+
+namespace {
+
+// Fixed-size elements of the same size but another C++ type (Queue<double> opened as
+// Queue<std::int64_t>): refused when both the segment and the opener name a type.
+void check_element_type(const std::string& name, const QueueControl& ctl,
+                        const ElementInfo* expected) {
+  const std::uint64_t stored = ctl.element_type;  // one read: immutable after ready
+  if (expected == nullptr || expected->type_name.empty() || stored == 0) return;
+  if (stored == element_type_id(expected->type_name)) return;
+  // The stored name, only for the message: up to its NUL, never past the field.
+  std::array<char, sizeof(ctl.element_type_name)> copy{};
+  std::memcpy(copy.data(), ctl.element_type_name, copy.size());
+  const std::string_view held(copy.data(), strnlen(copy.data(), copy.size() - 1));
+  const bool printable = !held.empty() && std::all_of(held.begin(), held.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+  throw Error(Errc::type_mismatch, name,
+              fmt::format("holds <{}>, opened as <{}>",
+                          printable ? readable_type_names(held) : std::string("another type"),
+                          readable_type_names(expected->type_name)));
 }
 
 }  // namespace
@@ -104,6 +130,7 @@ SlotRing::Config validate_queue_control(const Segment& seg, const QueueControl& 
             : std::string("byte messages");
     throw Error(Errc::type_mismatch, name, fmt::format("holds {}, opened for {}", found, wanted));
   }
+  check_element_type(name, ctl, expected_element);
   // INV-R1 on a consistent snapshot: head, then tail, then head again unchanged (a live queue
   // moves; a torn snapshot must not look corrupt). A queue too busy to snapshot is not judged.
   for (int attempt = 0; attempt < 64; ++attempt) {
@@ -266,6 +293,11 @@ QueueCore QueueCore::create(std::string_view name, const QueueOptions& options,
     ctl->flags = flags;
     ctl->element_kind = static_cast<std::uint32_t>(element.kind);
     ctl->element_size = element.size;
+    if (!element.type_name.empty()) {
+      ctl->element_type = element_type_id(element.type_name);
+      const std::size_t n = std::min(element.type_name.size(), sizeof(ctl->element_type_name) - 1);
+      std::memcpy(ctl->element_type_name, element.type_name.data(), n);  // the rest stays zero
+    }
     ctl->start_position = options.start_position;
     SlotRing::initialize(*ctl, base + kQueueSlotsOffset, g.capacity, g.stride,
                          options.start_position, packed);

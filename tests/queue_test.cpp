@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -284,6 +285,41 @@ TEST(QueueSetup, OpeningWithAnotherElementTypeIsATypeMismatch) {
   expect_error([&] { Queue<int>::open(strings.str()); }, Errc::type_mismatch, strings,
                "byte messages");
   EXPECT_NO_THROW(Queue<Bytes>::open(strings.str())) << "both are byte messages";
+}
+
+TEST(QueueSetup, AnotherTypeOfTheSameSizeIsATypeMismatchNamingBoth) {
+  ScopedName name("q-type-same-size");
+  auto made = Queue<double>::create(name.str());
+  expect_error([&] { Queue<std::int64_t>::open(name.str()); }, Errc::type_mismatch, name,
+               "holds <double>, opened as <long>");
+  expect_error([&] { Queue<std::int64_t>::open_or_create(name.str()); }, Errc::type_mismatch, name,
+               "holds <double>");
+  EXPECT_NO_THROW(Queue<double>::open(name.str()));
+}
+
+TEST(QueueSetup, ASegmentWithNoRecordedTypeOpensAsAnyTypeOfItsSize) {
+  ScopedName name("q-type-unrecorded");
+  {
+    auto made = Queue<double>::create(name.str());
+    ASSERT_EQ(made.try_put(0.5), Status::ok);
+  }
+  // As made by an older build (the field was zero padding) or a creator that named no type.
+  shmq::test::poke<std::uint64_t>(
+      name, shmq::detail::kBodyOffset + offsetof(shmq::detail::QueueControl, element_type), 0);
+  auto q = Queue<std::uint64_t>::open(name.str());
+  std::uint64_t bits = 0;
+  ASSERT_EQ(q.try_get(bits), Status::ok);
+  EXPECT_EQ(bits, std::bit_cast<std::uint64_t>(0.5));
+}
+
+TEST(QueueHostile, AnUnprintableRecordedTypeNameIsNotEchoed) {
+  ScopedName name("q-type-hostile-name");
+  { auto made = Queue<double>::create(name.str()); }
+  const std::size_t at =
+      shmq::detail::kBodyOffset + offsetof(shmq::detail::QueueControl, element_type_name);
+  shmq::test::poke<std::uint64_t>(name, at, 0x0A1B7F0102030405ULL);  // control bytes
+  expect_error([&] { Queue<std::int64_t>::open(name.str()); }, Errc::type_mismatch, name,
+               "holds <another type>, opened as <long>");
 }
 
 // ---- element types ----

@@ -312,7 +312,10 @@ class Queue {
  private:
   explicit Queue(detail::QueueCore core) noexcept : core_(std::move(core)) {}
 
-  static detail::ElementInfo element_info() { return {Codec::kind, Codec::element_size, 0}; }
+  static detail::ElementInfo element_info() {
+    if constexpr (kFixed) return {Codec::kind, Codec::element_size, 0, typeid(T).name()};
+    return {Codec::kind, Codec::element_size, 0, {}};
+  }
 
   Status ready_to_put() noexcept {
     if (const Status s = core_.ensure_producer(); s != Status::ok) return s;

@@ -21,6 +21,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 #include <type_traits>
 
 namespace shmq::detail {
@@ -207,6 +208,16 @@ struct EventCountData {
 static_assert(sizeof(EventCountData) == 16);
 static_assert(kRegistryCapacity <= 64, "one waiters bit per registry entry");
 
+// FNV-1a of a typeid name, never 0 (QueueControl::element_type).
+inline constexpr std::uint64_t element_type_id(std::string_view type_name) {
+  std::uint64_t h = 14695981039346656037ULL;
+  for (const char c : type_name) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  return h == 0 ? 1 : h;
+}
+
 struct QueueControl {
   // Immutable after creation (written before `ready`).
   std::uint64_t capacity;        // slots, a power of two
@@ -217,7 +228,12 @@ struct QueueControl {
   std::uint32_t element_kind;    // ElementKind
   std::uint64_t element_size;    // sizeof(T) for fixed elements, 0 for bytes
   std::uint64_t start_position;  // first position (tests start near the 2^64 wrap)
-  std::uint8_t pad0_[128 - 48];
+  // Fixed-size elements: which C++ type (element_type_id() of typeid(T).name()), 0 = not recorded
+  // (bytes kinds, a creator that did not say, or a segment made before these had a name: they
+  // were zero padding). The name (typeid's, NUL-padded, cut at 55 bytes) is for messages only.
+  std::uint64_t element_type;
+  char element_type_name[56];
+  std::uint8_t pad0_[128 - 48 - 64];
   // Producers' line: the next position to claim (tail). MP: claimed by CAS. SP: written only by
   // the producer, read by others only for size() and by the next producer on take-over.
   std::atomic<std::uint64_t> tail;

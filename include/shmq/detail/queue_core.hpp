@@ -24,6 +24,9 @@ struct ElementInfo {
   ElementKind kind = ElementKind::bytes;
   std::uint64_t size = 0;         // sizeof(T) for fixed elements, 0 for bytes
   std::uint32_t max_message = 0;  // bytes per slot (creation only)
+  // typeid(T).name() of a fixed-size T: recorded at create, checked at open when both sides have
+  // one (QueueControl::element_type). Empty: not recorded, not checked.
+  std::string_view type_name;
 };
 
 // Sizes of a queue segment: size first, then place (docs/style.md).

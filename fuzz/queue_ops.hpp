@@ -120,7 +120,9 @@ OpClass queue_op(shmq::Queue<T>& q, unsigned which, std::uint8_t op, Duration bl
       const shmq::Status s = q.try_get_many(batch, n);
       if (n > batch.size())
         invariant_failed("a batch get returned more than it was given room for");
-      if ((s == shmq::Status::ok) != (n != 0))
+      // ok: some came out and nothing corrupt was met; corrupt: maybe some before it; any other
+      // status: none came out.
+      if (s == shmq::Status::ok ? n == 0 : (s != shmq::Status::corrupt && n != 0))
         invariant_failed("a batch get's status disagrees with its count");
       const Trust trust = trust_now();
       for (std::size_t i = 0; i < n; ++i)
@@ -128,6 +130,7 @@ OpClass queue_op(shmq::Queue<T>& q, unsigned which, std::uint8_t op, Duration bl
       if (trust == Trust::healthy && n < batch.size()) {
         // It stopped on a malformed message it consumed (corrupt), or on an empty queue.
         if (oracle.front_malformed()) {
+          if (s != shmq::Status::corrupt) invariant_failed("a batch get hid a dropped message");
           oracle.drop_front();
         } else {
           oracle.got(shmq::Status::empty, nullptr, trust);

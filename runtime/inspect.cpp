@@ -21,6 +21,7 @@
 #include "shmq/detail/queue_core.hpp"
 #include "shmq/detail/segment.hpp"
 #include "shmq/error.hpp"
+#include "type_names.hpp"
 
 namespace shmq {
 
@@ -36,18 +37,9 @@ CounterSnapshot snapshot(const Counters& c) noexcept {
   // relaxed: statistics written by their owners; a racy snapshot by contract.
   constexpr auto r = std::memory_order_relaxed;
   CounterSnapshot s;
-  s.msgs_put = c.msgs_put.load(r);
-  s.bytes_put = c.bytes_put.load(r);
-  s.msgs_got = c.msgs_got.load(r);
-  s.bytes_got = c.bytes_got.load(r);
-  s.full_events = c.full_events.load(r);
-  s.empty_events = c.empty_events.load(r);
-  s.sleeps = c.sleeps.load(r);
-  s.wakes = c.wakes.load(r);
-  s.timeouts = c.timeouts.load(r);
-  s.closes = c.closes.load(r);
-  s.recovered_slots = c.recovered_slots.load(r);
-  s.in_doubt = c.in_doubt.load(r);
+#define SHMQ_LOAD_COUNTER(name) s.name = c.name.load(r);
+  SHMQ_COUNTERS(SHMQ_LOAD_COUNTER)
+#undef SHMQ_LOAD_COUNTER
   return s;
 }
 
@@ -68,6 +60,10 @@ QueueState queue_state(const Segment& seg) {
   q.element = ctl.element_kind == static_cast<std::uint32_t>(detail::ElementKind::fixed)
                   ? fmt::format("fixed:{}", element_size)
                   : std::string("bytes");
+  if (ctl.element_type != 0) {
+    const std::string stored = detail::stored_type_name(ctl.element_type_name);
+    if (!stored.empty()) q.element_type = detail::readable_type_names(stored);
+  }
   q.capacity = cfg.capacity;
   q.slot_stride = cfg.stride;
   q.max_message = cfg.max_message;
@@ -226,18 +222,8 @@ Backlog backlog_of(std::string_view name) {
 }  // namespace
 
 CounterSnapshot& CounterSnapshot::operator+=(const CounterSnapshot& o) noexcept {
-  msgs_put += o.msgs_put;
-  bytes_put += o.bytes_put;
-  msgs_got += o.msgs_got;
-  bytes_got += o.bytes_got;
-  full_events += o.full_events;
-  empty_events += o.empty_events;
-  sleeps += o.sleeps;
-  wakes += o.wakes;
-  timeouts += o.timeouts;
-  closes += o.closes;
-  recovered_slots += o.recovered_slots;
-  in_doubt += o.in_doubt;
+  for (const CounterField& f : kCounterFields)
+    this->*f.member += o.*f.member;
   return *this;
 }
 

@@ -45,16 +45,11 @@ void check_element_type(const std::string& name, const QueueControl& ctl,
   const std::uint64_t stored = ctl.element_type;  // one read: immutable after ready
   if (expected == nullptr || expected->type_name.empty() || stored == 0) return;
   if (stored == element_type_id(expected->type_name)) return;
-  // The stored name, only for the message: up to its NUL, never past the field.
-  std::array<char, sizeof(ctl.element_type_name)> copy{};
-  std::memcpy(copy.data(), ctl.element_type_name, copy.size());
-  const std::string_view held(copy.data(), strnlen(copy.data(), copy.size() - 1));
-  const bool printable = !held.empty() && std::all_of(held.begin(), held.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-  });
+  // The stored name, only for the message.
+  const std::string held = stored_type_name(ctl.element_type_name);
   throw Error(Errc::type_mismatch, name,
               fmt::format("holds <{}>, opened as <{}>",
-                          printable ? readable_type_names(held) : std::string("another type"),
+                          !held.empty() ? readable_type_names(held) : std::string("another type"),
                           readable_type_names(expected->type_name)));
 }
 

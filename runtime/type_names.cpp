@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
+#include <vector>
 
 namespace shmq::detail {
 
@@ -33,6 +35,15 @@ std::string readable_type_names(std::string_view tag) {
     at = comma + 1;
   }
   return out;
+}
+
+std::string stored_type_name(std::span<const char> field) {
+  std::vector<char> copy(field.begin(), field.end());  // one read of each byte
+  const std::string_view name(copy.data(), strnlen(copy.data(), copy.size()));
+  const bool plain = std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+  return plain ? std::string(name) : std::string();
 }
 
 }  // namespace shmq::detail

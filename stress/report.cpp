@@ -1,7 +1,5 @@
 #include "report.hpp"
 
-#include <algorithm>
-#include <cmath>
 #include <utility>
 
 #include <fmt/format.h>
@@ -10,7 +8,10 @@ namespace shmq::stress {
 
 namespace {
 
-using Json = nlohmann::ordered_json;
+using output::counters_json;
+using output::human_count;
+using output::Json;
+using output::Table;
 
 std::string result_word(const Summary& s) {
   switch (s.run.kind) {
@@ -26,156 +27,7 @@ std::string result_word(const Summary& s) {
   return "?";
 }
 
-std::vector<std::pair<const char*, std::uint64_t>> counter_fields(const CounterSnapshot& c) {
-  return {{"msgs_put", c.msgs_put},
-          {"bytes_put", c.bytes_put},
-          {"msgs_got", c.msgs_got},
-          {"bytes_got", c.bytes_got},
-          {"full_events", c.full_events},
-          {"empty_events", c.empty_events},
-          {"sleeps", c.sleeps},
-          {"wakes", c.wakes},
-          {"timeouts", c.timeouts},
-          {"closes", c.closes},
-          {"recovered_slots", c.recovered_slots},
-          {"in_doubt", c.in_doubt}};
-}
-
-Json counters_json(const CounterSnapshot& c) {
-  Json out = Json::object();
-  for (const auto& [name, value] : counter_fields(c))
-    out[name] = value;
-  return out;
-}
-
 }  // namespace
-
-std::string TextTable::render() const {
-  std::vector<std::size_t> width(columns_.size(), 0);
-  for (std::size_t i = 0; i < columns_.size(); ++i)
-    width[i] = columns_[i].title.size();
-  for (const auto& row : rows_) {
-    for (std::size_t i = 0; i < row.size() && i < width.size(); ++i)
-      width[i] = std::max(width[i], row[i].size());
-  }
-  std::string out;
-  const auto line = [&](const std::vector<std::string>& cells) {
-    std::string l = "  ";
-    for (std::size_t i = 0; i < columns_.size(); ++i) {
-      const std::string cell = i < cells.size() ? cells[i] : std::string();
-      if (i != 0) l += "  ";
-      l += columns_[i].right ? fmt::format("{:>{}}", cell, width[i])
-                             : fmt::format("{:<{}}", cell, width[i]);
-    }
-    while (!l.empty() && l.back() == ' ')
-      l.pop_back();
-    out += l + "\n";
-  };
-  std::vector<std::string> titles;
-  for (const Column& c : columns_)
-    titles.push_back(c.title);
-  if (std::any_of(titles.begin(), titles.end(), [](const std::string& t) { return !t.empty(); })) {
-    line(titles);
-  }
-  for (const auto& row : rows_)
-    line(row);
-  return out;
-}
-
-std::string human_count(double n) {
-  if (!std::isfinite(n) || n < 0) return "0";
-  if (n < 1e3) return fmt::format("{:.0f}", n);
-  if (n < 1e6) return fmt::format("{:.1f}k", n / 1e3);
-  if (n < 1e9) return fmt::format("{:.2f}M", n / 1e6);
-  return fmt::format("{:.2f}G", n / 1e9);
-}
-
-std::string format_inspect(const SegmentReport& r) {
-  std::string out;
-  const auto line = [&](const char* key, const std::string& value) {
-    out += fmt::format("  {:<12}{}\n", key, value);
-  };
-  line("segment", r.name);
-  line("kind", fmt::format("{} (layout version {})", r.kind, r.layout_version));
-  line("size", fmt::format("{} bytes", r.size_bytes));
-  line("creator", fmt::format("pid {}", r.creator_pid));
-  if (r.queue) {
-    const QueueState& q = *r.queue;
-    line("queue", fmt::format("{}, {} elements, capacity {}, max message {} B, slot stride {} B",
-                              q.mode, q.element, q.capacity, q.max_message, q.slot_stride));
-    line("state", q.closed ? "closed" : "open");
-    line("positions", fmt::format("head {}  tail {}  depth {}", q.head, q.tail, q.depth));
-    line("sleepers",
-         fmt::format("getters {}  putters {}", q.sleepers_not_empty, q.sleepers_not_full));
-    const auto pid_or_none = [](std::uint32_t pid) {
-      return pid != 0 ? std::to_string(pid) : std::string("-");
-    };
-    if (q.mode.starts_with("sp")) line("producer", pid_or_none(q.producer_pid));
-    if (q.mode.ends_with("sc")) line("consumer", pid_or_none(q.consumer_pid));
-  }
-  std::size_t alive = 0;
-  for (const AttachedProcess& p : r.processes)
-    alive += p.alive ? 1 : 0;
-  out += fmt::format("\n  processes: {} alive, {} dead\n", alive, r.processes.size() - alive);
-  TextTable t({{"ENTRY", true},
-               {"PID", true},
-               {"ROLES"},
-               {"ALIVE"},
-               {"PUT", true},
-               {"GOT", true},
-               {"SLEEPS", true},
-               {"WAKES", true}});
-  for (const AttachedProcess& p : r.processes) {
-    t.add_row({std::to_string(p.index), std::to_string(p.pid), p.role_names(),
-               p.alive ? "yes" : "no", std::to_string(p.counters.msgs_put),
-               std::to_string(p.counters.msgs_got), std::to_string(p.counters.sleeps),
-               std::to_string(p.counters.wakes)});
-  }
-  out += t.render();
-  out += "\n  counters (all processes, departed ones included)\n";
-  TextTable c({{"COUNTER"}, {"VALUE", true}});
-  for (const auto& [name, value] : counter_fields(r.totals))
-    c.add_row({name, std::to_string(value)});
-  out += c.render();
-  return out;
-}
-
-Json inspect_json(const SegmentReport& r) {
-  Json out = Json::object();
-  out["name"] = r.name;
-  out["kind"] = r.kind;
-  out["layout_version"] = r.layout_version;
-  out["size_bytes"] = r.size_bytes;
-  out["creator_pid"] = r.creator_pid;
-  if (r.queue) {
-    const QueueState& q = *r.queue;
-    out["queue"] = {{"mode", q.mode},
-                    {"element", q.element},
-                    {"capacity", q.capacity},
-                    {"max_message", q.max_message},
-                    {"head", q.head},
-                    {"tail", q.tail},
-                    {"depth", q.depth},
-                    {"closed", q.closed},
-                    {"sleepers_not_empty", q.sleepers_not_empty},
-                    {"sleepers_not_full", q.sleepers_not_full},
-                    {"producer_pid", q.producer_pid},
-                    {"consumer_pid", q.consumer_pid}};
-  } else {
-    out["queue"] = nullptr;
-  }
-  Json processes = Json::array();
-  for (const AttachedProcess& p : r.processes) {
-    processes.push_back({{"index", p.index},
-                         {"pid", p.pid},
-                         {"roles", p.role_names()},
-                         {"alive", p.alive},
-                         {"counters", counters_json(p.counters)}});
-  }
-  out["processes"] = std::move(processes);
-  out["counters"] = counters_json(r.totals);
-  return out;
-}
 
 std::string format_summary(const Summary& s) {
   const Config& c = s.config;
@@ -188,7 +40,7 @@ std::string format_summary(const Summary& s) {
     return n == 0 ? std::string() : std::string("<-- FAIL");
   };
 
-  TextTable t({{""}, {"", true}, {""}});
+  Table t({{""}, {"", Table::Align::right}, {""}});
   t.add_row(
       {"outcome", to_string(r.kind),
        r.kind == RunOutcome::Kind::completed
@@ -235,7 +87,7 @@ std::string format_summary(const Summary& s) {
       c.kind == Kind::pipe ? fmt::format("ring {} B", c.pipe_bytes)
                            : fmt::format("capacity {}", c.capacity),
       c.seed);
-  out += t.render();
+  out += output::indented(t.render(), "  ");
   for (const std::string& note : v.library_notes)
     out += "  library: " + note + "\n";
   for (const std::string& e : v.examples)

@@ -386,12 +386,13 @@ bool Supervisor::alive_of(Role role) const {
 }
 
 std::string Supervisor::worker_table() const {
-  TextTable t({{"SLOT", true},
-               {"ROLE", false},
-               {"ID", true},
-               {"PID", true},
-               {"STATE", false},
-               {"MESSAGES", true}});
+  using A = output::Table::Align;
+  output::Table t({{"SLOT", A::right},
+                   {"ROLE"},
+                   {"ID", A::right},
+                   {"PID", A::right},
+                   {"STATE"},
+                   {"MESSAGES", A::right}});
   for (unsigned i = 0; i < slots_.size(); ++i) {
     const Slot& s = slots_[i];
     const Incarnation& inc = out_.incarnations[s.incarnation];
@@ -404,7 +405,7 @@ std::string Supervisor::worker_table() const {
                std::to_string(inc.pid), state,
                std::to_string(control_->slots[i].messages.load(std::memory_order_relaxed))});
   }
-  return t.render();
+  return output::indented(t.render(), "  ");
 }
 
 bool Supervisor::watch(std::uint64_t now) {
@@ -454,7 +455,7 @@ void Supervisor::print_dump(std::string dump) {
   dump += "\nworkers\n" + worker_table();
   dump += fmt::format("\nqueue state (as `shmq inspect {}` shows it)\n", config_.name);
   try {
-    dump += format_inspect(inspect(config_.name));
+    dump += output::indented(output::inspect_text(inspect(config_.name)), "  ");
   } catch (const std::exception& e) {
     dump += fmt::format("  inspect failed: {}\n", e.what());
   }
@@ -480,7 +481,7 @@ void Supervisor::progress(std::uint64_t now, bool last) {
                   phase_ == Phase::loaded               ? "load"
                   : phase_ == Phase::stopping_producers ? "stop"
                                                         : "drain",
-                  human_count(static_cast<double>(got)), human_count(rate),
+                  output::human_count(static_cast<double>(got)), output::human_count(rate),
                   out_.kills_producers + out_.kills_consumers, out_.stops, violations());
   if (tty_) {
     fmt::print(stderr, "\r{}\x1b[K", line);

@@ -318,6 +318,7 @@ TEST(CliTest, InspectJsonShowsHeaderPositionsRegistryAndCounters) {
   const Json& q = doc.at("queue");
   EXPECT_EQ(q.at("mode"), "spsc");
   EXPECT_EQ(q.at("element"), "bytes");
+  EXPECT_TRUE(q.at("element_type").is_null()) << q;
   EXPECT_EQ(q.at("capacity"), 64);
   EXPECT_EQ(q.at("max_message"), 128);
   EXPECT_EQ(q.at("closed"), false);
@@ -365,6 +366,24 @@ TEST(CliTest, InspectJsonShowsHeaderPositionsRegistryAndCounters) {
   EXPECT_NE(text.out.find("processes: 3 alive, 0 dead"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("msgs_put"), std::string::npos) << text.out;
   live.stop();
+}
+
+TEST(CliTest, InspectNamesTheElementTypeAFixedSizeQueueRecorded) {
+  ScopedName name("cli-inspect-type");
+  auto queue = shmq::Queue<double>::create(name.str(), {.capacity = 8});
+  ASSERT_EQ(queue.try_put(1.5), shmq::Status::ok);
+
+  const CliResult r = run_cli({"inspect", name, "--json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const Json doc = parse(r);
+  const Json& q = doc.at("queue");
+  EXPECT_EQ(q.at("element"), "fixed:8");
+  EXPECT_EQ(q.at("element_type"), "double");
+
+  const CliResult text = run_cli({"inspect", name});
+  ASSERT_EQ(text.rc, 0) << text.err;
+  EXPECT_NE(text.out.find("fixed:8 (double) elements"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("\nmsgs_put "), std::string::npos) << text.out;
 }
 
 TEST(CliTest, InspectCountsAKilledProcessAsDead) {

@@ -295,6 +295,7 @@ TEST(QueueSetup, AnotherTypeOfTheSameSizeIsATypeMismatchNamingBoth) {
   expect_error([&] { Queue<std::int64_t>::open_or_create(name.str()); }, Errc::type_mismatch, name,
                "holds <double>");
   EXPECT_NO_THROW(Queue<double>::open(name.str()));
+  EXPECT_EQ(shmq::inspect(name.str()).queue->element_type, "double");
 }
 
 TEST(QueueSetup, ASegmentWithNoRecordedTypeOpensAsAnyTypeOfItsSize) {
@@ -306,6 +307,7 @@ TEST(QueueSetup, ASegmentWithNoRecordedTypeOpensAsAnyTypeOfItsSize) {
   // As made by an older build (the field was zero padding) or a creator that named no type.
   shmq::test::poke<std::uint64_t>(
       name, shmq::detail::kBodyOffset + offsetof(shmq::detail::QueueControl, element_type), 0);
+  EXPECT_EQ(shmq::inspect(name.str()).queue->element_type, "") << "not recorded";
   auto q = Queue<std::uint64_t>::open(name.str());
   std::uint64_t bits = 0;
   ASSERT_EQ(q.try_get(bits), Status::ok);
@@ -320,6 +322,7 @@ TEST(QueueHostile, AnUnprintableRecordedTypeNameIsNotEchoed) {
   shmq::test::poke<std::uint64_t>(name, at, 0x0A1B7F0102030405ULL);  // control bytes
   expect_error([&] { Queue<std::int64_t>::open(name.str()); }, Errc::type_mismatch, name,
                "holds <another type>, opened as <long>");
+  EXPECT_EQ(shmq::inspect(name.str()).queue->element_type, "") << "not shown either";
 }
 
 // ---- element types ----

@@ -29,6 +29,7 @@ Json queue_json(const QueueState& q) {
   Json out = Json::object();
   out["mode"] = q.mode;
   out["element"] = q.element;
+  out["element_type"] = null_or(!q.element_type.empty(), q.element_type);
   out["capacity"] = q.capacity;
   out["slot_stride"] = q.slot_stride;
   out["packed"] = q.packed;
@@ -119,104 +120,6 @@ Json report_json(const SegmentReport& r) {
   return out;
 }
 
-template <typename Line>
-void print_manager_text(const std::string& name, const ManagerState& m, const Line& line) {
-  line("manager", fmt::format("request queue {} messages, reply queues {} messages, max message "
-                              "{} B",
-                              m.request_capacity, m.reply_capacity, m.max_message));
-  if (m.server_pid == 0) {
-    line("server", "none has started yet");
-  } else if (m.server_alive) {
-    line("server", fmt::format("pid {}, alive, epoch {}", m.server_pid, m.epoch));
-  } else {
-    line("server", fmt::format("pid {}, dead, epoch {} (`shmq serve {}` adopts it)", m.server_pid,
-                               m.epoch, name));
-  }
-  line("state", m.state);
-  std::string clients;
-  for (const ManagerClientState& c : m.clients) {
-    if (!clients.empty()) clients += ", ";
-    clients += c.alive ? fmt::format("{} (pid {})", c.id, c.pid) : fmt::format("{} (gone)", c.id);
-  }
-  line("clients", fmt::format("{} now{}{}; {} ever", m.clients.size(), clients.empty() ? "" : ": ",
-                              clients, m.clients_ever));
-  line("requests", fmt::format("{} applied, {} malformed; {} dead clients cleaned up", m.requests,
-                               m.malformed, m.dead_clients));
-  line("journal", m.journal_bytes ? fmt::format("{} ({} bytes)",
-                                                human_bytes(static_cast<double>(*m.journal_bytes)),
-                                                *m.journal_bytes)
-                                  : std::string("none"));
-  line("objects", "kept in the server's memory, not in shared memory");
-}
-
-void print_inspect_text(const SegmentReport& r) {
-  const auto line = [](std::string_view key, const std::string& value) {
-    fmt::print("{:<12}{}\n", key, value);
-  };
-  line("segment", r.name);
-  line("kind", fmt::format("{} (layout version {})", r.kind, r.layout_version));
-  line("size",
-       fmt::format("{} ({} bytes)", human_bytes(static_cast<double>(r.size_bytes)), r.size_bytes));
-  line("created", fmt::format("{} ({} ago) by pid {}", local_time(r.created_unix_ns),
-                              human_duration(seconds_since(r.created_unix_ns)), r.creator_pid));
-  if (r.queue) {
-    const QueueState& q = *r.queue;
-    line("queue", fmt::format("{}, {} elements, capacity {}, max message {} B, slot stride {} B{}",
-                              q.mode, q.element, q.capacity, q.max_message, q.slot_stride,
-                              q.packed ? " (packed)" : ""));
-    line("state", q.closed ? "closed" : "open");
-    line("positions", fmt::format("head {}  tail {}  depth {}", q.head, q.tail, q.depth));
-    line("sleepers",
-         fmt::format("getters {}  putters {}", q.sleepers_not_empty, q.sleepers_not_full));
-    const auto pid_or_none = [](std::uint32_t pid) {
-      return pid != 0 ? std::to_string(pid) : std::string("-");
-    };
-    if (q.mode.starts_with("sp")) line("producer", pid_or_none(q.producer_pid));
-    if (q.mode.ends_with("sc")) line("consumer", pid_or_none(q.consumer_pid));
-  }
-  if (r.manager) print_manager_text(r.name, *r.manager, line);
-
-  const auto [alive, dead] = process_counts(r);
-  fmt::print("\nprocesses: {} alive, {} dead\n", alive, dead);
-  if (!r.processes.empty() && r.manager) {
-    using A = Table::Align;
-    Table t({{"ENTRY", A::right}, {"PID", A::right}, {"ROLES"}, {"ALIVE"}, {"SINCE"}});
-    for (const AttachedProcess& p : r.processes) {
-      t.add_row({std::to_string(p.index), std::to_string(p.pid), p.role_names(),
-                 p.alive ? "yes" : "no",
-                 fmt::format("{} ago", human_duration(seconds_since(p.attached_unix_ns)))});
-    }
-    fmt::print("{}", t.render());
-  } else if (!r.processes.empty()) {
-    using A = Table::Align;
-    Table t({{"ENTRY", A::right},
-             {"PID", A::right},
-             {"ROLES"},
-             {"ALIVE"},
-             {"SINCE"},
-             {"PUT", A::right},
-             {"GOT", A::right},
-             {"SLEEPS", A::right},
-             {"WAKES", A::right}});
-    for (const AttachedProcess& p : r.processes) {
-      t.add_row({std::to_string(p.index), std::to_string(p.pid), p.role_names(),
-                 p.alive ? "yes" : "no",
-                 fmt::format("{} ago", human_duration(seconds_since(p.attached_unix_ns))),
-                 std::to_string(p.counters.msgs_put), std::to_string(p.counters.msgs_got),
-                 std::to_string(p.counters.sleeps), std::to_string(p.counters.wakes)});
-    }
-    fmt::print("{}", t.render());
-  }
-
-  if (r.manager) return;  // a manager's registry holds no queue counters: they would all be 0
-  fmt::print("\ncounters (all processes, departed ones included)\n");
-  using A = Table::Align;
-  Table t({{"COUNTER"}, {"VALUE", A::right}});
-  for (const auto& [name, value] : counter_fields(r.totals))
-    t.add_row({name, std::to_string(value)});
-  fmt::print("{}", t.render());
-}
-
 void print_hexdump(std::span<const std::byte> bytes) {
   for (std::size_t offset = 0; offset < bytes.size(); offset += 16) {
     const std::span<const std::byte> row =
@@ -304,7 +207,7 @@ int run_inspect(const InspectOptions& options) {
   if (options.json) {
     print_json(report_json(report));
   } else {
-    print_inspect_text(report);
+    fmt::print("{}", inspect_text(report));
   }
   return kExitOk;
 }

@@ -3,6 +3,7 @@
 // seen as a producer or consumer and never blocks one. Every figure is a racy snapshot.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -11,25 +12,31 @@
 #include <system_error>
 #include <vector>
 
+#include "shmq/detail/layout.hpp"
+
 namespace shmq {
 
-// Statistics summed over a segment's processes (see detail::Counters).
+// Statistics summed over a segment's processes (see detail::Counters): one field per
+// SHMQ_COUNTERS entry, in that order.
 struct CounterSnapshot {
-  std::uint64_t msgs_put = 0;
-  std::uint64_t bytes_put = 0;
-  std::uint64_t msgs_got = 0;
-  std::uint64_t bytes_got = 0;
-  std::uint64_t full_events = 0;
-  std::uint64_t empty_events = 0;
-  std::uint64_t sleeps = 0;
-  std::uint64_t wakes = 0;
-  std::uint64_t timeouts = 0;
-  std::uint64_t closes = 0;
-  std::uint64_t recovered_slots = 0;
-  std::uint64_t in_doubt = 0;
+#define SHMQ_COUNTER_SNAPSHOT_MEMBER(name) std::uint64_t name = 0;
+  SHMQ_COUNTERS(SHMQ_COUNTER_SNAPSHOT_MEMBER)
+#undef SHMQ_COUNTER_SNAPSHOT_MEMBER
 
   CounterSnapshot& operator+=(const CounterSnapshot& o) noexcept;
 };
+
+// The counters by name, in SHMQ_COUNTERS order: what `shmq inspect` and its JSON list.
+struct CounterField {
+  const char* name;
+  std::uint64_t CounterSnapshot::*member;
+};
+inline constexpr std::array kCounterFields{
+#define SHMQ_COUNTER_FIELD(name) CounterField{#name, &CounterSnapshot::name},
+    SHMQ_COUNTERS(SHMQ_COUNTER_FIELD)
+#undef SHMQ_COUNTER_FIELD
+};
+static_assert(kCounterFields.size() == detail::kCounterCount);
 
 // One registry entry that has ever been used.
 struct AttachedProcess {
@@ -46,6 +53,9 @@ struct AttachedProcess {
 struct QueueState {
   std::string mode;     // "spsc", "mpsc", "spmc", "mpmc"
   std::string element;  // "bytes" or "fixed:<size>"
+  // Fixed-size elements: the C++ type the creator recorded, as C++ reads it ("double"); empty
+  // when none was recorded (or the stored name is not a plain typeid name).
+  std::string element_type;
   std::uint64_t capacity = 0;
   std::uint64_t slot_stride = 0;
   std::uint64_t max_message = 0;

@@ -53,21 +53,30 @@ static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 static_assert(sizeof(std::atomic<std::uint64_t>) == 8, "atomics must be plain words in shm");
 static_assert(sizeof(std::atomic<std::uint32_t>) == 4, "atomics must be plain words in shm");
 
+// Every counter, X(name), in its order in Counters: the one list that Counters,
+// shmq::CounterSnapshot (inspect.hpp), its snapshot and sum, and every tool's output are made from.
+// A new counter is a line here (an ABI change: bump kLayoutVersion and update
+// tests/layout_test.cpp).
+#define SHMQ_COUNTERS(X)                                                   \
+  X(msgs_put)                                                              \
+  X(bytes_put) /* 0 in a queue of fixed-size elements: msgs × its size */ \
+  X(msgs_got)                                                              \
+  X(bytes_got)                                                             \
+  X(full_events)  /* a put found the ring full */                          \
+  X(empty_events) /* a get found the ring empty */                         \
+  X(sleeps)       /* futex waits entered */                                \
+  X(wakes)        /* futex wakes issued */                                 \
+  X(timeouts)     /* bounded waits that expired */                         \
+  X(closes)                                                                \
+  X(recovered_slots) /* slots of dead claimers turned into skips */        \
+  X(in_doubt)        /* messages a dead consumer took (counted lost) */
+
 // Per-process statistics. Each attached process writes only its own copy (single writer, relaxed
 // load + store, no contended RMW on the hot path); readers sum all entries plus the retired ones.
 struct Counters {
-  std::atomic<std::uint64_t> msgs_put;
-  std::atomic<std::uint64_t> bytes_put;  // 0 in a queue of fixed-size elements: msgs × its size
-  std::atomic<std::uint64_t> msgs_got;
-  std::atomic<std::uint64_t> bytes_got;
-  std::atomic<std::uint64_t> full_events;   // a put found the ring full
-  std::atomic<std::uint64_t> empty_events;  // a get found the ring empty
-  std::atomic<std::uint64_t> sleeps;        // futex waits entered
-  std::atomic<std::uint64_t> wakes;         // futex wakes issued
-  std::atomic<std::uint64_t> timeouts;      // bounded waits that expired
-  std::atomic<std::uint64_t> closes;
-  std::atomic<std::uint64_t> recovered_slots;  // slots of dead claimers turned into skips
-  std::atomic<std::uint64_t> in_doubt;         // messages a dead consumer took (counted lost)
+#define SHMQ_COUNTER_MEMBER(name) std::atomic<std::uint64_t> name;
+  SHMQ_COUNTERS(SHMQ_COUNTER_MEMBER)
+#undef SHMQ_COUNTER_MEMBER
 };
 static_assert(sizeof(Counters) == 96);
 inline constexpr std::size_t kCounterCount = sizeof(Counters) / sizeof(std::uint64_t);

@@ -777,7 +777,9 @@ TEST(CliTest, LsAndInspectRecogniseALiveManagerAndItsJournal) {
   // concurrent test made this fail).
   std::istringstream rows(table.out);
   for (std::string row; std::getline(rows, row);) {
-    if (row.starts_with(name)) EXPECT_EQ(row.find("incomplete"), std::string::npos) << row;
+    if (row.starts_with(name)) {
+      EXPECT_EQ(row.find("incomplete"), std::string::npos) << row;
+    }
   }
 
   const CliResult r = run_cli({"inspect", name, "--json"});

@@ -117,9 +117,19 @@ void ManagerClient::throw_server_gone(std::uint64_t server) const {
     throw Error(std::make_error_code(std::errc::not_connected), name_, "the manager was shut down");
   }
   const std::uint32_t index = token_index(server);
-  // relaxed: for the message only.
-  const std::uint32_t pid =
-      index < kRegistryCapacity ? segment_.entry(index).pid.load(std::memory_order_relaxed) : 0;
+  if (index >= kRegistryCapacity) {
+    throw Error(std::make_error_code(std::errc::owner_dead), name_, "the manager's server died");
+  }
+  // The entry's pid is the dead server's only while no one has taken the entry over since (then
+  // it would name the new owner): read it between two reads of the generation ([A3] acquire).
+  const RegistryEntry& e = segment_.entry(index);
+  const std::uint64_t before = e.generation.load(std::memory_order_acquire);
+  const std::uint32_t pid = e.pid.load(std::memory_order_relaxed);  // relaxed: for the message
+  const std::uint64_t after = e.generation.load(std::memory_order_acquire);
+  if (before != after || make_token(index, before) != server) {
+    throw Error(std::make_error_code(std::errc::owner_dead), name_,
+                "the manager's server died (its registry entry has another owner since)");
+  }
   throw Error(std::make_error_code(std::errc::owner_dead), name_,
               fmt::format("the manager's server (pid {}) died", pid));
 }

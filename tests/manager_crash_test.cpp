@@ -14,6 +14,7 @@
 
 #include "manager_test_support.hpp"
 #include "shmq/detail/manager_client.hpp"
+#include "shmq/detail/segment.hpp"
 #include "shmq/inspect.hpp"
 #include "shmq/manager.hpp"
 #include "support/test_support.hpp"
@@ -135,6 +136,30 @@ TEST(ManagerCrash, AKilledServerGivesEveryClientAClearErrorWithinBoundedTime) {
   EXPECT_LT(noticed, 5s);
   EXPECT_EQ(waiter.wait(), 0);
   EXPECT_FALSE(m.server_alive());
+}
+
+// Once a dead server's registry entry is taken over, the entry's pid names the new owner: the
+// error must not name it as the server (a loaded run printed "server (pid <the test's own pid>)").
+TEST(ManagerCrash, ADeadServersErrorNeverNamesTheProcessThatTookItsEntryOver) {
+  ScopedManagerName name("mgr-srv-reused");
+  auto m = Manager::create(name, fast_options());
+  ServerGuard server(m.server_pid());
+  auto d = m.dict<std::string, int>("d");
+  d.set("a", 1);
+  server.kill();
+  // Attachments of this process take the free entries from the lowest: the server's among them.
+  std::vector<shmq::detail::Segment> takers;
+  for (int i = 0; i < 3; ++i)
+    takers.push_back(
+        shmq::detail::Segment::open(name.str(), shmq::detail::SegmentKind::manager, 1000ms));
+  try {
+    d.get("a");
+    FAIL() << "a dead server answered";
+  } catch (const shmq::Error& e) {
+    EXPECT_TRUE(is_owner_dead(e)) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("pid " + std::to_string(::getpid())), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(ManagerCrash, ANewServerAdoptsTheObjectsOfADeadOne) {

@@ -10,24 +10,31 @@
 
 namespace shmq::output {
 
-std::string human_bytes(double bytes) {
-  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+namespace {
+
+// Divides `value` by `base` while it is at least `base` and a larger unit is left; returns the
+// index of the unit reached.
+std::size_t scale(double& value, double base, std::size_t units) {
   std::size_t unit = 0;
-  while (std::fabs(bytes) >= 1024.0 && unit + 1 < std::size(kUnits)) {
-    bytes /= 1024.0;
+  while (std::fabs(value) >= base && unit + 1 < units) {
+    value /= base;
     ++unit;
   }
+  return unit;
+}
+
+}  // namespace
+
+std::string human_bytes(double bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  const std::size_t unit = scale(bytes, 1024.0, std::size(kUnits));
   if (unit == 0) return fmt::format("{:.0f} B", bytes);
   return fmt::format("{:.1f} {}", bytes, kUnits[unit]);
 }
 
 std::string human_count(double n) {
   static constexpr const char* kSuffixes[] = {"", "k", "M", "G", "T", "P"};
-  std::size_t unit = 0;
-  while (std::fabs(n) >= 1000.0 && unit + 1 < std::size(kSuffixes)) {
-    n /= 1000.0;
-    ++unit;
-  }
+  const std::size_t unit = scale(n, 1000.0, std::size(kSuffixes));
   if (unit == 0) return fmt::format("{:.0f}", n);
   return fmt::format("{:.{}f}{}", n,
                      std::fabs(n) < 10.0    ? 2

@@ -34,10 +34,6 @@ constexpr std::uint64_t round_up(std::uint64_t v, std::uint64_t to) {
   return (v + to - 1) / to * to;
 }
 
-}  // namespace
-
-namespace {
-
 // Fixed-size elements of the same size but another C++ type (Queue<double> opened as
 // Queue<std::int64_t>): refused when both the segment and the opener name a type.
 void check_element_type(const std::string& name, const QueueControl& ctl,

@@ -9,12 +9,19 @@
 
 namespace shmq::detail {
 
+namespace {
+
+// A character of a typeid name (Itanium mangling of ordinary names).
+bool name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+}  // namespace
+
 std::string readable_type_names(std::string_view tag) {
   // Only what typeid names look like: short, and [A-Za-z0-9_,] (anything else is shown raw).
-  const bool plausible = std::all_of(tag.begin(), tag.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == ',';
-  });
+  const bool plausible =
+      std::all_of(tag.begin(), tag.end(), [](char c) { return name_char(c) || c == ','; });
   if (tag.size() > 128 || !plausible) return std::string(tag);
   std::string out;
   std::size_t at = 0;
@@ -40,9 +47,7 @@ std::string readable_type_names(std::string_view tag) {
 std::string stored_type_name(std::span<const char> field) {
   std::vector<char> copy(field.begin(), field.end());  // one read of each byte
   const std::string_view name(copy.data(), strnlen(copy.data(), copy.size()));
-  const bool plain = std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-  });
+  const bool plain = std::all_of(name.begin(), name.end(), name_char);
   return plain ? std::string(name) : std::string();
 }
 

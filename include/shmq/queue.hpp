@@ -333,9 +333,8 @@ class Queue {
     return s;
   }
 
-  // One put without notifying (batches notify once).
-  // One load of the held roles decides the path: a packed ring's fast path, or a role still to
-  // claim, or the slot path.
+  // One put without notifying (batches notify once). One load of the held roles decides the path:
+  // a packed ring's fast path, or a role still to claim, or the slot path.
   Status put_one(const T& v) {
     const std::uint32_t held = core_.held_roles();
     if constexpr (kFixed) {
@@ -344,7 +343,7 @@ class Queue {
     if ((held & detail::kRoleProducer) == 0) {
       if (const Status s = core_.ensure_producer(); s != Status::ok) return s;
       if constexpr (kFixed) {
-        if (core_.fast_put()) return put_packed(v);
+        if ((core_.held_roles() & detail::kHeldPackedProducer) != 0) return put_packed(v);
       }
     }
     if (core_.ring().closed_for_producers()) return Status::closed;
@@ -432,7 +431,7 @@ class Queue {
     if ((held & detail::kRoleConsumer) == 0) {
       if (const Status s = core_.ensure_consumer(); s != Status::ok) return s;
       if constexpr (kFixed) {
-        if (core_.fast_get()) return take_packed(out);
+        if ((core_.held_roles() & detail::kHeldPackedConsumer) != 0) return take_packed(out);
       }
     }
     Ring::Claim c;

@@ -47,7 +47,10 @@ QueueGeometry queue_geometry(std::string_view name, std::uint64_t capacity,
 SlotRing::Config validate_queue_control(const Segment& seg, const QueueControl& ctl,
                                         const ElementInfo* expected_element);
 
-// Segment::held_roles() bits beside kRoleProducer/kRoleConsumer (never stored in the registry).
+// Segment::held_roles() bits beside kRoleProducer/kRoleConsumer (never stored in the registry):
+// this handle holds the producer (consumer) role of a packed ring, so Queue<T>'s fast path for a
+// fixed-size T tests one bit instead of a role and the ring kind. Process-local, like the roles:
+// a forked child (held_roles() is 0 there) claims again before it takes the path.
 inline constexpr std::uint32_t kHeldPackedProducer = 1U << 8;
 inline constexpr std::uint32_t kHeldPackedConsumer = 1U << 9;
 
@@ -74,12 +77,8 @@ class QueueCore {
   Status ensure_consumer() noexcept {
     return (segment_.held_roles() & kRoleConsumer) != 0 ? Status::ok : claim_role(false);
   }
-  // Whether this handle holds the producer (consumer) role of a packed ring: Queue<T>'s fast path
-  // for a fixed-size T, one test instead of a role test and a ring test. Process-local bits beside
-  // the roles, so a forked child (held_roles() is 0 there) claims again before it takes the path.
+  // kRole* and kHeldPacked* bits this handle holds (Queue<T> picks its path with one load).
   std::uint32_t held_roles() const noexcept { return segment_.held_roles(); }
-  bool fast_put() const noexcept { return (segment_.held_roles() & kHeldPackedProducer) != 0; }
-  bool fast_get() const noexcept { return (segment_.held_roles() & kHeldPackedConsumer) != 0; }
   // As above, but throw Error(role_taken / corrupt) naming the holder.
   void claim_producer();
   void claim_consumer();

@@ -110,7 +110,8 @@ class SlotRing {
   // The packed ring itself, for runs of elements (valid only when packed()).
   PackedRing& packed_ring() noexcept { return packed_ring_; }
   QueueControl& control() const noexcept { return *ctl_; }
-  // relaxed: close is a hint to producers; a put racing close() may land and is then drained.
+  // As PackedRing::closed_for_producers(), through this ring's own ctl_ (the slot path has that
+  // pointer in a register already: delegating costs MPMC an instruction per put).
   bool closed_for_producers() const noexcept {
     return shm_load(ctl_->closed, std::memory_order_relaxed) != 0;
   }

@@ -41,6 +41,7 @@ std::string queue_lines(const QueueState& q) {
       "queue",
       fmt::format("{}, {} elements, capacity {}, max message {} B, slot stride {} B{}", q.mode,
                   element, q.capacity, q.max_message, q.slot_stride, q.packed ? " (packed)" : ""));
+  out += field("fences", q.asymmetric_fences ? "asymmetric (waiters pay membarrier)" : "full");
   out += field("state", q.closed ? "closed" : "open");
   out += field("positions", fmt::format("head {}  tail {}  depth {}", q.head, q.tail, q.depth));
   out += field("sleepers",

@@ -68,6 +68,7 @@ QueueState queue_state(const Segment& seg) {
   q.slot_stride = cfg.stride;
   q.max_message = cfg.max_message;
   q.packed = cfg.packed;
+  q.asymmetric_fences = cfg.asymmetric_fences;
   // relaxed: a racy snapshot by contract (documented in inspect.hpp).
   q.head = ctl.head.load(std::memory_order_relaxed);
   q.tail = ctl.tail.load(std::memory_order_relaxed);

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "shmq/detail/asymmetric_fence.hpp"
 #include "shmq/detail/crash_point.hpp"
 #include "shmq/error.hpp"
 #include "type_names.hpp"
@@ -75,7 +76,8 @@ SlotRing::Config validate_queue_control(const Segment& seg, const QueueControl& 
                 fmt::format("capacity {} is not a power of two in {}..{}", capacity, kMinCapacity,
                             multi ? kMaxMultiCapacity : kMaxCapacity));
   }
-  if ((flags & ~(kFlagMultiProducer | kFlagMultiConsumer | kFlagPacked)) != 0) {
+  if ((flags & ~(kFlagMultiProducer | kFlagMultiConsumer | kFlagPacked | kFlagAsymmetricFences)) !=
+      0) {
     throw Error(Errc::corrupt, name, fmt::format("unknown queue flags {:#x}", flags));
   }
   const bool packed = (flags & kFlagPacked) != 0;
@@ -150,6 +152,7 @@ SlotRing::Config validate_queue_control(const Segment& seg, const QueueControl& 
   cfg.multi_producer = (flags & kFlagMultiProducer) != 0;
   cfg.multi_consumer = (flags & kFlagMultiConsumer) != 0;
   cfg.packed = packed;
+  cfg.asymmetric_fences = (flags & kFlagAsymmetricFences) != 0;
   return cfg;
 }
 
@@ -199,6 +202,7 @@ QueueCore& QueueCore::operator=(QueueCore&& other) noexcept {
     wait_ = other.wait_;
     multi_producer_ = other.multi_producer_;
     multi_consumer_ = other.multi_consumer_;
+    asymmetric_fences_ = other.asymmetric_fences_;
     role_counters_ = other.role_counters_;
     end_when_gone_ = other.end_when_gone_;
     next_producers_check_ = other.next_producers_check_;
@@ -223,9 +227,11 @@ QueueShape queue_shape(std::string_view name, const QueueOptions& options, Eleme
   const bool multi = options.producers == Producers::many || options.consumers == Consumers::many;
   QueueShape shape;
   shape.geometry = queue_geometry(name, options.capacity, max_message, packed, multi);
-  shape.flags = (options.producers == Producers::many ? kFlagMultiProducer : 0U) |
-                (options.consumers == Consumers::many ? kFlagMultiConsumer : 0U) |
-                (packed ? kFlagPacked : 0U);
+  shape.flags =
+      (options.producers == Producers::many ? kFlagMultiProducer : 0U) |
+      (options.consumers == Consumers::many ? kFlagMultiConsumer : 0U) |
+      (packed ? kFlagPacked : 0U) |
+      (options.asymmetric_fences && asymmetric_fences_supported() ? kFlagAsymmetricFences : 0U);
   return shape;
 }
 
@@ -298,6 +304,7 @@ QueueCore QueueCore::create(std::string_view name, const QueueOptions& options,
   const SlotRing::Config cfg = validate_queue_control(core.segment_, *ctl, &element);
   core.multi_producer_ = cfg.multi_producer;
   core.multi_consumer_ = cfg.multi_consumer;
+  core.asymmetric_fences_ = cfg.asymmetric_fences;
   core.ring_ =
       SlotRing(ctl, core.segment_.base() + kQueueSlotsOffset, cfg, claimer_tag(core.segment_));
   core.ring_.set_owner(claimer_tag(core.segment_), &core.segment_.self().pending);
@@ -315,6 +322,7 @@ QueueCore QueueCore::open(std::string_view name, ElementInfo element, const Wait
   QueueCore core(std::move(seg), wait);
   core.multi_producer_ = cfg.multi_producer;
   core.multi_consumer_ = cfg.multi_consumer;
+  core.asymmetric_fences_ = cfg.asymmetric_fences;
   core.ring_ =
       SlotRing(ctl, core.segment_.base() + kQueueSlotsOffset, cfg, claimer_tag(core.segment_));
   core.ring_.set_owner(claimer_tag(core.segment_), &core.segment_.self().pending);
@@ -380,6 +388,10 @@ Status QueueCore::claim_role(bool producer) noexcept {
   role_counters_ = &self.counters;
   std::uint32_t held = producer ? kRoleProducer : kRoleConsumer;
   if (ring_.packed()) held |= producer ? kHeldPackedProducer : kHeldPackedConsumer;
+  // A process the kernel would not register notifies with a full fence (always correct).
+  if (asymmetric_fences_ && !SHMQ_TSAN && register_light_fences()) held |= kHeldLightNotify;
+  if (ring_.packed() && (held & kHeldLightNotify) != 0)
+    held |= producer ? kHeldFastProducer : kHeldFastConsumer;
   segment_.set_held_roles(segment_.held_roles() | held);
   return Status::ok;
 }

@@ -140,7 +140,10 @@ struct Segment::Impl {
   void* map = nullptr;  // the whole file, mapped shared
   std::size_t map_bytes = 0;
   SegmentKind kind = SegmentKind::queue;
-  Identity id;
+  // The handle's identity: `initial` until a Segment adopts this Impl, then the Segment's own
+  // copy (Segment::id_, read inline on the hot path; moves re-point this).
+  Identity initial;
+  Identity* id = &initial;
   SleepGate gate;         // this handle's sleepers (event_count.hpp)
   bool observer = false;  // observe(): read-only, not in the registry
   // fork(): the entry taken for the child in the prepare handler (its own open file description,
@@ -168,7 +171,7 @@ struct Segment::Impl {
   std::optional<Identity> take_entry(int lock_fd, std::uint32_t pid, std::uint32_t roles) noexcept;
   bool attach() noexcept {
     const std::optional<Identity> got = take_entry(fd(), static_cast<std::uint32_t>(getpid()), 0);
-    if (got) id = *got;
+    if (got) *id = *got;
     return got.has_value();
   }
   // Whether the name still refers to the inode we have open.
@@ -199,7 +202,7 @@ void prepare_child_entry(Segment::Impl& impl) noexcept {
   if (impl.child_fd < 0) return;
   // relaxed: our own entry, written only by this process.
   const std::uint32_t roles =
-      impl.registry()[impl.id.self_index].roles.load(std::memory_order_relaxed) &
+      impl.registry()[impl.id->self_index].roles.load(std::memory_order_relaxed) &
       (kRolePipeFirst | kRolePipeSecond);
   const std::optional<Segment::Identity> got = impl.take_entry(impl.child_fd, 0, roles);
   if (!got) {
@@ -221,7 +224,7 @@ void forget_child_entry(Segment::Impl& impl) noexcept {
 // every lock we take from now on is the child's own); drop the roles held by the parent's handle.
 void adopt_child_entry(Segment::Impl& impl) noexcept {
   impl.gate.reset_in_child();
-  impl.id.held_roles = 0;
+  impl.id->held_roles = 0;
   if (impl.child_fd >= 0) {
     // dup3 keeps O_CLOEXEC (dup2 would clear it: an exec'd program would inherit the segment).
     if (::dup3(impl.child_fd, impl.fd(), O_CLOEXEC) < 0) {
@@ -231,9 +234,9 @@ void adopt_child_entry(Segment::Impl& impl) noexcept {
     }
     ::close(impl.child_fd);
     impl.child_fd = -1;
-    impl.id = impl.child_id;
+    *impl.id = impl.child_id;
     // relaxed: our entry; its identity was published by the parent ([R3]).
-    shm_store(impl.registry()[impl.id.self_index].pid, static_cast<std::uint32_t>(getpid()),
+    shm_store(impl.registry()[impl.id->self_index].pid, static_cast<std::uint32_t>(getpid()),
               std::memory_order_relaxed);
     return;
   }
@@ -377,15 +380,18 @@ HeaderLook look_at_header(std::string_view name, int fd, const struct stat& st) 
 Segment::Segment() noexcept = default;
 Segment::Segment(Segment&& other) noexcept
     : impl_(std::move(other.impl_)),
-      id_(std::exchange(other.id_, nullptr)),
+      id_(other.id_),
       base_(std::exchange(other.base_, nullptr)),
-      info_(other.info_) {}
+      info_(other.info_) {
+  if (impl_) impl_->id = &id_;
+}
 
 Segment& Segment::operator=(Segment&& other) noexcept {
   if (this != &other) {
     Segment dying(std::move(*this));
     impl_ = std::move(other.impl_);
-    id_ = std::exchange(other.id_, nullptr);
+    id_ = other.id_;
+    if (impl_) impl_->id = &id_;
     base_ = std::exchange(other.base_, nullptr);
     info_ = other.info_;
   }
@@ -393,7 +399,9 @@ Segment& Segment::operator=(Segment&& other) noexcept {
 }
 
 Segment::Segment(std::unique_ptr<Impl> impl, std::byte* base, const SegmentInfo& info)
-    : impl_(std::move(impl)), id_(&impl_->id), base_(base), info_(info) {}
+    : impl_(std::move(impl)), id_(*impl_->id), base_(base), info_(info) {
+  impl_->id = &id_;
+}
 
 Segment::~Segment() {
   if (!impl_ || base_ == nullptr || impl_->observer) return;
@@ -402,7 +410,7 @@ Segment::~Segment() {
   // [R13'] release: a getter that sees the producer bit gone (QueueCore::count_producers, [A13])
   // sees what this attachment put; a relaxed store would not continue [R13]'s release.
   shm_store(me.roles, 0, std::memory_order_release);
-  ofd_try_lock(impl_->fd(), kRegistryLockBase + id_->self_index, F_UNLCK);
+  ofd_try_lock(impl_->fd(), kRegistryLockBase + id_.self_index, F_UNLCK);
 }
 
 const std::string& Segment::name() const noexcept {
@@ -700,7 +708,7 @@ std::optional<Segment::Identity> Segment::Impl::take_entry(int lock_fd, std::uin
 bool Segment::tag_dead(std::uint32_t tag) const noexcept {
   const std::uint32_t index = (tag & 0xFFU) - 1;
   if ((tag & 0xFFU) == 0 || index >= kRegistryCapacity) return false;  // not a tag: never on doubt
-  if (index == id_->self_index) return tag != static_cast<std::uint32_t>(id_->self_token);
+  if (index == id_.self_index) return tag != static_cast<std::uint32_t>(id_.self_token);
   // As in is_alive(): free or being taken over, its owner is gone.
   if (ofd_lock_type(impl_->fd(), kRegistryLockBase + index) != F_WRLCK) return true;
   // [A3] as in is_alive(): a reused entry has a newer generation.
@@ -760,7 +768,7 @@ SleepGate& Segment::sleep_gate() const noexcept {
 
 bool Segment::entry_alive(std::uint32_t index) const noexcept {
   if (index >= kRegistryCapacity) return false;
-  if (index == id_->self_index) return true;
+  if (index == id_.self_index) return true;
   return ofd_is_locked(impl_->fd(), kRegistryLockBase + index);
 }
 
@@ -768,7 +776,7 @@ bool Segment::is_alive(std::uint64_t token) const noexcept {
   if ((token & 0xFFU) == 0) return false;
   const std::uint32_t index = token_index(token);
   if (index >= kRegistryCapacity) return false;
-  if (index == id_->self_index) return token == id_->self_token;
+  if (index == id_.self_index) return token == id_.self_token;
   // Free: its owner is gone; read-locked: being taken over, its owner is gone (layout.hpp).
   if (ofd_lock_type(impl_->fd(), kRegistryLockBase + index) != F_WRLCK) return false;
   // [A3] pairs with [R3] in attach(): a reused entry has a newer generation.

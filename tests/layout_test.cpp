@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "shmq/detail/asymmetric_fence.hpp"
 #include "shmq/detail/layout.hpp"
 #include "shmq/detail/segment.hpp"
 #include "shmq/queue.hpp"
@@ -23,6 +24,11 @@ namespace {
 
 using namespace shmq::detail;
 using shmq::test::ScopedName;
+
+// A queue created with default options has asymmetric fences where the kernel offers them.
+std::uint32_t fences_flag() {
+  return asymmetric_fences_supported() ? kFlagAsymmetricFences : 0U;
+}
 
 TEST(Layout, VersionAndMagicAreTheDocumentedValues) {
   EXPECT_EQ(kLayoutVersion, 6U);
@@ -224,19 +230,19 @@ TEST(Layout, QueueSegmentFileHasTheDocumentedBytesAtTheDocumentedOffsets) {
 
   // QueueControl at 12544.
   constexpr std::size_t c = 12544;
-  EXPECT_EQ(at<std::uint64_t>(b, c + 0), 8U);       // capacity
-  EXPECT_EQ(at<std::uint64_t>(b, c + 8), 13312U);   // slots offset
-  EXPECT_EQ(at<std::uint32_t>(b, c + 16), 64U);     // stride
-  EXPECT_EQ(at<std::uint32_t>(b, c + 20), 8U);      // max message
-  EXPECT_EQ(at<std::uint32_t>(b, c + 24), 1U);      // flags: multi-producer only
-  EXPECT_EQ(at<std::uint32_t>(b, c + 28), 1U);      // element kind: fixed
-  EXPECT_EQ(at<std::uint64_t>(b, c + 32), 8U);      // element size
-  EXPECT_EQ(at<std::uint64_t>(b, c + 40), 1000U);   // start position
-  EXPECT_EQ(at<std::uint64_t>(b, c + 128), 1001U);  // tail: one message claimed
-  EXPECT_EQ(at<std::uint64_t>(b, c + 256), 1000U);  // head
-  EXPECT_EQ(at<std::uint32_t>(b, c + 640), 0U);     // closed
-  EXPECT_EQ(at<std::uint64_t>(b, c + 648), 0U);     // producer owner: multi-producer, none
-  EXPECT_EQ(at<std::uint64_t>(b, c + 656), 0U);     // consumer owner: not yet claimed
+  EXPECT_EQ(at<std::uint64_t>(b, c + 0), 8U);                   // capacity
+  EXPECT_EQ(at<std::uint64_t>(b, c + 8), 13312U);               // slots offset
+  EXPECT_EQ(at<std::uint32_t>(b, c + 16), 64U);                 // stride
+  EXPECT_EQ(at<std::uint32_t>(b, c + 20), 8U);                  // max message
+  EXPECT_EQ(at<std::uint32_t>(b, c + 24), 1U | fences_flag());  // flags: multi-producer only
+  EXPECT_EQ(at<std::uint32_t>(b, c + 28), 1U);                  // element kind: fixed
+  EXPECT_EQ(at<std::uint64_t>(b, c + 32), 8U);                  // element size
+  EXPECT_EQ(at<std::uint64_t>(b, c + 40), 1000U);               // start position
+  EXPECT_EQ(at<std::uint64_t>(b, c + 128), 1001U);              // tail: one message claimed
+  EXPECT_EQ(at<std::uint64_t>(b, c + 256), 1000U);              // head
+  EXPECT_EQ(at<std::uint32_t>(b, c + 640), 0U);                 // closed
+  EXPECT_EQ(at<std::uint64_t>(b, c + 648), 0U);  // producer owner: multi-producer, none
+  EXPECT_EQ(at<std::uint64_t>(b, c + 656), 0U);  // consumer owner: not yet claimed
 
   // Slots at 13312. Position p lives in slot p % 8; 1000 % 8 == 0.
   constexpr std::size_t s = 13312;
@@ -273,9 +279,9 @@ TEST(Layout, ByteQueueSlotsAreRoundedToWholeCacheLines) {
   EXPECT_EQ(at<std::uint64_t>(b, 12544 + 0), 4U);
   EXPECT_EQ(at<std::uint32_t>(b, 12544 + 16), 192U);
   EXPECT_EQ(at<std::uint32_t>(b, 12544 + 20), 100U);
-  EXPECT_EQ(at<std::uint32_t>(b, 12544 + 24), 3U);  // flags: MPMC by default
-  EXPECT_EQ(at<std::uint32_t>(b, 12544 + 28), 2U);  // element kind: bytes
-  EXPECT_EQ(at<std::uint64_t>(b, 12544 + 32), 0U);  // element size
+  EXPECT_EQ(at<std::uint32_t>(b, 12544 + 24), 3U | fences_flag());  // flags: MPMC by default
+  EXPECT_EQ(at<std::uint32_t>(b, 12544 + 28), 2U);                  // element kind: bytes
+  EXPECT_EQ(at<std::uint64_t>(b, 12544 + 32), 0U);                  // element size
 }
 
 TEST(Layout, PackedQueueStoresElementsBackToBackAfterTheControlBlock) {
@@ -295,14 +301,14 @@ TEST(Layout, PackedQueueStoresElementsBackToBackAfterTheControlBlock) {
   const auto b = read_file(name);
   // 8 elements × 12 bytes = 96, rounded up to two lines.
   ASSERT_EQ(b.size(), 13312U + 128U);
-  EXPECT_EQ(at<std::uint64_t>(b, 12544 + 0), 8U);      // capacity
-  EXPECT_EQ(at<std::uint64_t>(b, 12544 + 8), 13312U);  // slots offset
-  EXPECT_EQ(at<std::uint32_t>(b, 12544 + 16), 12U);    // stride: the element itself
-  EXPECT_EQ(at<std::uint32_t>(b, 12544 + 20), 12U);    // max_message
-  EXPECT_EQ(at<std::uint32_t>(b, 12544 + 24), 4U);     // flags: packed, single sides
-  EXPECT_EQ(at<std::uint32_t>(b, 12544 + 28), 1U);     // element kind: fixed
-  EXPECT_EQ(at<std::uint64_t>(b, 12544 + 128), 9U);    // tail: start 6 + 3 puts
-  EXPECT_EQ(at<std::uint64_t>(b, 12544 + 256), 6U);    // head
+  EXPECT_EQ(at<std::uint64_t>(b, 12544 + 0), 8U);                   // capacity
+  EXPECT_EQ(at<std::uint64_t>(b, 12544 + 8), 13312U);               // slots offset
+  EXPECT_EQ(at<std::uint32_t>(b, 12544 + 16), 12U);                 // stride: the element itself
+  EXPECT_EQ(at<std::uint32_t>(b, 12544 + 20), 12U);                 // max_message
+  EXPECT_EQ(at<std::uint32_t>(b, 12544 + 24), 4U | fences_flag());  // packed, single sides
+  EXPECT_EQ(at<std::uint32_t>(b, 12544 + 28), 1U);                  // element kind: fixed
+  EXPECT_EQ(at<std::uint64_t>(b, 12544 + 128), 9U);                 // tail: start 6 + 3 puts
+  EXPECT_EQ(at<std::uint64_t>(b, 12544 + 256), 6U);                 // head
   // Positions 6, 7, 8 live at indices 6, 7, 0 (position & 7), 12 bytes apart, no headers.
   EXPECT_EQ(at<std::uint32_t>(b, 13312 + 6 * 12), 1U);
   EXPECT_EQ(at<std::uint32_t>(b, 13312 + 7 * 12 + 8), 6U);

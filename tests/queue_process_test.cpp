@@ -14,6 +14,8 @@
 
 #include <gtest/gtest.h>
 
+#include "shmq/detail/asymmetric_fence.hpp"
+#include "shmq/inspect.hpp"
 #include "shmq/queue.hpp"
 #include "support/queue_test_util.hpp"
 #include "support/test_support.hpp"
@@ -302,6 +304,84 @@ TEST(QueueProcess, MessagesCrossProcessesInOrder) {
   EXPECT_EQ(s, Status::closed);
   EXPECT_EQ(i, kCount);
   EXPECT_EQ(producer.wait(30s), 0);
+}
+
+// ---- asymmetric fences (detail/asymmetric_fence.hpp): a light notify loses no wake-up ----
+
+// Two processes hand a token back and forth through two queues (`to_child`, `to_parent`),
+// sleeping for every message (no spin, 60 s slices): a wake-up lost between a notifier's
+// compiler barrier and a waiter's membarrier would leave one side asleep for a whole slice, and
+// its 30 s get_for() would fail.
+template <class T>
+void ping_pong_asleep(const std::string& to_child, const std::string& to_parent,
+                      const shmq::QueueOptions& opts) {
+  constexpr std::uint64_t kRounds = 5000;
+  auto out = Queue<T>::create(to_child, opts);
+  auto in = Queue<T>::create(to_parent, opts);
+  Child child([&] {
+    auto mine_in = Queue<T>::open(to_child, sleep_only());
+    auto mine_out = Queue<T>::open(to_parent, sleep_only());
+    for (std::uint64_t i = 0; i < kRounds; ++i) {
+      T v{};
+      if (mine_in.get_for(v, 30s) != Status::ok) return kWrongStatus;
+      if (v != T{2 * i}) return kWrongValue;
+      if (mine_out.put(T{2 * i + 1}) != Status::ok) return kWrongStatus;
+    }
+    return 0;
+  });
+  for (std::uint64_t i = 0; i < kRounds; ++i) {
+    ASSERT_EQ(out.put(T{2 * i}), Status::ok);
+    T v{};
+    ASSERT_EQ(in.get_for(v, 30s), Status::ok) << "round " << i << ": a wake-up was lost";
+    ASSERT_EQ(v, T{2 * i + 1});
+  }
+  EXPECT_EQ(child.wait(30s), 0);
+  EXPECT_GT(total_sleeps(in), 0U) << "the parent slept: the waiters' path was taken";
+}
+
+bool light_notify(const shmq::detail::QueueCore& core) {
+  return (core.held_roles() & shmq::detail::kHeldLightNotify) != 0;
+}
+
+TEST(QueueProcess, ALightNotifyLosesNoWakeUpOnAPackedQueue) {
+  ScopedName a("qp-fence-packed-a");
+  ScopedName b("qp-fence-packed-b");
+  ping_pong_asleep<std::uint64_t>(a.str(), b.str(), options(4, Producers::one, Consumers::one));
+}
+
+TEST(QueueProcess, ALightNotifyLosesNoWakeUpOnAnMpmcQueue) {
+  ScopedName a("qp-fence-mpmc-a");
+  ScopedName b("qp-fence-mpmc-b");
+  ping_pong_asleep<std::uint64_t>(a.str(), b.str(), options(4));
+}
+
+TEST(QueueProcess, FullFencesStillWorkWhenTheCreatorAskedForThem) {
+  ScopedName a("qp-fence-full-a");
+  ScopedName b("qp-fence-full-b");
+  shmq::QueueOptions opts = options(4, Producers::one, Consumers::one);
+  opts.asymmetric_fences = false;
+  ping_pong_asleep<std::uint64_t>(a.str(), b.str(), opts);
+  auto q = Queue<std::uint64_t>::open(a.str());
+  EXPECT_FALSE(shmq::inspect(a.str()).queue->asymmetric_fences);
+}
+
+// The mode is the segment's: every handle of a default queue notifies lightly once it holds a
+// role, a forked child's handle too (it registers its own process), and inspect says so.
+TEST(QueueProcess, EveryHandleOfADefaultQueueNotifiesLightlyAForkedChildsToo) {
+  // Where the kernel lacks membarrier's global expedited command, the queue has full fences.
+  const bool supported = shmq::detail::asymmetric_fences_supported();
+  ScopedName name("qp-fence-mode");
+  auto q = Queue<std::uint64_t>::create(name.str(), options(8));
+  EXPECT_EQ(shmq::inspect(name.str()).queue->asymmetric_fences, supported);
+  EXPECT_FALSE(light_notify(q.core())) << "no role yet";
+  ASSERT_EQ(q.try_put(1), Status::ok);
+  EXPECT_EQ(light_notify(q.core()), supported);
+  Child child([&] {
+    if (light_notify(q.core())) return kWrongStatus;  // roles are the parent's
+    if (q.try_put(2) != Status::ok) return kWrongStatus;
+    return light_notify(q.core()) == supported ? 0 : kWrongValue;
+  });
+  EXPECT_EQ(child.wait(30s), 0);
 }
 
 // ---- Queue::end_when_producers_gone() and producers() (issue 11: the quick start ends) ----

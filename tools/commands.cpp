@@ -33,6 +33,7 @@ Json queue_json(const QueueState& q) {
   out["capacity"] = q.capacity;
   out["slot_stride"] = q.slot_stride;
   out["packed"] = q.packed;
+  out["asymmetric_fences"] = q.asymmetric_fences;
   out["max_message"] = q.max_message;
   out["head"] = q.head;
   out["tail"] = q.tail;

@@ -60,6 +60,8 @@ struct QueueState {
   std::uint64_t slot_stride = 0;
   std::uint64_t max_message = 0;
   bool packed = false;  // elements back to back, no slot headers (SPSC, fixed-size elements)
+  // Notifiers use a compiler barrier, waiters membarrier() (QueueOptions::asymmetric_fences).
+  bool asymmetric_fences = false;
   std::uint64_t head = 0;
   std::uint64_t tail = 0;
   std::uint64_t depth = 0;

@@ -40,6 +40,12 @@ struct QueueOptions {
   // message. Ignored on other queues. A packed queue allows one open zero-copy claim per side per
   // handle (a second is Status::busy).
   bool packed = true;
+  // The busy path pays no fence instruction: a put or get orders its publish before its "anyone
+  // asleep?" check with a compiler barrier, and a waiter pays one membarrier() system call (~1
+  // µs) on its way to sleep instead (docs/queue.md, "Waiting"). Used where the kernel offers
+  // MEMBARRIER_CMD_GLOBAL_EXPEDITED (Linux 4.16+); false: a full fence on every put and get.
+  // A property of the segment, chosen here: open() and open_or_create() take it as it is.
+  bool asymmetric_fences = true;
   std::uint32_t mode = 0600;  // permissions of the segment file
   WaitPolicy wait{};
   // First position of the ring. Only tests need it: they start just below the 2^64 wrap.

@@ -171,6 +171,18 @@ class Queue {
   // ---- put ----
 
   Status try_put(const T& v) {
+    if constexpr (kFixed) {
+      // The packed path with a light notify: no run-time choice after this one test.
+      if ((core_.held_roles() & detail::kHeldFastProducer) != 0) {
+        const Status s = put_packed(v);
+        if (s == Status::ok) {
+          notify_light(core_.control().not_empty);
+        } else if (s == Status::full) {
+          detail::bump(core_.counters().full_events);
+        }
+        return s;
+      }
+    }
     const Status s = put_one(v);
     if (s == Status::ok) notify_getters();
     if (s == Status::full) detail::bump(core_.counters().full_events);
@@ -333,14 +345,13 @@ class Queue {
     return s;
   }
 
-  // One put without notifying (batches notify once). One load of the held roles decides the path:
-  // a packed ring's fast path, or a role still to claim, or the slot path.
+  // One put without notifying (batches notify once). One test of the held roles (a memory
+  // operand) takes a packed ring's fast path; else a role still to claim, or the slot path.
   Status put_one(const T& v) {
-    const std::uint32_t held = core_.held_roles();
     if constexpr (kFixed) {
-      if ((held & detail::kHeldPackedProducer) != 0) return put_packed(v);
+      if ((core_.held_roles() & detail::kHeldPackedProducer) != 0) return put_packed(v);
     }
-    if ((held & detail::kRoleProducer) == 0) {
+    if ((core_.held_roles() & detail::kRoleProducer) == 0) {
       if (const Status s = core_.ensure_producer(); s != Status::ok) return s;
       if constexpr (kFixed) {
         if ((core_.held_roles() & detail::kHeldPackedProducer) != 0) return put_packed(v);
@@ -352,9 +363,7 @@ class Queue {
   // The fast path of a fixed-size T on a packed ring whose producer role this handle holds: a
   // copy of constant size, no claim.
   Status put_packed(const T& v) {
-    detail::PackedRing& ring = core_.ring().packed_ring();
-    if (ring.closed_for_producers()) return Status::closed;
-    const Status s = ring.template put_one<sizeof(T)>(&v);
+    const Status s = core_.ring().packed_ring().template put_one<sizeof(T)>(&v);
     if (s == Status::ok) count_put(sizeof(T), 1);
     return s;
   }
@@ -422,13 +431,12 @@ class Queue {
     return s;
   }
 
-  // One get without notifying (batches notify once).
+  // One get without notifying (batches notify once); the path is picked as in put_one().
   Status take_one(T& out) {
-    const std::uint32_t held = core_.held_roles();  // as in put_one()
     if constexpr (kFixed) {
-      if ((held & detail::kHeldPackedConsumer) != 0) return take_packed(out);
+      if ((core_.held_roles() & detail::kHeldPackedConsumer) != 0) return take_packed(out);
     }
-    if ((held & detail::kRoleConsumer) == 0) {
+    if ((core_.held_roles() & detail::kRoleConsumer) == 0) {
       if (const Status s = core_.ensure_consumer(); s != Status::ok) return s;
       if constexpr (kFixed) {
         if ((core_.held_roles() & detail::kHeldPackedConsumer) != 0) return take_packed(out);
@@ -492,6 +500,13 @@ class Queue {
     return closed && s == Status::empty ? Status::closed : s;
   }
   Status get_one(T& out) {
+    if constexpr (kFixed) {
+      if ((core_.held_roles() & detail::kHeldFastConsumer) != 0) {  // as in try_put()
+        const Status s = take_packed(out);
+        if (s == Status::ok) notify_light(core_.control().not_full);
+        return s;
+      }
+    }
     const Status s = take_one(out);
     if (s == Status::ok || s == Status::corrupt) notify_putters();
     return s;
@@ -501,8 +516,17 @@ class Queue {
   // (each woken one takes one; docs/queue.md, "Waiting").
   void notify_getters(std::size_t count = 1) noexcept { notify(core_.control().not_empty, count); }
   void notify_putters(std::size_t count = 1) noexcept { notify(core_.control().not_full, count); }
+  // Nobody registered: no syscall. The fence is a compiler barrier where the queue has
+  // asymmetric fences (detail/asymmetric_fence.hpp) and this process registered for them.
   void notify(detail::EventCountData& ec, std::size_t count) noexcept {
-    if (detail::has_registered(ec)) core_.wake(ec, count);  // nobody registered: no syscall
+    if ((core_.held_roles() & detail::kHeldLightNotify) != 0) {
+      notify_light(ec, count);
+    } else if (detail::has_registered(ec)) {
+      core_.wake(ec, count);
+    }
+  }
+  void notify_light(detail::EventCountData& ec, std::size_t count = 1) noexcept {
+    if (detail::has_registered_light(ec)) core_.wake(ec, count);
   }
   // A fixed-size T's bytes are msgs × sizeof(T): its bytes_* counters stay 0 and observers
   // derive them (inspect.cpp), one counter store less per call.

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <new>
 
+#include "shmq/detail/asymmetric_fence.hpp"
 #include "shmq/detail/crash_point.hpp"
 #include "shmq/detail/futex.hpp"
 #include "shmq/detail/layout.hpp"
@@ -79,6 +80,16 @@ inline bool has_registered(const EventCountData& ec) noexcept {
   // per-process opt-in until layout 5; a process in the other mode than its peers lost wakes.)
   std::atomic_thread_fence(std::memory_order_seq_cst);
   // relaxed: ordered by [F1].
+  return shm_load(ec.waiters, std::memory_order_relaxed) != 0;
+}
+// has_registered() for a notifier of a queue with asymmetric fences (asymmetric_fence.hpp): the
+// same Dekker pair, its fence moved to the waiter.
+inline bool has_registered_light(const EventCountData& ec) noexcept {
+  // [F1'] a compiler barrier: the caller's publish stays before the waiters load in program
+  // order; the CPU may still reorder them, which the waiter's heavy_fence() after [F2] undoes
+  // (pairs with it).
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  // relaxed: ordered by [F1'] and the waiter's heavy fence.
   return shm_load(ec.waiters, std::memory_order_relaxed) != 0;
 }
 // Wakes up to `count` sleepers. Returns how many the kernel woke (0 when the registered sleepers
@@ -186,6 +197,8 @@ struct Sleeper {
   SleepGate& gate;
   // The handle's adaptive spin budget (process-local), or none: spin the policy's full count.
   SpinBudget* spin_budget = nullptr;
+  // The eventcount's notifiers may use has_registered_light(): pay heavy_fence() after [F2].
+  bool heavy_fence = false;
 };
 
 // Adaptive spinning. Spinning pays only while the peer runs on another CPU; when processes
@@ -299,6 +312,9 @@ Status wait_until(EventCountData& ec, const WaitPolicy& policy, const Sleeper& m
     // [F2] order the registration before the re-check; pairs with [F1] in notify_all(). Paid
     // only on the way to sleep.
     std::atomic_thread_fence(std::memory_order_seq_cst);
+    // [F2'] and, where notifiers use [F1'], a full barrier on each of their CPUs. Should the
+    // kernel refuse it, a notifier may miss our bit: sleep the shortest slice.
+    const bool fenced = !me.heavy_fence || heavy_fence();
     s = attempt(true);
     // Ready right after the spin gave up: a longer spin would have caught it without the fence
     // and the registration; grow the budget back.
@@ -308,7 +324,8 @@ Status wait_until(EventCountData& ec, const WaitPolicy& policy, const Sleeper& m
     if (s == would_block) {
       bump(me.counters.sleeps);
       SHMQ_CRASH_POINT(sleep_registered);
-      futex_wait_until(ec.epoch, epoch, deadline - now > slice ? now + slice : deadline);
+      const auto this_slice = fenced ? slice : std::chrono::steady_clock::duration(kMinSleepSlice);
+      futex_wait_until(ec.epoch, epoch, deadline - now > this_slice ? now + this_slice : deadline);
       SHMQ_CRASH_POINT(sleep_woken);
       // Back from the wait, woken or not: the next change wakes someone again (wake_one()).
       // relaxed: as in wake_one(); the re-check after the next [F2] sees what was published.

@@ -194,6 +194,10 @@ inline constexpr std::uint32_t kFlagMultiConsumer = 1U << 1;
 // (detail/packed_ring.hpp): slot_stride == max_message == element_size, any multiple of the
 // element's alignment; the slots area is capacity × stride rounded up to a cache line.
 inline constexpr std::uint32_t kFlagPacked = 1U << 2;
+// Notifiers of this queue order publish before their `waiters` load with a compiler barrier only;
+// its waiters call membarrier() on the way to sleep (detail/asymmetric_fence.hpp). Set at create
+// where the kernel offers it (QueueOptions::asymmetric_fences).
+inline constexpr std::uint32_t kFlagAsymmetricFences = 1U << 3;
 
 enum class ElementKind : std::uint32_t { fixed = 1, bytes = 2 };
 
@@ -233,7 +237,7 @@ struct QueueControl {
   std::uint64_t slots_offset;    // from the segment base, a multiple of kCacheLine
   std::uint32_t slot_stride;     // bytes per slot, a multiple of kCacheLine (packed: element size)
   std::uint32_t max_message;     // payload bytes per slot
-  std::uint32_t flags;           // kFlagMulti*, kFlagPacked
+  std::uint32_t flags;           // kFlagMulti*, kFlagPacked, kFlagAsymmetricFences
   std::uint32_t element_kind;    // ElementKind
   std::uint64_t element_size;    // sizeof(T) for fixed elements, 0 for bytes
   std::uint64_t start_position;  // first position (tests start near the 2^64 wrap)

@@ -152,18 +152,23 @@ class PackedRing {
   // ---- one element of a compile-time size: Queue<T>'s put and get of a fixed-size T ----
   //
   // A run of one without a claim: the copy has a constant size and the element's address a
-  // constant stride (`Stride` must be the ring's stride). Status::busy while a zero-copy claim
-  // of the same side is open: opening one makes the cached index say "full" ("empty"), so only
+  // constant stride (`Stride` must be the ring's stride). put_one() is Status::closed once the
+  // queue is closed (closed_for_producers()). Status::busy while a zero-copy claim of the same
+  // side is open: opening one makes the cached index say "full" ("empty"), so only
   // the slow path, which reloads the index, tests the flag (docs/bench.md, "Instructions per
   // call").
 
   template <std::size_t Stride>
   Status put_one(const void* element) noexcept {
-    const std::uint64_t pos = local_tail_;  // locals: the stores below may alias the members
+    // Locals: the stores below may alias the members.
+    QueueControl* const ctl = ctl_;
+    // relaxed: as in closed_for_producers().
+    if (shm_load(ctl->closed, std::memory_order_relaxed) != 0) return Status::closed;
+    const std::uint64_t pos = local_tail_;
     if (distance(pos, cached_head_) >= static_cast<std::int64_t>(capacity_)) {
       if (claim_open_) return Status::busy;
       // [A11] as in try_claim_run().
-      const std::uint64_t h = shm_load(ctl_->head, std::memory_order_acquire);
+      const std::uint64_t h = shm_load(ctl->head, std::memory_order_acquire);
       const std::int64_t depth = distance(pos, h);
       if (!legal_depth(depth)) return Status::corrupt;
       cached_head_ = h;
@@ -173,7 +178,7 @@ class PackedRing {
     SHMQ_CRASH_POINT(publish_before_tail);
     local_tail_ = pos + 1;
     // [R11] as in publish_run().
-    shm_store(ctl_->tail, pos + 1, std::memory_order_release);
+    shm_store(ctl->tail, pos + 1, std::memory_order_release);
     return Status::ok;
   }
   template <std::size_t Stride>

@@ -53,6 +53,12 @@ SlotRing::Config validate_queue_control(const Segment& seg, const QueueControl& 
 // a forked child (held_roles() is 0 there) claims again before it takes the path.
 inline constexpr std::uint32_t kHeldPackedProducer = 1U << 8;
 inline constexpr std::uint32_t kHeldPackedConsumer = 1U << 9;
+// And: this handle may notify with a compiler barrier (the queue has kFlagAsymmetricFences and
+// this process registered for membarrier; TSan builds never: TSan does not model membarrier).
+inline constexpr std::uint32_t kHeldLightNotify = 1U << 10;
+// Both of the above for one side: Queue<T>'s fastest path tests one bit.
+inline constexpr std::uint32_t kHeldFastProducer = 1U << 11;
+inline constexpr std::uint32_t kHeldFastConsumer = 1U << 12;
 
 class QueueCore {
  public:
@@ -123,7 +129,8 @@ class QueueCore {
   Status wait(Side side, Deadline deadline, Attempt&& attempt) {
     EventCountData& ec = side == Side::consumer ? control().not_empty : control().not_full;
     const Sleeper me{counters(), segment_.self_bit(), segment_.sleep_gate(),
-                     wait_.adaptive ? &spin_budget_[side == Side::consumer ? 0 : 1] : nullptr};
+                     wait_.adaptive ? &spin_budget_[side == Side::consumer ? 0 : 1] : nullptr,
+                     asymmetric_fences_};
     return wait_until(
         ec, wait_, me, deadline, side == Side::consumer ? Status::empty : Status::full,
         [this, &attempt](bool sleeping) {
@@ -163,6 +170,7 @@ class QueueCore {
   WaitPolicy wait_{};
   bool multi_producer_ = true;
   bool multi_consumer_ = true;
+  bool asymmetric_fences_ = false;  // kFlagAsymmetricFences: waiters pay heavy_fence()
   bool lock_recovery() noexcept;
   void unlock_recovery() noexcept;
   bool holder_dead(const SlotRing::Held& held, std::uint64_t pos, std::uint64_t kind) noexcept;

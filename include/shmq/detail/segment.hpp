@@ -120,8 +120,9 @@ class Segment {
   static bool remove(std::string_view name);
 
   struct Impl;  // opaque; defined in runtime/segment.cpp
-  // Who this handle is in the registry. Lives in the Impl (heap, stable address: the fork handler
-  // rewrites it in a child) and is read inline on the hot path through `id_`.
+  // Who this handle is in the registry. Kept in the handle itself, read inline on the hot path
+  // (held_roles(): one memory operand, no pointer to follow); the Impl points at it (moves
+  // re-point it) so that the fork handler rewrites it in a child.
   struct Identity {
     std::uint32_t self_index = kRegistryCapacity;  // none yet
     std::uint32_t held_roles = 0;                  // kRole* bits this handle holds
@@ -143,11 +144,11 @@ class Segment {
 
   // This process's registry entry and token (they change in a forked child).
   RegistryEntry& self() const noexcept { return entry(self_index()); }
-  std::uint64_t self_token() const noexcept { return id_->self_token; }
-  std::uint32_t self_index() const noexcept { return id_->self_index; }
+  std::uint64_t self_token() const noexcept { return id_.self_token; }
+  std::uint32_t self_index() const noexcept { return id_.self_index; }
   // Roles (kRole* bits) this handle holds; process-local, reset to 0 in a forked child.
-  std::uint32_t held_roles() const noexcept { return id_->held_roles; }
-  void set_held_roles(std::uint32_t roles) noexcept { id_->held_roles = roles; }
+  std::uint32_t held_roles() const noexcept { return id_.held_roles; }
+  void set_held_roles(std::uint32_t roles) noexcept { id_.held_roles = roles; }
   RegistryEntry& entry(std::uint32_t index) const noexcept {
     return reinterpret_cast<RegistryEntry*>(base_ + kRegistryOffset)[index];
   }
@@ -170,7 +171,7 @@ class Segment {
   // INV-E1), so notifiers stop paying a futex wake for them. Returns how many were taken back.
   std::uint32_t reap_dead_sleepers() const noexcept;
   // This handle's waiters bit (1 << its registry index) and sleepers (event_count.hpp).
-  std::uint64_t self_bit() const noexcept { return 1ULL << (id_->self_index % 64); }
+  std::uint64_t self_bit() const noexcept { return 1ULL << (id_.self_index % 64); }
   SleepGate& sleep_gate() const noexcept;
   // Whether registry entry `index` is held by a live process.
   bool entry_alive(std::uint32_t index) const noexcept;
@@ -181,7 +182,7 @@ class Segment {
                            std::chrono::milliseconds ready_timeout, bool observe);
 
   std::unique_ptr<Impl> impl_;  // stable address: the fork handler finds handles through it
-  Identity* id_ = nullptr;      // impl_'s
+  Identity id_{};               // impl_->id points here
   std::byte* base_ = nullptr;
   SegmentInfo info_{};
 };

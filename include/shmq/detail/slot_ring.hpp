@@ -60,7 +60,8 @@ class SlotRing {
     std::uint32_t max_message = 0;
     bool multi_producer = true;
     bool multi_consumer = true;
-    bool packed = false;  // SPSC fixed-size elements back to back (packed_ring.hpp)
+    bool packed = false;             // SPSC fixed-size elements back to back (packed_ring.hpp)
+    bool asymmetric_fences = false;  // kFlagAsymmetricFences
   };
 
   // A slot held between claim and publish (producer) or between acquire and release (consumer).

@@ -1,0 +1,46 @@
+#include "shmq/detail/asymmetric_fence.hpp"
+
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+
+namespace shmq::detail {
+
+namespace {
+
+long membarrier(int cmd) noexcept {
+  return ::syscall(SYS_membarrier, cmd, 0U, 0);
+}
+
+}  // namespace
+
+bool asymmetric_fences_supported() noexcept {
+  static const bool supported = [] {
+    const long cmds = membarrier(MEMBARRIER_CMD_QUERY);
+    constexpr long kNeeded =
+        MEMBARRIER_CMD_GLOBAL_EXPEDITED | MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED;
+    return cmds >= 0 && (cmds & kNeeded) == kNeeded;
+  }();
+  return supported;
+}
+
+bool register_light_fences() noexcept {
+  // The pid that registered: a forked child (another pid) registers itself again. Racing
+  // threads both register; the call is idempotent.
+  static std::atomic<pid_t> registered{0};
+  const pid_t me = ::getpid();
+  // relaxed: a cache of an idempotent syscall's success.
+  if (registered.load(std::memory_order_relaxed) == me) return true;
+  if (!asymmetric_fences_supported() || membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) != 0)
+    return false;
+  registered.store(me, std::memory_order_relaxed);
+  return true;
+}
+
+bool heavy_fence() noexcept {
+  return membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) == 0;
+}
+
+}  // namespace shmq::detail

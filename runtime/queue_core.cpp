@@ -390,6 +390,7 @@ Status QueueCore::claim_role(bool producer) noexcept {
   if (ring_.packed()) held |= producer ? kHeldPackedProducer : kHeldPackedConsumer;
   // A process the kernel would not register notifies with a full fence (always correct).
   if (asymmetric_fences_ && !SHMQ_TSAN && register_light_fences()) held |= kHeldLightNotify;
+  if (multi) held |= producer ? kHeldMultiProducer : kHeldMultiConsumer;
   if (ring_.packed() && (held & kHeldLightNotify) != 0)
     held |= producer ? kHeldFastProducer : kHeldFastConsumer;
   segment_.set_held_roles(segment_.held_roles() | held);

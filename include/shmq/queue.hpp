@@ -334,12 +334,21 @@ class Queue {
     return core_.ring().closed_for_producers() ? Status::closed : Status::ok;
   }
 
+  // What a caller knows of the ring: nothing (any), or that it is not packed and its side is a
+  // single (a multi) one: the copying paths, which read the kind from the held roles.
+  enum class Kind { any, single, multi };
+
   // A free slot; a full ring may be full because a dead consumer holds its oldest slot.
-  // `kSlots`: the caller knows the ring is not packed (put_slot()), as in acquire_one().
-  template <bool kSlots = false>
+  template <Kind kKind = Kind::any>
   Status claim_slot(Ring::Claim& c) noexcept {
     Ring& ring = core_.ring();
-    const auto attempt = [&] { return kSlots ? ring.try_claim_slot(c) : ring.try_claim(c); };
+    const auto attempt = [&] {
+      if constexpr (kKind == Kind::any) {
+        return ring.try_claim(c);
+      } else {
+        return ring.template try_claim_slot_as<kKind == Kind::multi>(c);
+      }
+    };
     Status s = attempt();
     if (s == Status::full && core_.recover_stuck(Side::producer)) s = attempt();
     return s;
@@ -367,14 +376,22 @@ class Queue {
     if (s == Status::ok) count_put(sizeof(T), 1);
     return s;
   }
+  // The copying path of a ring that is not packed, whose producer role this handle holds; the
+  // ring's kind is resolved as in take_one().
   Status put_slot(const T& v) {
     const std::size_t bytes = Codec::size(v);
     // A fixed-size T fits by construction (open checked max_message == sizeof(T)).
     if (!kFixed && bytes > core_.ring().max_message()) return Status::too_large;
+    const bool multi = (core_.held_roles() & detail::kHeldMultiProducer) != 0;
     Ring::Claim c;
-    if (const Status s = claim_slot<true>(c); s != Status::ok) return s;
+    const Status s = multi ? claim_slot<Kind::multi>(c) : claim_slot<Kind::single>(c);
+    if (s != Status::ok) return s;
     Codec::encode(v, c.payload);
-    core_.ring().publish_slot(c, static_cast<std::uint32_t>(bytes));
+    if (multi) {
+      core_.ring().template publish_slot_as<true>(c, static_cast<std::uint32_t>(bytes));
+    } else {
+      core_.ring().template publish_slot_as<false>(c, static_cast<std::uint32_t>(bytes));
+    }
     count_put(bytes, 1);
     return Status::ok;
   }
@@ -413,15 +430,21 @@ class Queue {
   }
 
   // The next message, in place. A ring blocked behind a dead producer's slot is recovered; empty
-  // becomes closed once the queue is closed and drained. `kSlots`: the caller knows the ring is
-  // not packed and holds the consumer role (take_one()).
-  template <bool kSlots = false>
+  // becomes closed once the queue is closed and drained. A known kind (take_one()): the caller
+  // holds the consumer role.
+  template <Kind kKind = Kind::any>
   Status acquire_one(Ring::Claim& c) {
-    if constexpr (!kSlots) {
+    if constexpr (kKind == Kind::any) {
       if (const Status s = core_.ensure_consumer(); s != Status::ok) return s;
     }
     Ring& ring = core_.ring();
-    const auto attempt = [&] { return kSlots ? ring.try_acquire_slot(c) : ring.try_acquire(c); };
+    const auto attempt = [&] {
+      if constexpr (kKind == Kind::any) {
+        return ring.try_acquire(c);
+      } else {
+        return ring.template try_acquire_slot_as<kKind == Kind::multi>(c);
+      }
+    };
     Status s = attempt();
     if (s == Status::empty && core_.recover_stuck(Side::consumer)) s = attempt();
     if (s == Status::empty && core_.ended()) {
@@ -442,10 +465,18 @@ class Queue {
         if ((core_.held_roles() & detail::kHeldPackedConsumer) != 0) return take_packed(out);
       }
     }
+    // The ring's kind, from the held roles: each ring call below is resolved at compile time,
+    // the decode is written once.
+    const bool multi = (core_.held_roles() & detail::kHeldMultiConsumer) != 0;
     Ring::Claim c;
-    if (const Status s = acquire_one<true>(c); s != Status::ok) return s;
+    const Status s = multi ? acquire_one<Kind::multi>(c) : acquire_one<Kind::single>(c);
+    if (s != Status::ok) return s;
     const bool decoded = Codec::decode({c.payload, c.size}, out);
-    core_.ring().release_slot(c);
+    if (multi) {
+      core_.ring().template release_slot_as<true>(c);
+    } else {
+      core_.ring().template release_slot_as<false>(c);
+    }
     if (!decoded) return Status::corrupt;
     count_got(c.size, 1);
     return Status::ok;

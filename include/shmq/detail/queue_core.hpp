@@ -59,6 +59,10 @@ inline constexpr std::uint32_t kHeldLightNotify = 1U << 10;
 // Both of the above for one side: Queue<T>'s fastest path tests one bit.
 inline constexpr std::uint32_t kHeldFastProducer = 1U << 11;
 inline constexpr std::uint32_t kHeldFastConsumer = 1U << 12;
+// And: the side whose role this handle holds is a multi side (the slot path's ring kind, read
+// from the same word as the role).
+inline constexpr std::uint32_t kHeldMultiProducer = 1U << 13;
+inline constexpr std::uint32_t kHeldMultiConsumer = 1U << 14;
 
 class QueueCore {
  public:

@@ -152,6 +152,16 @@ class SlotRing {
   Status try_claim_slot(Claim& c) noexcept {
     return multi_producer_ ? try_claim_multi(c) : try_claim_single(c);
   }
+  // The *_as<kMulti>() forms: the caller knows the side's kind (Queue<T> reads it from its held
+  // roles, once per call), so the ring does not test it again.
+  template <bool kMulti>
+  Status try_claim_slot_as(Claim& c) noexcept {
+    if constexpr (kMulti) {
+      return try_claim_multi(c);
+    } else {
+      return try_claim_single(c);
+    }
+  }
 
   // Makes the claimed slot's message visible; size == kSkipSize publishes an empty skip. A packed
   // ring holds whole elements only: any other size than the element's publishes nothing.
@@ -163,11 +173,19 @@ class SlotRing {
     publish_slot(c, size);
   }
   void publish_slot(const Claim& c, std::uint32_t size) noexcept {
+    if (multi_producer_) {
+      publish_slot_as<true>(c, size);
+    } else {
+      publish_slot_as<false>(c, size);
+    }
+  }
+  template <bool kMulti>
+  void publish_slot_as(const Claim& c, std::uint32_t size) noexcept {
     shm_store(c.slot->size, size, std::memory_order_relaxed);  // relaxed: ordered by [R1]
     SHMQ_CRASH_POINT(publish_before_seq);
     // [R1] publish the message; pairs with [A2] in try_acquire().
     shm_store(c.slot->seq, c.pos + 1, std::memory_order_release);
-    if (!multi_producer_) {
+    if constexpr (!kMulti) {
       SHMQ_CRASH_POINT(publish_before_tail);
       // relaxed: only this producer writes tail; observers want an approximate size, and a
       // missed store is repaired by resume_producer().
@@ -205,17 +223,26 @@ class SlotRing {
   }
   // try_acquire() of a ring that is not packed; release with release_slot().
   Status try_acquire_slot(Claim& c) noexcept {
+    return multi_consumer_ ? try_acquire_slot_as<true>(c) : try_acquire_slot_as<false>(c);
+  }
+  template <bool kMulti>
+  Status try_acquire_slot_as(Claim& c) noexcept {
     for (std::uint64_t skips = 0; skips <= capacity_; ++skips) {
-      const Status s = multi_consumer_ ? try_acquire_multi(c) : try_acquire_single(c);
+      Status s;
+      if constexpr (kMulti) {
+        s = try_acquire_multi(c);
+      } else {
+        s = try_acquire_single(c);
+      }
       if (s != Status::ok) return s;
       // relaxed: ordered after [A2] by the acquire that found the message.
       const std::uint32_t size = shm_load(c.slot->size, std::memory_order_relaxed);
       if (size == kSkipSize) {
-        release(c);
+        release_slot_as<kMulti>(c);
         continue;
       }
       if (size > max_message_) {
-        release(c);
+        release_slot_as<kMulti>(c);
         return Status::corrupt;
       }
       c.size = size;
@@ -233,10 +260,18 @@ class SlotRing {
     release_slot(c);
   }
   void release_slot(const Claim& c) noexcept {
+    if (multi_consumer_) {
+      release_slot_as<true>(c);
+    } else {
+      release_slot_as<false>(c);
+    }
+  }
+  template <bool kMulti>
+  void release_slot_as(const Claim& c) noexcept {
     SHMQ_CRASH_POINT(release_before_seq);
     // [R2] hand the slot back; pairs with [A1] in try_claim().
     shm_store(c.slot->seq, c.pos + capacity_, std::memory_order_release);
-    if (!multi_consumer_) {
+    if constexpr (!kMulti) {
       SHMQ_CRASH_POINT(release_before_head);
       // relaxed: only this consumer writes head; see publish() for tail.
       shm_store(ctl_->head, c.pos + 1, std::memory_order_relaxed);

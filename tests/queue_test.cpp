@@ -15,7 +15,9 @@
 #include <future>
 #include <limits>
 #include <numeric>
+#include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -276,6 +278,24 @@ TEST(QueueSetup, ImpossibleSizesAreInvalidArguments) {
       },
       Errc::invalid_argument, name, "max_message");
   EXPECT_FALSE(Queue<int>::remove(name.str())) << "a refused create leaves nothing behind";
+}
+
+// A Status prints as its name (issue 11), so a failed EXPECT_EQ(s, Status::ok) says "full".
+TEST(QueueStatus, EveryStatusPrintsItsName) {
+  const std::pair<Status, const char*> names[] = {
+      {Status::ok, "ok"},           {Status::empty, "empty"},
+      {Status::full, "full"},       {Status::timeout, "timeout"},
+      {Status::closed, "closed"},   {Status::too_large, "too_large"},
+      {Status::corrupt, "corrupt"}, {Status::role_taken, "role_taken"},
+      {Status::busy, "busy"},       {Status::interrupted, "interrupted"},
+  };
+  static_assert(std::size(names) == static_cast<std::size_t>(Status::interrupted) + 1,
+                "a new Status needs a name here, in to_string() and in docs/status.md");
+  for (const auto& [status, name] : names) {
+    std::ostringstream os;
+    os << status;
+    EXPECT_EQ(os.str(), name);
+  }
 }
 
 TEST(QueueSetup, ByteQueuesDefaultTo4096ByteMessages) {

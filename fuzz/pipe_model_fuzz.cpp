@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "fuzz_support.hpp"
+#include "shmq/detail/access.hpp"
 #include "shmq/detail/byte_ring.hpp"
 #include "shmq/detail/layout.hpp"
 #include "shmq/detail/segment.hpp"
@@ -224,10 +225,10 @@ class Harness {
     opt.max_message = max_message_ == shmq::detail::kPipeMaxMessage ? 0 : max_message_;
     opt.wait = wait_;
     // Near the wrap, and not 8-aligned: the ring aligns it down (INV-B2).
-    opt.start_position = (shape & 8) ? ~0ULL - 2 * capacity_ + 3 : 0;
+    const std::uint64_t start = (shape & 8) ? ~0ULL - 2 * capacity_ + 3 : 0;
     name_ = shmq::fuzz::fuzz_name("pipe");
     shmq::Pipe::remove(name_);
-    auto [a, b] = shmq::Pipe::create(name_, opt);
+    auto [a, b] = shmq::detail::create_pipe_at(name_, opt, start);
     ends_[0] = std::move(a);
     ends_[1] = std::move(b);
     open_[0] = open_[1] = true;

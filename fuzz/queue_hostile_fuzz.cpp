@@ -23,6 +23,7 @@
 #include "fuzz_support.hpp"
 #include "queue_ops.hpp"
 #include "segment_watch.hpp"
+#include "shmq/detail/access.hpp"
 #include "shmq/detail/layout.hpp"
 #include "shmq/detail/segment.hpp"
 #include "shmq/shmq.hpp"
@@ -55,8 +56,8 @@ Trust trust_after_write(std::size_t at, std::size_t len, const SlotGeometry& g) 
 }
 
 template <class T>
-void run(Input& in, const std::string& name, const shmq::QueueOptions& opt) {
-  auto q = shmq::Queue<T>::create(name, opt);
+void run(Input& in, const std::string& name, const shmq::QueueOptions& opt, std::uint64_t start) {
+  auto q = shmq::detail::create_queue_at<T>(name, opt, start);
   const std::string path = shmq::detail::segment_path(name);
   const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return;
@@ -70,11 +71,11 @@ void run(Input& in, const std::string& name, const shmq::QueueOptions& opt) {
   // covered by segment_open_fuzz).
   const std::size_t first = shmq::detail::kBodyOffset;
   const std::size_t span = static_cast<std::size_t>(size) - first;
-  const shmq::detail::QueueControl& ctl = q.core().control();
+  const shmq::detail::QueueControl& ctl = shmq::detail::core_of(q).control();
   const SlotGeometry geometry{ctl.slots_offset, ctl.slot_stride,
                               (ctl.flags & shmq::detail::kFlagPacked) != 0};
 
-  const shmq::detail::Segment& seg = q.core().segment();
+  const shmq::detail::Segment& seg = shmq::detail::core_of(q).segment();
   SegmentWatch watch(seg.base(), seg.size(), seg.self_index());
   ValueOracle<T> oracle(static_cast<std::uint32_t>(q.max_message()));
   Trust trust = Trust::healthy;
@@ -111,13 +112,14 @@ void run(Input& in, const std::string& name, const shmq::QueueOptions& opt) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   Input in(data, size);
   const auto shape = in.take<std::uint8_t>();
-  const shmq::QueueOptions opt = shmq::fuzz::queue_options(shape, 40, 3);
+  const shmq::QueueOptions opt = shmq::fuzz::queue_options(shape, 40);
+  const std::uint64_t start = shmq::fuzz::start_position(shape, 3);
   const std::string name = shmq::fuzz::fuzz_name("hostile");
   shmq::detail::Segment::remove(name);
   if (shape & 1) {
-    run<std::string>(in, name, opt);
+    run<std::string>(in, name, opt, start);
   } else {
-    run<std::uint32_t>(in, name, opt);
+    run<std::uint32_t>(in, name, opt, start);
   }
   shmq::detail::Segment::remove(name);
   return 0;

@@ -41,11 +41,12 @@ std::optional<std::string> model_take(Model& m) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   Input in(data, size);
   const auto shape = in.take<std::uint8_t>();
-  const shmq::QueueOptions opt = shmq::fuzz::queue_options(shape, 24, 5);
+  const shmq::QueueOptions opt = shmq::fuzz::queue_options(shape, 24);
   const std::string name = shmq::fuzz::fuzz_name("model");
   shmq::detail::Segment::remove(name);
   {
-    auto q = shmq::Queue<std::string>::create(name, opt);
+    auto q =
+        shmq::detail::create_queue_at<std::string>(name, opt, shmq::fuzz::start_position(shape, 5));
     Model model;
     bool closed = false;
     std::uint32_t next = 0;

@@ -11,22 +11,26 @@
 #include <type_traits>
 
 #include "segment_watch.hpp"
+#include "shmq/detail/access.hpp"
 #include "shmq/shmq.hpp"
 
 namespace shmq::fuzz {
 
-// shape: bit 1 multi-producer, bit 2 multi-consumer, bits 3-4 log2(capacity), bit 7 start
-// `back_from_wrap` positions below 2^64 (through the wrap). No spinning, 1 ms sleep slices.
-inline shmq::QueueOptions queue_options(std::uint8_t shape, std::uint32_t max_message,
-                                        std::uint64_t back_from_wrap) {
+// shape: bit 1 multi-producer, bit 2 multi-consumer, bits 3-4 log2(capacity); bit 7: see
+// start_position(). No spinning, 1 ms sleep slices.
+inline shmq::QueueOptions queue_options(std::uint8_t shape, std::uint32_t max_message) {
   shmq::QueueOptions opt;
   opt.producers = (shape & 2) ? shmq::Producers::many : shmq::Producers::one;
   opt.consumers = (shape & 4) ? shmq::Consumers::many : shmq::Consumers::one;
   opt.capacity = 1ULL << ((shape >> 3) & 3);
   opt.max_message = max_message;
   opt.wait = shmq::WaitPolicy{0, std::chrono::milliseconds(1)};
-  opt.start_position = (shape & 0x80) ? ~0ULL - back_from_wrap : 0;
   return opt;
+}
+// The ring's first position (detail::create_queue_at): with bit 7 of `shape`, `back_from_wrap`
+// positions below 2^64 (the run goes through the wrap), else 0.
+inline std::uint64_t start_position(std::uint8_t shape, std::uint64_t back_from_wrap) {
+  return (shape & 0x80) ? ~0ULL - back_from_wrap : 0;
 }
 
 template <class T>

@@ -33,6 +33,7 @@
 #include "fuzz_support.hpp"
 #include "queue_ops.hpp"
 #include "segment_watch.hpp"
+#include "shmq/detail/access.hpp"
 #include "shmq/detail/layout.hpp"
 #include "shmq/detail/segment.hpp"
 #include "shmq/inspect.hpp"
@@ -148,7 +149,7 @@ void drive(const std::string& name, const Mapping& file, ValueOracle<T>& oracle,
   try {
     auto q = shmq::Queue<T>::open(name, shmq::WaitPolicy{0, std::chrono::milliseconds(1)});
     check_attach(before, file.base);
-    const d::Segment& seg = q.core().segment();
+    const d::Segment& seg = shmq::detail::core_of(q).segment();
     SegmentWatch watch(file.base, file.size, seg.self_index());
     const bool healthy = trust == Trust::healthy;
     const auto trust_now = [trust] { return trust; };
@@ -239,7 +240,7 @@ void run(Input& in, const std::string& name, const shmq::QueueOptions& opt) {
     if (created.try_put(v) != shmq::Status::ok) invariant_failed("a preload put failed");
     oracle.put(v);
   }
-  const auto& ctl = created.core().control();
+  const auto& ctl = shmq::detail::core_of(created).control();
   const std::size_t slots = ctl.slots_offset;
   const std::size_t stride = ctl.slot_stride;
   const bool packed = (ctl.flags & d::kFlagPacked) != 0;

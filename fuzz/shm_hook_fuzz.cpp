@@ -23,6 +23,7 @@
 #include "fuzz_support.hpp"
 #include "queue_ops.hpp"
 #include "segment_watch.hpp"
+#include "shmq/detail/access.hpp"
 #include "shmq/detail/segment.hpp"
 #include "shmq/detail/shm_access.hpp"
 #include "shmq/shmq.hpp"
@@ -98,11 +99,11 @@ Trust trust_now() {
 }
 
 template <class T>
-void run(Input& in, const std::string& name, const shmq::QueueOptions& opt) {
-  auto q = shmq::Queue<T>::create(name, opt);
+void run(Input& in, const std::string& name, const shmq::QueueOptions& opt, std::uint64_t start) {
+  auto q = shmq::detail::create_queue_at<T>(name, opt, start);
   ring_lap = q.capacity();
-  const shmq::detail::Segment& seg = q.core().segment();
-  const shmq::detail::QueueControl& ctl = q.core().control();
+  const shmq::detail::Segment& seg = shmq::detail::core_of(q).segment();
+  const shmq::detail::QueueControl& ctl = shmq::detail::core_of(q).control();
   const bool packed = (ctl.flags & shmq::detail::kFlagPacked) != 0;
   slots_begin = packed ? nullptr : seg.base() + ctl.slots_offset;
   slots_bytes = packed ? 0 : ctl.capacity * ctl.slot_stride;
@@ -122,7 +123,9 @@ void run(Input& in, const std::string& name, const shmq::QueueOptions& opt) {
       try {
         auto other = shmq::Queue<T>::open(name, opt.wait);
         const std::byte* ours = slots_begin;
-        if (!packed) slots_begin = other.core().segment().base() + ctl.slots_offset;  // its mapping
+        if (!packed)
+          slots_begin =
+              shmq::detail::core_of(other).segment().base() + ctl.slots_offset;  // its mapping
         T out{};
         const shmq::Status s = other.try_get(out);
         oracle.got(s, &out, trust_now());
@@ -151,14 +154,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   shmq::detail::shm_load_hook = hook;
   Input in(data, size);
   const auto shape = in.take<std::uint8_t>();
-  const shmq::QueueOptions opt = shmq::fuzz::queue_options(shape, 40, 3);
+  const shmq::QueueOptions opt = shmq::fuzz::queue_options(shape, 40);
+  const std::uint64_t start = shmq::fuzz::start_position(shape, 3);
   const std::string name = shmq::fuzz::fuzz_name("shm-hook");
   shmq::detail::Segment::remove(name);
   try {
     if (shape & 1) {
-      run<std::string>(in, name, opt);
+      run<std::string>(in, name, opt, start);
     } else {
-      run<std::uint32_t>(in, name, opt);
+      run<std::uint32_t>(in, name, opt, start);
     }
   } catch (const shmq::Error&) {
     // A hostile value may make an operation throw (e.g. a role held by a "live" token): allowed.

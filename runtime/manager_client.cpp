@@ -9,6 +9,7 @@
 
 #include "fork_list.hpp"
 #include "manager_control.hpp"
+#include "shmq/detail/access.hpp"
 #include "shmq/error.hpp"
 
 namespace shmq::detail {
@@ -181,7 +182,7 @@ ManagerClient::Reply ManagerClient::call(Op op, std::string_view body, Deadline 
     h.epoch = epoch;
     h.client_id = client_id_;
     h.request_id = next_request_++;
-    h.token = requests_.core().segment().self_token();
+    h.token = core_of(requests_).segment().self_token();
     send(h, body, server);
 
     bool cancelled = false;

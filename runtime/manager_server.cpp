@@ -28,6 +28,7 @@
 
 #include "manager_journal.hpp"
 #include "manager_store.hpp"
+#include "shmq/detail/access.hpp"
 #include "shmq/detail/manager_client.hpp"
 #include "shmq/error.hpp"
 #include "shmq/queue.hpp"
@@ -368,7 +369,7 @@ void Server::flush_outboxes() {
 }
 
 void Server::housekeeping() {
-  const Segment& reg = requests_.core().segment();
+  const Segment& reg = core_of(requests_).segment();
   std::vector<std::uint64_t> dead;
   for (const auto& [id, c] : clients_) {
     if (!reg.is_alive(c.token)) dead.push_back(id);

@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include "shmq/detail/access.hpp"
 #include "shmq/detail/byte_ring.hpp"
 #include "shmq/detail/event_count.hpp"
 #include "shmq/detail/layout.hpp"
@@ -34,6 +35,8 @@ namespace shmq {
 
 namespace {
 
+// Connection::Impl is private; the helpers below are not Connection's members.
+using ConnectionImpl = detail::PipeAccess::Impl;
 using detail::ByteRing;
 using detail::Deadline;
 using detail::kRegistryCapacity;
@@ -276,19 +279,18 @@ namespace {
 // In a forked child, re-announce the ends it inherited (after the segment layer gave it its own
 // registry entries: its list was used first, when the first segment was made, so its pthread_atfork
 // handler runs first).
-void rehold_in_child(Connection::Impl& impl) noexcept {
+void rehold_in_child(ConnectionImpl& impl) noexcept {
   if (impl.holding) impl.hold();
   impl.send_watch = {};
   impl.recv_watch = {};
 }
 
 // Every open Connection of this process.
-using OpenConnections = detail::ForkList<Connection::Impl, rehold_in_child>;
+using OpenConnections = detail::ForkList<ConnectionImpl, rehold_in_child>;
 
-std::unique_ptr<Connection::Impl> make_impl(const std::shared_ptr<Segment>& seg,
-                                            const PipeConfig& cfg, End end,
-                                            const WaitPolicy& wait) {
-  auto impl = std::make_unique<Connection::Impl>();
+std::unique_ptr<ConnectionImpl> make_impl(const std::shared_ptr<Segment>& seg,
+                                          const PipeConfig& cfg, End end, const WaitPolicy& wait) {
+  auto impl = std::make_unique<ConnectionImpl>();
   impl->seg = seg;
   impl->ctl = reinterpret_cast<PipeControl*>(seg->base() + detail::kBodyOffset);
   impl->end = end;
@@ -348,7 +350,7 @@ struct SpanSink {
 
 // Receives one whole message into `sink`.
 template <class Sink>
-Status recv_message(Connection::Impl* m, Sink& sink, std::uint64_t& size) {
+Status recv_message(ConnectionImpl* m, Sink& sink, std::uint64_t& size) {
   if (m == nullptr || !m->in.valid()) return Status::closed;
   ByteRing::Record r;
   Status s = m->next_record(r);
@@ -609,7 +611,8 @@ struct Created {
 };
 
 // Creates the segment; both ends' `opener` stay kPipeOpenerCreating until release_openers().
-Created create_pipe(std::string_view name, const PipeOptions& options) {
+Created create_pipe(std::string_view name, const PipeOptions& options,
+                    std::uint64_t start_position) {
   detail::validate_name(name);
   if (options.capacity_bytes == 0 || options.capacity_bytes > detail::kPipeMaxCapacity) {
     throw Error(Errc::invalid_argument, name,
@@ -639,7 +642,7 @@ Created create_pipe(std::string_view name, const PipeOptions& options) {
     ctl->ring_count = ring_count;
     for (std::uint32_t i = 0; i < ring_count; ++i) {
       ByteRing::initialize(ctl->rings[i], capacity, detail::kPipeDataOffset + i * capacity,
-                           options.start_position);
+                           start_position);
     }
     for (auto& e : ctl->ends) {
       // relaxed: published by the segment's `ready` ([R0]); openers wait until we hold ours.
@@ -663,7 +666,13 @@ void release_openers(PipeControl& ctl) noexcept {
 }  // namespace
 
 std::pair<Connection, Connection> Pipe::create(std::string_view name, const PipeOptions& options) {
-  const Created c = create_pipe(name, options);
+  return detail::PipeAccess::create(name, options, 0);
+}
+
+std::pair<Connection, Connection> detail::PipeAccess::create(std::string_view name,
+                                                             const PipeOptions& options,
+                                                             std::uint64_t start_position) {
+  const Created c = create_pipe(name, options, start_position);
   auto first = make_impl(c.seg, c.cfg, End::first, options.wait);
   auto second = make_impl(c.seg, c.cfg, End::second, options.wait);
   first->hold();
@@ -675,7 +684,7 @@ std::pair<Connection, Connection> Pipe::create(std::string_view name, const Pipe
 }
 
 Connection Connection::create(std::string_view name, End end, const PipeOptions& options) {
-  const Created c = create_pipe(name, options);
+  const Created c = create_pipe(name, options, 0);
   auto impl = make_impl(c.seg, c.cfg, end, options.wait);
   impl->hold();
   release_openers(*impl->ctl);

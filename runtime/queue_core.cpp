@@ -269,8 +269,8 @@ void check_same_options(std::string_view name, const QueueControl& ctl, const Qu
 
 }  // namespace
 
-QueueCore QueueCore::create(std::string_view name, const QueueOptions& options,
-                            ElementInfo element) {
+QueueCore QueueCore::create(std::string_view name, const QueueOptions& options, ElementInfo element,
+                            std::uint64_t start_position) {
   validate_name(name);
   const QueueShape shape = queue_shape(name, options, element);
   const QueueGeometry& g = shape.geometry;
@@ -295,9 +295,9 @@ QueueCore QueueCore::create(std::string_view name, const QueueOptions& options,
       const std::size_t n = std::min(element.type_name.size(), sizeof(ctl->element_type_name) - 1);
       std::memcpy(ctl->element_type_name, element.type_name.data(), n);  // the rest stays zero
     }
-    ctl->start_position = options.start_position;
-    SlotRing::initialize(*ctl, base + kQueueSlotsOffset, g.capacity, g.stride,
-                         options.start_position, packed);
+    ctl->start_position = start_position;
+    SlotRing::initialize(*ctl, base + kQueueSlotsOffset, g.capacity, g.stride, start_position,
+                         packed);
   });
   QueueCore core(std::move(seg), options.wait);
   auto* ctl = reinterpret_cast<QueueControl*>(core.segment_.base() + kBodyOffset);

@@ -14,6 +14,7 @@
 
 #include "message.hpp"
 #include "report.hpp"
+#include "shmq/detail/access.hpp"
 #include "shmq/detail/segment.hpp"
 #include "shmq/error.hpp"
 #include "shmq/manager.hpp"
@@ -85,10 +86,9 @@ void create_transport(const Config& config) {
     options.duplex = false;
     options.capacity_bytes = config.pipe_bytes;
     options.max_message = config.size_max;
-    options.start_position = config.start_position;
     options.wait = wait;
     // Both ends are given up at once; workers take them over (Connection::open).
-    Pipe::create(config.name, options);
+    shmq::detail::create_pipe_at(config.name, options, config.start_position);
     return;
   }
   QueueOptions options;
@@ -96,12 +96,11 @@ void create_transport(const Config& config) {
   options.producers = multi_producer(config.kind) ? Producers::many : Producers::one;
   options.consumers = multi_consumer(config.kind) ? Consumers::many : Consumers::one;
   options.max_message = config.size_max;
-  options.start_position = config.start_position;
   options.wait = wait;
   if (config.kind == Kind::packed) {
-    PackedQueue::create(config.name, options);
+    shmq::detail::create_queue_at<PackedRecord>(config.name, options, config.start_position);
   } else {
-    StringQueue::create(config.name, options);
+    shmq::detail::create_queue_at<std::string>(config.name, options, config.start_position);
   }
 }
 

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "manager_test_support.hpp"
+#include "shmq/detail/access.hpp"
 #include "shmq/detail/crash_point.hpp"
 #include "shmq/detail/manager_client.hpp"
 #include "shmq/inspect.hpp"
@@ -108,9 +109,14 @@ shmq::QueueOptions options(std::uint64_t capacity, bool mp, bool mc, bool packed
   o.producers = mp ? Producers::many : Producers::one;
   o.consumers = mc ? Consumers::many : Consumers::one;
   o.wait = kWait;
-  // Near the 2^64 wrap, so recovery's position arithmetic is exercised across it.
-  o.start_position = std::numeric_limits<std::uint64_t>::max() - 5;
   return o;
+}
+
+// Queue<std::uint64_t>::create near the 2^64 wrap, so that recovery's position arithmetic is
+// exercised across it.
+Queue<std::uint64_t> create_near_wrap(const std::string& name, const shmq::QueueOptions& o) {
+  return shmq::detail::create_queue_at<std::uint64_t>(
+      name, o, std::numeric_limits<std::uint64_t>::max() - 5);
 }
 
 shmq::CounterSnapshot totals(const std::string& name) {
@@ -201,7 +207,7 @@ struct Scenario {
 void producer_dies(CrashPoint point, bool mp, bool mc, bool packed, std::uint64_t seed) {
   ScopedName name("crash-prod");
   const std::uint64_t nth = 1 + seed % 40;
-  auto q = Queue<std::uint64_t>::create(name.str(), options(64, mp, mc, packed));
+  auto q = create_near_wrap(name.str(), options(64, mp, mc, packed));
   if (!mp) q.claim_consumer();  // the parent is the consumer; the child the (single) producer
   SharedLogMap log;
   Child child([&] {
@@ -241,7 +247,7 @@ void consumer_dies(CrashPoint point, bool mp, bool mc, bool packed, std::uint64_
   ScopedName name("crash-cons");
   const std::uint64_t nth = 1 + seed % 16;
   constexpr std::uint64_t kCapacity = 16;
-  auto q = Queue<std::uint64_t>::create(name.str(), options(kCapacity, mp, mc, packed));
+  auto q = create_near_wrap(name.str(), options(kCapacity, mp, mc, packed));
   for (std::uint64_t v = 0; v < kCapacity; ++v)
     ASSERT_EQ(q.try_put(v), Status::ok);
   SharedLogMap log;
@@ -290,7 +296,7 @@ void consumer_dies(CrashPoint point, bool mp, bool mc, bool packed, std::uint64_
 // next consumer finishes (or redoes) the recovery and gets what came after.
 void recoverer_dies(CrashPoint point, std::uint64_t seed) {
   ScopedName name("crash-recover");
-  auto q = Queue<std::uint64_t>::create(name.str(), options(16, true, true));
+  auto q = create_near_wrap(name.str(), options(16, true, true));
   const std::uint64_t before = seed % 8;  // committed puts before the dead claim
   Child producer([&] {
     auto mine = Queue<std::uint64_t>::open(name.str(), kWait);
@@ -316,7 +322,7 @@ void recoverer_dies(CrashPoint point, std::uint64_t seed) {
 // its registration back (producers stop paying a futex wake per message) and go on.
 void sleeper_dies(CrashPoint point, std::uint64_t seed) {
   ScopedName name("crash-sleeper");
-  auto q = Queue<std::uint64_t>::create(name.str(), options(8, true, true));
+  auto q = create_near_wrap(name.str(), options(8, true, true));
   Child child([&] {
     auto mine = Queue<std::uint64_t>::open(name.str(), kWait);
     shmq::detail::crash_point_arm(point, 1 + seed % 3);
@@ -333,7 +339,7 @@ void sleeper_dies(CrashPoint point, std::uint64_t seed) {
 // dead entry's lock; the next survivors reap it and go on.
 void reaper_dies(std::uint64_t seed) {
   ScopedName name("crash-reaper");
-  auto q = Queue<std::uint64_t>::create(name.str(), options(8, true, true));
+  auto q = create_near_wrap(name.str(), options(8, true, true));
   // Attached before the sleeper dies (an attacher would take the dead entry and clear its bit).
   Child reaper([&]() -> int {
     auto mine = Queue<std::uint64_t>::open(name.str(), kWait);
@@ -354,7 +360,7 @@ void reaper_dies(std::uint64_t seed) {
   ASSERT_TRUE(survivors_pass(q, 100));
   EXPECT_TRUE(shmq::test::eventually(
       [&] {
-        q.core().segment().reap_dead_sleepers();
+        shmq::detail::core_of(q).segment().reap_dead_sleepers();
         return shmq::inspect(name.str()).queue->sleepers_not_empty == 0;
       },
       5s));
@@ -364,7 +370,7 @@ void reaper_dies(std::uint64_t seed) {
 // and see it as not attached.
 void attacher_dies(std::uint64_t seed) {
   ScopedName name("crash-attach");
-  auto q = Queue<std::uint64_t>::create(name.str(), options(8, true, true));
+  auto q = create_near_wrap(name.str(), options(8, true, true));
   for (std::uint64_t i = 0; i <= seed % 3; ++i) {
     Child child([&] {
       shmq::detail::crash_point_arm(CrashPoint::attach_entry_locked, 1);
@@ -391,7 +397,7 @@ void creator_dies(std::uint64_t seed) {
   ScopedName name("crash-create");
   Child child([&] {
     shmq::detail::crash_point_arm(CrashPoint::create_before_lock, 1);
-    auto mine = Queue<std::uint64_t>::create(name.str(), options(8, seed % 2 == 0, true));
+    auto mine = create_near_wrap(name.str(), options(8, seed % 2 == 0, true));
     return 2;
   });
   ASSERT_EQ(child.wait(), kKilled);
@@ -402,7 +408,7 @@ void creator_dies(std::uint64_t seed) {
     EXPECT_EQ(e.code(), make_error_code(shmq::Errc::not_ready)) << e.what();
   }
   ASSERT_TRUE(Queue<std::uint64_t>::remove(name.str()));
-  auto q = Queue<std::uint64_t>::create(name.str(), options(8, true, true));
+  auto q = create_near_wrap(name.str(), options(8, true, true));
   ASSERT_EQ(q.try_put(1), Status::ok);
 }
 
@@ -410,7 +416,7 @@ void creator_dies(std::uint64_t seed) {
 // the role over and continues after the last committed message.
 void role_holder_dies(std::uint64_t seed) {
   ScopedName name("crash-role");
-  auto q = Queue<std::uint64_t>::create(name.str(), options(64, false, false));
+  auto q = create_near_wrap(name.str(), options(64, false, false));
   q.claim_consumer();
   const std::uint64_t sent = 1 + seed % 20;  // at least one put: the role is claimed by it
   Child child([&] {
@@ -658,7 +664,10 @@ TEST(DeadPeer, BlockedCallsNoticeADeadPeerWithinHalfASecond) {
     });
     // The getter registered as a sleeper (its bit in not_empty): it is asleep, or about to be.
     ASSERT_TRUE(shmq::test::eventually(
-        [&] { return std::popcount(q.core().control().not_empty.waiters.load()) == 1; }, 30s));
+        [&] {
+          return std::popcount(shmq::detail::core_of(q).control().not_empty.waiters.load()) == 1;
+        },
+        30s));
     Child producer([&] {
       auto mine = Queue<std::uint64_t>::open(name.str());
       shmq::detail::crash_point_arm(CrashPoint::claim_before_stamp, 1);

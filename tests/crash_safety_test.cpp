@@ -26,6 +26,7 @@
 
 #include <gtest/gtest.h>
 
+#include "shmq/detail/access.hpp"
 #include "shmq/detail/crash_point.hpp"
 #include "shmq/inspect.hpp"
 #include "shmq/pipe.hpp"
@@ -38,6 +39,7 @@ namespace {
 using namespace std::chrono_literals;
 using shmq::Queue;
 using shmq::Status;
+using shmq::detail::core_of;
 using shmq::detail::CrashAction;
 using shmq::detail::CrashPoint;
 using shmq::test::Child;
@@ -84,7 +86,7 @@ shmq::QueueOptions mpmc(std::uint64_t capacity) {
 bool only_bit_is(const Queue<int>& q, std::uint64_t waiters, pid_t pid) {
   if (std::popcount(waiters) != 1) return false;
   const auto index = static_cast<std::uint32_t>(std::countr_zero(waiters));
-  return q.core().segment().entry(index).pid.load() == static_cast<std::uint32_t>(pid);
+  return core_of(q).segment().entry(index).pid.load() == static_cast<std::uint32_t>(pid);
 }
 
 // ---- 1. a sleeper's registration is one RMW: no kill leaves it torn ----
@@ -107,7 +109,7 @@ TEST(CrashSafety, ASleeperKilledOnItsWayToOrFromSleepNeverUnregistersAnother) {
       int v = 0;
       return mine.get(v) == Status::ok && v == 7 ? 0 : 2;
     });
-    auto& not_empty = q.core().control().not_empty;
+    auto& not_empty = core_of(q).control().not_empty;
     ASSERT_TRUE(eventually([&] { return only_bit_is(q, not_empty.waiters.load(), a.pid()); }));
     // B registers too and dies at `point` (sleep_woken: after a wake, before deregistering).
     Child b([&] {
@@ -123,12 +125,12 @@ TEST(CrashSafety, ASleeperKilledOnItsWayToOrFromSleepNeverUnregistersAnother) {
       shmq::detail::wake_all(not_empty);
     }
     ASSERT_EQ(b.wait(30s), kKilled);
-    q.core().segment().reap_dead_sleepers();
+    core_of(q).segment().reap_dead_sleepers();
     // A went back to sleep after the wake (or never woke): its bit, and only its bit.
     ASSERT_TRUE(eventually([&] { return only_bit_is(q, not_empty.waiters.load(), a.pid()); }));
     ASSERT_EQ(q.try_put(7), Status::ok);
     ASSERT_EQ(a.wait(30s), 0) << "A was woken by the put and got it";
-    q.core().segment().reap_dead_sleepers();
+    core_of(q).segment().reap_dead_sleepers();
     EXPECT_EQ(not_empty.waiters.load(), 0U) << "INV-E1: nobody sleeps, no bit is set";
     EXPECT_LT(shmq::detail::notify_all(not_empty), 0) << "no sleeper: no futex_wake";
   }
@@ -143,7 +145,7 @@ TEST(CrashSafety, AReaperDelayedAfterItsVerdictNeverClearsANewOwnersBit) {
   if (!shmq::detail::kCrashPointsEnabled) GTEST_SKIP() << "built without SHMQ_CRASH_POINTS";
   ScopedName name("cs-reap-aba");
   auto q = Queue<int>::create(name.str(), mpmc(8));
-  auto& not_empty = q.core().control().not_empty;
+  auto& not_empty = core_of(q).control().not_empty;
   Child reaper([&]() -> int {
     auto mine = Queue<int>::open(name.str(), kWait);
     shmq::test::report_ready();
@@ -221,18 +223,18 @@ TEST(CrashSafety, AnAttacherStoppedInsideItsTakeOverDoesNotMakeADeadOwnerLookAli
     return 0;
   });
   ASSERT_TRUE(a.wait_ready());
-  const std::uint64_t a_token = q.core().control().producer_owner.load();
+  const std::uint64_t a_token = core_of(q).control().producer_owner.load();
   ASSERT_NE(a_token, 0U);
-  ASSERT_TRUE(q.core().segment().is_alive(a_token));
+  ASSERT_TRUE(core_of(q).segment().is_alive(a_token));
   a.kill();
   ASSERT_EQ(a.wait(), kKilled);
-  ASSERT_FALSE(q.core().segment().is_alive(a_token));
+  ASSERT_FALSE(core_of(q).segment().is_alive(a_token));
   ASSERT_TRUE(b.go());
   ASSERT_TRUE(shmq::test::wait_until([&] { return shmq::test::process_state(b.pid()) == 'T'; }))
       << "B stopped inside its attach";
   // B took A's entry (the first free one): its lock is held, its generation still A's.
-  EXPECT_TRUE(q.core().segment().entry_alive(shmq::detail::token_index(a_token)));
-  EXPECT_FALSE(q.core().segment().is_alive(a_token)) << "a dead owner read alive";
+  EXPECT_TRUE(core_of(q).segment().entry_alive(shmq::detail::token_index(a_token)));
+  EXPECT_FALSE(core_of(q).segment().is_alive(a_token)) << "a dead owner read alive";
   EXPECT_EQ(q.try_put(1), Status::ok) << "the dead producer's role is free";
   b.kill(SIGCONT);
   EXPECT_EQ(b.wait(), 0);

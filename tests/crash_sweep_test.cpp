@@ -33,6 +33,7 @@
 
 #include <gtest/gtest.h>
 
+#include "shmq/detail/access.hpp"
 #include "shmq/detail/crash_point.hpp"
 #include "shmq/inspect.hpp"
 #include "shmq/manager.hpp"
@@ -202,8 +203,8 @@ shmq::QueueOptions queue_options(Kind k) {
       return ::testing::AssertionFailure() << "marker " << m << " read as " << v;
     }
   }
-  q.core().segment().reap_dead_sleepers();
-  auto& ctl = q.core().control();
+  shmq::detail::core_of(q).segment().reap_dead_sleepers();
+  auto& ctl = shmq::detail::core_of(q).control();
   if (ctl.not_empty.waiters.load() != 0 || ctl.not_full.waiters.load() != 0) {
     return ::testing::AssertionFailure()
            << "INV-E1: waiters bits left with nobody waiting: not_empty " << std::hex

@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "shmq/detail/access.hpp"
 #include "shmq/detail/event_count.hpp"
 #include "shmq/detail/futex.hpp"
 #include "shmq/queue.hpp"
@@ -248,7 +249,7 @@ shmq::QueueOptions blocking_options(std::uint64_t capacity) {
 std::uint64_t total_sleeps(const shmq::Queue<int>& q) {
   std::uint64_t n = 0;
   for (std::uint32_t i = 0; i < shmq::detail::kRegistryCapacity; ++i) {
-    n += q.core().segment().entry(i).counters.sleeps.load();
+    n += shmq::detail::core_of(q).segment().entry(i).counters.sleeps.load();
   }
   return n;
 }
@@ -342,8 +343,9 @@ TEST(QueueWaiting, BlockingBatchAndPeekWaitForMessages) {
   ASSERT_TRUE(eventually([&] { return total_sleeps(q) > 0; }));
   ASSERT_EQ(q.try_put(7), Status::ok);
   ASSERT_TRUE(eventually([&] { return first_done.load(); }));
-  ASSERT_TRUE(eventually([&] { return q.core().control().not_empty.waiters.load() > 0; }))
-      << "waiting again, in peek";
+  ASSERT_TRUE(eventually([&] {
+    return shmq::detail::core_of(q).control().not_empty.waiters.load() > 0;
+  })) << "waiting again, in peek";
   ASSERT_EQ(q.try_put(8), Status::ok);
   getter.join();
   EXPECT_EQ(many, Status::ok);

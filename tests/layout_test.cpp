@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "shmq/detail/access.hpp"
 #include "shmq/detail/asymmetric_fence.hpp"
 #include "shmq/detail/layout.hpp"
 #include "shmq/detail/segment.hpp"
@@ -192,8 +193,7 @@ TEST(Layout, QueueSegmentFileHasTheDocumentedBytesAtTheDocumentedOffsets) {
   opts.capacity = 8;
   opts.producers = shmq::Producers::many;
   opts.consumers = shmq::Consumers::one;
-  opts.start_position = 1000;
-  auto q = shmq::Queue<std::uint64_t>::create(name.str(), opts);
+  auto q = shmq::detail::create_queue_at<std::uint64_t>(name.str(), opts, 1000);
   ASSERT_EQ(q.try_put(0xABCDEF0123456789ULL), shmq::Status::ok);
   const std::uint64_t after_ns = unix_now_ns();
 
@@ -290,11 +290,10 @@ TEST(Layout, PackedQueueStoresElementsBackToBackAfterTheControlBlock) {
   opts.capacity = 5;  // rounded up to 8
   opts.producers = shmq::Producers::one;
   opts.consumers = shmq::Consumers::one;
-  opts.start_position = 6;
   struct Twelve {
     std::uint32_t w[3];
   };
-  auto q = shmq::Queue<Twelve>::create(name.str(), opts);
+  auto q = shmq::detail::create_queue_at<Twelve>(name.str(), opts, 6);
   ASSERT_EQ(q.try_put(Twelve{{1, 2, 3}}), shmq::Status::ok);
   ASSERT_EQ(q.try_put(Twelve{{4, 5, 6}}), shmq::Status::ok);
   ASSERT_EQ(q.try_put(Twelve{{7, 8, 9}}), shmq::Status::ok);

@@ -16,6 +16,7 @@
 #include "manager_server.hpp"  // runtime-private: tests/CMakeLists.txt adds runtime/
 #include "manager_store.hpp"
 #include "manager_test_support.hpp"
+#include "shmq/detail/access.hpp"
 #include "shmq/detail/layout.hpp"
 #include "shmq/detail/manager_client.hpp"
 #include "shmq/detail/manager_protocol.hpp"
@@ -260,7 +261,8 @@ TEST(ManagerServerClients, AClientBeyondTheCapIsRefusedClearlyUntilDeadClientsAr
     h.op = Op::cancel;  // never answered; of epoch 0 (no server's), so it cancels nothing
     h.epoch = 0;
     h.request_id = 1;
-    h.token = requests.core().segment().self_token();  // alive as long as this process
+    h.token =
+        shmq::detail::core_of(requests).segment().self_token();  // alive as long as this process
     std::string cancel;
     wire::Writer(cancel).u64(0);
     std::string f(wire::kFrameHeaderBytes, '\0');

@@ -242,4 +242,50 @@ TEST(ManagerQueue, HandsOutOneQueueByName) {
   EXPECT_EQ(producer.wait(), 0);
 }
 
+// The options a queue is asked for are checked against the queue that exists, as
+// Queue::open_or_create checks them: a difference is refused with an error naming the field.
+TEST(ManagerQueue, AQueueAskedForWithOtherOptionsIsRefusedNamingTheField) {
+  ScopedManagerName name("mgr-queue-opts");
+  auto m = Manager::create(name, fast_options());
+  auto q = m.queue<int>("jobs", {.capacity = 8});
+  auto same = m.queue<int>("jobs", {.capacity = 5});  // rounded up to 8: the same queue
+  ASSERT_EQ(q.try_put(1), shmq::Status::ok);
+  int got = 0;
+  EXPECT_EQ(same.try_get(got), shmq::Status::ok);
+  try {
+    (void)m.queue<int>("jobs", {.capacity = 64});
+    ADD_FAILURE() << "a queue of capacity 8 handed out as one of 64";
+  } catch (const shmq::Error& e) {
+    EXPECT_EQ(e.code(), make_error_code(shmq::Errc::options_mismatch)) << e.what();
+    EXPECT_NE(std::string(e.what()).find("capacity 8 (asked for 64)"), std::string::npos)
+        << e.what();
+  }
+}
+
+// A worker that asks for the queue by name alone before anyone made it makes it with the default
+// options (docs/manager.md, "Queues"); whoever asks later with other options is refused, and
+// asking by name alone takes it as it is.
+TEST(ManagerQueue, AskedForByNameFirstTheQueueIsMadeWithTheDefaultOptions) {
+  ScopedManagerName name("mgr-queue-default");
+  auto m = Manager::create(name, fast_options());
+  Child worker([&] {
+    auto own = Manager::open(name, fast_options());
+    return own.queue<int>("jobs").put(7) == shmq::Status::ok ? 0 : 1;
+  });
+  ASSERT_EQ(worker.wait(), 0);
+  auto q = m.queue<int>("jobs");
+  EXPECT_EQ(q.capacity(), shmq::QueueOptions{}.capacity);
+  int got = 0;
+  ASSERT_EQ(q.try_get(got), shmq::Status::ok);
+  EXPECT_EQ(got, 7);
+  try {
+    (void)m.queue<int>("jobs", {.capacity = 16});
+    ADD_FAILURE() << "the default-made queue handed out as one of capacity 16";
+  } catch (const shmq::Error& e) {
+    EXPECT_EQ(e.code(), make_error_code(shmq::Errc::options_mismatch)) << e.what();
+    EXPECT_NE(std::string(e.what()).find("capacity 1024 (asked for 16)"), std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace

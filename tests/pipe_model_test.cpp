@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "shmq/detail/access.hpp"
 #include "shmq/pipe.hpp"
 #include "support/test_support.hpp"
 
@@ -69,8 +70,8 @@ struct PipeModel {
 // The system under test: a pipe whose writing end is driven by a worker thread.
 class PipeSut {
  public:
-  PipeSut(const std::string& name, const shmq::PipeOptions& options) {
-    auto [r, w] = Pipe::create(name, options);
+  PipeSut(const std::string& name, const shmq::PipeOptions& options, std::uint64_t start) {
+    auto [r, w] = shmq::detail::create_pipe_at(name, options, start);
     reader = std::move(r);
     writer_ = std::move(w);
     worker_ = std::thread([this] { work(); });
@@ -260,7 +261,7 @@ RC_GTEST_PROP(PipeModelTest, PipeBehavesLikeADequeOfWholeMessages, ()) {
                                         *rc::gen::inRange<std::uint64_t>(0, 8 * model.capacity)
                                   : 0;
   shmq::test::ScopedName name("pipe-model-" + std::to_string(++run));
-  PipeSut sut(name.str(), {.capacity_bytes = model.capacity, .start_position = start});
+  PipeSut sut(name.str(), {.capacity_bytes = model.capacity}, start);
   rc::state::check(model, sut, rc::state::gen::execOneOfWithArgs<Send, Recv, Poll, CloseWriter>());
   sut.settle();
   const std::string failures = sut.failures();

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "shmq/detail/access.hpp"
 #include "shmq/detail/byte_ring.hpp"
 #include "shmq/detail/layout.hpp"
 #include "shmq/detail/segment.hpp"
@@ -41,6 +42,19 @@ using shmq::Process;
 using shmq::Status;
 using shmq::test::ScopedName;
 using Clock = std::chrono::steady_clock;
+
+// Off the public surface (issue 11): Connection's implementation is private, and the rings'
+// first position is reached only through detail/access.hpp (detail::create_pipe_at).
+template <class C>
+concept HasPublicImpl = requires {
+  typename C::Impl;
+};
+template <class O>
+concept HasStartPosition = requires(const O& o) {
+  o.start_position;
+};
+static_assert(!HasPublicImpl<Connection>);
+static_assert(!HasStartPosition<PipeOptions>);
 
 struct Point {
   double x;
@@ -301,9 +315,8 @@ TEST(PipeTest, MessagesOfTenTimesTheRingArriveIntactWhileTheReaderIsSlow) {
 
 TEST(PipeTest, PositionsCrossThe2To64WrapIntact) {
   ScopedName name("pipe-wrap");
-  auto pipe_ends = Pipe::create(
-      name.str(),
-      {.capacity_bytes = 512, .start_position = std::numeric_limits<std::uint64_t>::max() - 1023});
+  auto pipe_ends = shmq::detail::create_pipe_at(name.str(), {.capacity_bytes = 512},
+                                                std::numeric_limits<std::uint64_t>::max() - 1023);
   Connection& a = pipe_ends.first;
   Connection& b = pipe_ends.second;
   std::thread writer([&a] {

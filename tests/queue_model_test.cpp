@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "shmq/detail/access.hpp"
 #include "shmq/queue.hpp"
 #include "support/queue_test_util.hpp"
 #include "support/test_support.hpp"
@@ -349,13 +350,12 @@ void check_against_model(Producers producers, Consumers consumers, bool packed =
   o.producers = producers;
   o.consumers = consumers;
   o.max_message = max_message;
-  o.start_position = start;
   o.packed = packed;
   o.wait.spin_iterations = 0;
   o.wait.sleep_slice = 1ms;
 
   Sut<T> sut;
-  sut.producers.push_back(Queue<T>::create(name.str(), o));
+  sut.producers.push_back(shmq::detail::create_queue_at<T>(name.str(), o, start));
   if (producers == Producers::many) sut.producers.push_back(Queue<T>::open(name.str(), o.wait));
   sut.consumers.push_back(Queue<T>::open(name.str(), o.wait));
   if (consumers == Consumers::many) sut.consumers.push_back(Queue<T>::open(name.str(), o.wait));
@@ -365,7 +365,7 @@ void check_against_model(Producers producers, Consumers consumers, bool packed =
   model.max_message = max_message;
   model.packed =
       Elem<T>::kFixed && packed && producers == Producers::one && consumers == Consumers::one;
-  RC_ASSERT(sut.producer(0).core().ring().packed() == model.packed);
+  RC_ASSERT(shmq::detail::core_of(sut.producer(0)).ring().packed() == model.packed);
   RC_ASSERT(std::has_single_bit(model.capacity));
   RC_ASSERT(model.capacity >= requested);
   RC_ASSERT(model.capacity < 2 * std::max<std::uint64_t>(requested, 2));

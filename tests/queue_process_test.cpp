@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "shmq/detail/access.hpp"
 #include "shmq/detail/asymmetric_fence.hpp"
 #include "shmq/inspect.hpp"
 #include "shmq/queue.hpp"
@@ -29,6 +30,7 @@ using shmq::Producers;
 using shmq::Queue;
 using shmq::Status;
 using shmq::WaitPolicy;
+using shmq::detail::core_of;
 using shmq::test::Child;
 using shmq::test::eventually;
 using shmq::test::expect_error;
@@ -57,9 +59,9 @@ shmq::QueueOptions options(std::uint64_t capacity, Producers p = Producers::many
 template <class T>
 std::uint64_t total_sleeps(const Queue<T>& q) {
   // Departed processes' counters are retired into the header when their entry is reused.
-  std::uint64_t n = q.core().segment().shared_header().retired.sleeps.load();
+  std::uint64_t n = core_of(q).segment().shared_header().retired.sleeps.load();
   for (std::uint32_t i = 0; i < shmq::detail::kRegistryCapacity; ++i) {
-    n += q.core().segment().entry(i).counters.sleeps.load();
+    n += core_of(q).segment().entry(i).counters.sleeps.load();
   }
   return n;
 }
@@ -77,7 +79,7 @@ TEST(QueueProcess, ConsumerAsleepOnAnEmptyQueueIsWokenByAPutFromAnotherProcess) 
     int v = 0;
     if (mine.get(v) != Status::ok) return kWrongStatus;
     if (v != 42) return kWrongValue;
-    return mine.core().counters().sleeps.load() >= 1 ? 0 : kDidNotSleep;
+    return core_of(mine).counters().sleeps.load() >= 1 ? 0 : kDidNotSleep;
   });
   ASSERT_TRUE(eventually([&] { return total_sleeps(q) > 0; })) << "the child went to sleep";
   const auto start = Clock::now();
@@ -94,7 +96,7 @@ TEST(QueueProcess, ProducerBlockedOnAFullQueueIsWokenByAGetFromAnotherProcess) {
   Child child([&] {
     auto mine = Queue<int>::open(name.str(), sleep_only());
     if (mine.put(3) != Status::ok) return kWrongStatus;
-    return mine.core().counters().sleeps.load() >= 1 ? 0 : kDidNotSleep;
+    return core_of(mine).counters().sleeps.load() >= 1 ? 0 : kDidNotSleep;
   });
   ASSERT_TRUE(eventually([&] { return total_sleeps(q) > 0; }));
   int v = 0;
@@ -149,7 +151,7 @@ TEST(QueueProcess, EveryBlockedConsumerProcessGetsExactlyOneMessage) {
     });
   }
   ASSERT_TRUE(eventually([&] {
-    return std::popcount(q.core().control().not_empty.waiters.load()) == 3;
+    return std::popcount(core_of(q).control().not_empty.waiters.load()) == 3;
   })) << "all three are waiting";
   for (int v = 100; v < 103; ++v)
     ASSERT_EQ(q.try_put(v), Status::ok);
@@ -192,8 +194,8 @@ TEST(QueueProcess, SleeperKilledInsideGetDoesNotWedgeTheQueue) {
   // The killed sleeper never deregistered; the next sleeper takes its registration back
   // (its waiters bit, Segment::reap_dead_sleepers), so only the live getter is counted.
   ASSERT_TRUE(eventually([&] { return total_sleeps(q) > sleeps_before; }));
-  ASSERT_TRUE(
-      eventually([&] { return std::popcount(q.core().control().not_empty.waiters.load()) == 1; }));
+  ASSERT_TRUE(eventually(
+      [&] { return std::popcount(core_of(q).control().not_empty.waiters.load()) == 1; }));
   ASSERT_EQ(q.try_put(6), Status::ok);
   EXPECT_EQ(getter.wait(30s), 0);
 }
@@ -373,13 +375,13 @@ TEST(QueueProcess, EveryHandleOfADefaultQueueNotifiesLightlyAForkedChildsToo) {
   ScopedName name("qp-fence-mode");
   auto q = Queue<std::uint64_t>::create(name.str(), options(8));
   EXPECT_EQ(shmq::inspect(name.str()).queue->asymmetric_fences, supported);
-  EXPECT_FALSE(light_notify(q.core())) << "no role yet";
+  EXPECT_FALSE(light_notify(shmq::detail::core_of(q))) << "no role yet";
   ASSERT_EQ(q.try_put(1), Status::ok);
-  EXPECT_EQ(light_notify(q.core()), supported);
+  EXPECT_EQ(light_notify(shmq::detail::core_of(q)), supported);
   Child child([&] {
-    if (light_notify(q.core())) return kWrongStatus;  // roles are the parent's
+    if (light_notify(shmq::detail::core_of(q))) return kWrongStatus;  // roles are the parent's
     if (q.try_put(2) != Status::ok) return kWrongStatus;
-    return light_notify(q.core()) == supported ? 0 : kWrongValue;
+    return light_notify(shmq::detail::core_of(q)) == supported ? 0 : kWrongValue;
   });
   EXPECT_EQ(child.wait(30s), 0);
 }
@@ -519,6 +521,74 @@ TEST(QueueProcess, ProducersGoneEndsOnlyTheHandlesThatAskedForIt) {
   q.end_when_producers_gone();
   ASSERT_EQ(q.try_get(v), Status::ok);
   EXPECT_EQ(q.get_for(v, 20ms), Status::timeout) << "its own producer role is alive";
+}
+
+// A forked child inherits its parent's handles, not their roles (docs/queue.md, "fork()"): its
+// copy of a producer handle counts as a producer from its own first put or claim_producer(), not
+// from the fork. A child that is to produce claims the role before the parent's handle goes.
+TEST(QueueProcess, AForkedChildsCopyOfAProducerHandleCountsFromItsOwnClaim) {
+  ScopedName name("qp-gone-fork");
+  auto q = Queue<int>::create(name.str(), options(8));
+  ASSERT_EQ(q.try_put(1), Status::ok);  // the parent's handle is a producer
+  auto c = Queue<int>::open(name.str(), sleep_only());
+  c.end_when_producers_gone();
+  Child child([&] {
+    shmq::test::report_ready();  // holds its copy of q
+    shmq::test::wait_go();
+    q.claim_producer();
+    shmq::test::report_ready();
+    shmq::test::wait_go();
+    if (q.put(2) != Status::ok) return kWrongStatus;
+    q = Queue<int>();  // leaves: wakes the getters that wait for the producers to go
+    return 0;
+  });
+  ASSERT_TRUE(child.wait_ready());
+  EXPECT_EQ(c.producers(), 1U) << "the child's copy is not a producer before it claims";
+  ASSERT_TRUE(child.go());
+  ASSERT_TRUE(child.wait_ready());
+  EXPECT_EQ(c.producers(), 2U);
+  q = Queue<int>();
+  EXPECT_EQ(c.producers(), 1U);
+  int v = 0;
+  ASSERT_EQ(c.try_get(v), Status::ok);
+  EXPECT_EQ(v, 1);
+  EXPECT_EQ(c.try_get(v), Status::empty) << "the child is a producer still";
+  ASSERT_TRUE(child.go());
+  ASSERT_EQ(c.get_for(v, 30s), Status::ok);
+  EXPECT_EQ(v, 2);
+  EXPECT_EQ(c.get_for(v, 30s), Status::closed);
+  EXPECT_EQ(child.wait(), 0);
+}
+
+// Why a copy is not counted from the fork: Python's "fill the queue, then start the workers",
+// each worker getting from its copy of the parent's producer handle until the producers are gone.
+// The workers end once the parent's handle goes; were each copy a producer from the fork, every
+// worker would wait for itself.
+TEST(QueueProcess, WorkersForkedWithTheFillersHandleEndWhenTheFillersHandleGoes) {
+  ScopedName name("qp-gone-workers");
+  auto q = Queue<int>::create(name.str(), options(8));
+  for (int i = 0; i < 4; ++i)
+    ASSERT_EQ(q.try_put(i), Status::ok);
+  const auto worker = [&] {
+    q.end_when_producers_gone();
+    int v = 0;
+    std::uint64_t got = 0;
+    Status s = Status::ok;
+    while ((s = q.get(v)) == Status::ok)
+      ++got;
+    shmq::test::report_ready(got);
+    return s == Status::closed ? 0 : kWrongStatus;
+  };
+  Child a(worker);
+  Child b(worker);
+  q = Queue<int>();  // the filler is done
+  std::uint64_t got_a = 0;
+  std::uint64_t got_b = 0;
+  ASSERT_TRUE(a.wait_ready(&got_a));
+  ASSERT_TRUE(b.wait_ready(&got_b));
+  EXPECT_EQ(got_a + got_b, 4U);
+  EXPECT_EQ(a.wait(), 0);
+  EXPECT_EQ(b.wait(), 0);
 }
 
 }  // namespace

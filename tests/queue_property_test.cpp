@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "shmq/detail/access.hpp"
 #include "shmq/queue.hpp"
 #include "support/queue_oracle.hpp"
 #include "support/queue_test_util.hpp"
@@ -75,7 +76,7 @@ RC_GTEST_PROP(QueueProperty, EveryMessageArrivesOnceIntactAndInProducerOrderAcro
   RC_ASSERT(shared.valid());
 
   shmq::test::ScopedName name("prop-proc");
-  auto q = Queue<std::string>::create(name.str(), shmq::test::scenario_options(s));
+  auto q = shmq::test::create_scenario_queue(name.str(), s);
 
   std::vector<Child> consumers;
   for (int c = 0; c < s.consumer_count; ++c) {
@@ -334,10 +335,11 @@ void check_packed_delivery() {
   o.capacity = s.capacity;
   o.producers = shmq::Producers::one;
   o.consumers = shmq::Consumers::one;
-  o.start_position = s.start_position;
   o.wait = shmq::test::party_wait();
-  auto q = Queue<T>::create(name.str(), o);
-  RC_ASSERT(q.core().ring().packed());  // packed is the default for SPSC of trivially copyable T
+  auto q = shmq::detail::create_queue_at<T>(name.str(), o, s.start_position);
+  RC_ASSERT(shmq::detail::core_of(q)
+                .ring()
+                .packed());  // packed is the default for SPSC of trivially copyable T
 
   Child consumer([&] {
     auto mine = Queue<T>::open(name.str(), shmq::test::party_wait());

@@ -39,7 +39,7 @@ RC_GTEST_PROP(QueuePropertyThreads, EveryMessageArrivesOnceIntactAndInProducerOr
   const Scenario s = shmq::test::generate_scenario(4, 150);
   RC_LOG() << s << '\n';
   shmq::test::ScopedName name("prop-thr");
-  auto q = Queue<std::string>::create(name.str(), shmq::test::scenario_options(s));
+  auto q = shmq::test::create_scenario_queue(name.str(), s);
 
   std::vector<std::vector<Record>> per_consumer(static_cast<std::size_t>(s.consumer_count));
   std::vector<int> consumer_rc(per_consumer.size(), -1);

@@ -15,11 +15,14 @@
 #include <future>
 #include <limits>
 #include <numeric>
+#include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "shmq/detail/access.hpp"
 #include "shmq/inspect.hpp"
 #include "shmq/queue.hpp"
 #include "shmq/shmq.hpp"
@@ -35,11 +38,25 @@ using shmq::Producers;
 using shmq::Queue;
 using shmq::QueueOptions;
 using shmq::Status;
+using shmq::detail::core_of;
 using shmq::test::expect_error;
 using shmq::test::ScopedName;
 
 using Clock = std::chrono::steady_clock;
 using Bytes = std::vector<std::byte>;
+
+// Off the public surface (issue 11): a Queue's core and the ring's first position are reached
+// only through detail/access.hpp (detail::core_of, detail::create_queue_at).
+template <class Q>
+concept HasPublicCore = requires(const Q& q) {
+  q.core();
+};
+template <class O>
+concept HasStartPosition = requires(const O& o) {
+  o.start_position;
+};
+static_assert(!HasPublicCore<Queue<int>> && !HasPublicCore<Queue<std::string>>);
+static_assert(!HasStartPosition<QueueOptions>);
 
 QueueOptions options(std::uint64_t capacity, Producers p = Producers::many,
                      Consumers c = Consumers::many, std::uint32_t max_message = 0) {
@@ -263,6 +280,24 @@ TEST(QueueSetup, ImpossibleSizesAreInvalidArguments) {
   EXPECT_FALSE(Queue<int>::remove(name.str())) << "a refused create leaves nothing behind";
 }
 
+// A Status prints as its name (issue 11), so a failed EXPECT_EQ(s, Status::ok) says "full".
+TEST(QueueStatus, EveryStatusPrintsItsName) {
+  const std::pair<Status, const char*> names[] = {
+      {Status::ok, "ok"},           {Status::empty, "empty"},
+      {Status::full, "full"},       {Status::timeout, "timeout"},
+      {Status::closed, "closed"},   {Status::too_large, "too_large"},
+      {Status::corrupt, "corrupt"}, {Status::role_taken, "role_taken"},
+      {Status::busy, "busy"},       {Status::interrupted, "interrupted"},
+  };
+  static_assert(std::size(names) == static_cast<std::size_t>(Status::interrupted) + 1,
+                "a new Status needs a name here, in to_string() and in docs/status.md");
+  for (const auto& [status, name] : names) {
+    std::ostringstream os;
+    os << status;
+    EXPECT_EQ(os.str(), name);
+  }
+}
+
 TEST(QueueSetup, ByteQueuesDefaultTo4096ByteMessages) {
   ScopedName name("q-default-max");
   auto q = Queue<std::string>::create(name.str(), options(4));
@@ -439,7 +474,7 @@ TEST(QueueVerbs, PutForOnAFullQueueTimesOutNoEarlierThanItsTimeout) {
   EXPECT_GE(waited, 50ms);
   EXPECT_LT(waited, 10s);
   EXPECT_EQ(q.size(), 2U);
-  EXPECT_GE(q.core().counters().timeouts.load(), 1U);
+  EXPECT_GE(core_of(q).counters().timeouts.load(), 1U);
 }
 
 TEST(QueueVerbs, GetForOnAnEmptyQueueTimesOutNoEarlierThanItsTimeout) {
@@ -451,7 +486,7 @@ TEST(QueueVerbs, GetForOnAnEmptyQueueTimesOutNoEarlierThanItsTimeout) {
   const auto waited = Clock::now() - start;
   EXPECT_GE(waited, 50ms);
   EXPECT_LT(waited, 10s);
-  EXPECT_GE(q.core().counters().sleeps.load(), 1U) << "it slept rather than spun";
+  EXPECT_GE(core_of(q).counters().sleeps.load(), 1U) << "it slept rather than spun";
 }
 
 TEST(QueueVerbs, UntilADeadlineInThePastTriesOnce) {
@@ -544,7 +579,7 @@ TEST(QueueClose, GetDrainsThenReportsClosedAfterClose) {
   Queue<std::string>::GetClaim in_place;
   EXPECT_EQ(q.try_get(in_place), Status::closed);
   EXPECT_EQ(q.get(in_place), Status::closed);
-  EXPECT_EQ(q.core().counters().closes.load(), 2U);
+  EXPECT_EQ(core_of(q).counters().closes.load(), 2U);
 }
 
 TEST(QueueClose, ClosedStateIsSeenByHandlesOpenedLater) {
@@ -724,7 +759,7 @@ TEST(QueueZeroCopy, PeekShowsTheMessageInPlaceUntilReleased) {
   for (int i = 0; i < 4; ++i)
     ASSERT_EQ(q.try_put("x"), Status::ok);
   EXPECT_EQ(q.try_put("x"), Status::full);
-  EXPECT_EQ(q.core().counters().msgs_got.load(), 2U);
+  EXPECT_EQ(core_of(q).counters().msgs_got.load(), 2U);
 }
 
 TEST(QueueZeroCopy, PeekPassesOverSkips) {
@@ -860,8 +895,8 @@ class QueueWrap : public ::testing::TestWithParam<std::pair<Producers, Consumers
 TEST_P(QueueWrap, ManyPutsAndGetsRunThroughThe64BitWrap) {
   ScopedName name("q-wrap");
   QueueOptions o = options(4, GetParam().first, GetParam().second, 32);
-  o.start_position = std::numeric_limits<std::uint64_t>::max() - 2;  // 2^64 - 3
-  auto q = Queue<std::string>::create(name.str(), o);
+  const std::uint64_t start = std::numeric_limits<std::uint64_t>::max() - 2;  // 2^64 - 3
+  auto q = shmq::detail::create_queue_at<std::string>(name.str(), o, start);
   int sent = 0;
   int received = 0;
   for (int round = 0; round < 300; ++round) {
@@ -887,7 +922,7 @@ TEST_P(QueueWrap, ManyPutsAndGetsRunThroughThe64BitWrap) {
   std::string out;
   ASSERT_EQ(later.try_get(out), Status::ok);
   EXPECT_EQ(out, "after");
-  EXPECT_EQ(later.core().control().tail.load(), o.start_position + 751);
+  EXPECT_EQ(core_of(later).control().tail.load(), start + 751);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllKinds, QueueWrap,
@@ -908,11 +943,11 @@ INSTANTIATE_TEST_SUITE_P(AllKinds, QueueWrap,
 TEST(QueueCrashWindow, ProducerKilledBetweenPublishAndTailStoreLeavesAnOpenableQueue) {
   ScopedName name("q-crash-tail");
   auto consumer = Queue<int>::create(name.str(), options(4, Producers::one, Consumers::many));
-  const std::uint64_t start = consumer.core().control().tail.load();
+  const std::uint64_t start = core_of(consumer).control().tail.load();
   {
     auto producer = Queue<int>::open(name.str());
     ASSERT_EQ(producer.try_put(1), Status::ok);
-    producer.core().control().tail.store(start);  // published seq, died before storing tail
+    core_of(producer).control().tail.store(start);  // published seq, died before storing tail
   }
   int v = 0;
   ASSERT_EQ(consumer.try_get(v), Status::ok);  // a consumer takes it: head is now ahead of tail
@@ -928,7 +963,7 @@ TEST(QueueCrashWindow, ProducerKilledBetweenPublishAndTailStoreLeavesAnOpenableQ
 TEST(QueueCrashWindow, ConsumerKilledBetweenReleaseAndHeadStoreLeavesAnOpenableQueue) {
   ScopedName name("q-crash-head");
   auto producer = Queue<int>::create(name.str(), options(2, Producers::many, Consumers::one));
-  const std::uint64_t start = producer.core().control().head.load();
+  const std::uint64_t start = core_of(producer).control().head.load();
   ASSERT_EQ(producer.try_put(1), Status::ok);
   ASSERT_EQ(producer.try_put(2), Status::ok);
   {
@@ -936,7 +971,7 @@ TEST(QueueCrashWindow, ConsumerKilledBetweenReleaseAndHeadStoreLeavesAnOpenableQ
     int v = 0;
     ASSERT_EQ(consumer.try_get(v), Status::ok);
     EXPECT_EQ(v, 1);
-    consumer.core().control().head.store(start);  // released the slot, died before storing head
+    core_of(consumer).control().head.store(start);  // released the slot, died before storing head
   }
   ASSERT_EQ(producer.try_put(3), Status::ok) << "the released slot is reused: tail - head = 3";
   EXPECT_EQ(producer.try_put(4), Status::full);
@@ -961,7 +996,7 @@ TEST(QueueCrashWindow, SpscQueueSurvivesBothSidesDyingInTheirWindows) {
     ASSERT_EQ(producer.try_put(2), Status::ok);
     int v = 0;
     ASSERT_EQ(consumer.try_get(v), Status::ok);
-    consumer.core().control().head.store(start);  // the consumer dies in its window
+    core_of(consumer).control().head.store(start);  // the consumer dies in its window
     consumer = Queue<int>();
     ASSERT_EQ(producer.try_put(3), Status::ok);  // tail - head is now capacity + 1
   }                                              // ... and the producer goes too
@@ -993,20 +1028,20 @@ TEST(PackedQueue, SpscQueueOfSmallElementsIsPackedByDefaultAndOthersAreNot) {
   o.consumers = Consumers::one;
   {
     auto q = Queue<std::uint64_t>::create(name.str(), o);
-    EXPECT_TRUE(q.core().ring().packed());
+    EXPECT_TRUE(core_of(q).ring().packed());
     // 64 elements of 8 bytes back to back: 8 cache lines after the header.
     EXPECT_EQ(shmq::inspect(name.str()).size_bytes, 13312U + 64U * 8U);
     EXPECT_TRUE(shmq::inspect(name.str()).queue->packed);
   }
   Queue<std::uint64_t>::remove(name.str());
   o.producers = Producers::many;
-  EXPECT_FALSE(Queue<std::uint64_t>::create(name.str(), o).core().ring().packed());
+  EXPECT_FALSE(core_of(Queue<std::uint64_t>::create(name.str(), o)).ring().packed());
   Queue<std::uint64_t>::remove(name.str());
   o.producers = Producers::one;
-  EXPECT_FALSE(Queue<std::string>::create(name.str(), o).core().ring().packed());
+  EXPECT_FALSE(core_of(Queue<std::string>::create(name.str(), o)).ring().packed());
   Queue<std::string>::remove(name.str());
   o.packed = false;
-  EXPECT_FALSE(Queue<std::uint64_t>::create(name.str(), o).core().ring().packed());
+  EXPECT_FALSE(core_of(Queue<std::uint64_t>::create(name.str(), o)).ring().packed());
 }
 
 TEST(PackedQueue, OddSizedElementsAreStoredBackToBackAndComeOutWhole) {
@@ -1137,7 +1172,7 @@ TEST(QueueCounters, PutsAndGetsAreCountedInTheHandlesRegistryEntry) {
   EXPECT_EQ(q.try_put("f"), Status::full);
   std::string out;
   ASSERT_EQ(q.try_get(out), Status::ok);
-  const auto& c = q.core().counters();
+  const auto& c = core_of(q).counters();
   EXPECT_EQ(c.msgs_put.load(), 2U);
   EXPECT_EQ(c.bytes_put.load(), 5U);
   EXPECT_EQ(c.msgs_got.load(), 1U);

@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include "shmq/detail/access.hpp"
 #include "shmq/detail/event_count.hpp"
 #include "shmq/detail/segment.hpp"
 #include "shmq/error.hpp"
@@ -554,7 +555,7 @@ void make_packed_queue(const std::string& name) {
   opts.producers = shmq::Producers::one;
   opts.consumers = shmq::Consumers::one;
   auto q = shmq::Queue<std::uint64_t>::create(name, opts);
-  ASSERT_TRUE(q.core().ring().packed());
+  ASSERT_TRUE(shmq::detail::core_of(q).ring().packed());
   ASSERT_EQ(q.try_put(1), shmq::Status::ok);
 }
 

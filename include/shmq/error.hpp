@@ -17,9 +17,9 @@ enum class Errc {
   not_a_segment,      // the file is not a regular file, too small, or has a foreign magic
   version_mismatch,   // written by another layout version
   wrong_kind,         // a pipe opened as a queue, etc.
-  type_mismatch,      // another element kind or size: Queue<int> opened as Queue<double>.
-                      // Only kind and size are recorded: Queue<std::uint64_t> and
-                      // Queue<double> are not told apart (docs/queue.md).
+  type_mismatch,      // another element kind or size (Queue<int> opened as Queue<std::string>),
+                      // or a fixed-size element of another C++ type: Queue<std::uint64_t>
+                      // opened as Queue<double> (docs/queue.md, "Layout").
   corrupt,            // sizes or offsets that do not fit
   not_ready,          // the creator has not finished (or died) within the open timeout
   registry_full,      // every registry entry is held by a live process

@@ -48,8 +48,6 @@ struct QueueOptions {
   bool asymmetric_fences = true;
   std::uint32_t mode = 0600;  // permissions of the segment file
   WaitPolicy wait{};
-  // First position of the ring. Only tests need it: they start just below the 2^64 wrap.
-  std::uint64_t start_position = 0;
 };
 
 }  // namespace shmq

@@ -58,6 +58,10 @@ namespace shmq {
 
 enum class End : std::uint8_t { first = 0, second = 1 };
 
+namespace detail {
+struct PipeAccess;  // detail/access.hpp
+}
+
 struct PipeOptions {
   bool duplex = true;
   // Bytes per direction; rounded up to a power of two, at least 256, at most 1 GiB.
@@ -66,8 +70,6 @@ struct PipeOptions {
   // Largest message in bytes (0: the format's limit, 2^40 - 1). Larger sends get too_large.
   std::uint64_t max_message = 0;
   WaitPolicy wait{};
-  // First position of both rings. Only tests need it: they start just below the 2^64 wrap.
-  std::uint64_t start_position = 0;
 };
 
 // What send(const T&) / recv(T&) carry as sizeof(T) raw bytes: trivially copyable values that do
@@ -158,10 +160,9 @@ class Connection {
   const std::string& name() const noexcept;
   void set_wait_policy(const WaitPolicy& wait) noexcept;
 
-  struct Impl;  // runtime/pipe.cpp
-
  private:
-  friend class Pipe;
+  struct Impl;                       // runtime/pipe.cpp
+  friend struct detail::PipeAccess;  // detail/access.hpp: what tests reach below the surface
   explicit Connection(std::unique_ptr<Impl> impl) noexcept;
 
   static Connection open_waiting(std::string_view name, End end,

@@ -40,6 +40,10 @@
 
 namespace shmq {
 
+namespace detail {
+struct QueueAccess;  // detail/access.hpp: the core of a Queue, for tests and the runtime
+}
+
 template <detail::QueueElement T>
 class Queue {
   using Codec = detail::MessageCodec<T>;
@@ -304,10 +308,12 @@ class Queue {
   // the queue empty returns Status::closed when a producer has attached once and no live
   // attachment holds the producer role now (each left — its handle destroyed — or died). A
   // producer is an attachment that has put (or claimed the role); one that only opened the
-  // queue does not count. A blocked get notices within a sleep slice, at once when a producer's
-  // handle is destroyed. The queue is not closed: other handles, and later producers, go on.
-  // Python's multiprocessing has no such thing; it is how a consumer learns that the work is done
-  // without a sentinel message (docs/queue.md, "When the producers are gone").
+  // queue does not count, nor does a forked child's copy of a producer handle before the child's
+  // own first put or claim_producer() (docs/queue.md, "fork()"). A blocked get notices within a
+  // sleep slice, at once when a producer's handle is destroyed. The queue is not closed: other
+  // handles, and later producers, go on. Python's multiprocessing has no such thing; it is how a
+  // consumer learns that the work is done without a sentinel message (docs/queue.md, "When the
+  // producers are gone").
   void end_when_producers_gone(bool on = true) noexcept { core_.set_end_when_producers_gone(on); }
   // Live attachments holding the producer role (see above); a registry scan, not for a hot loop.
   std::size_t producers() const noexcept { return core_.producers(); }
@@ -319,9 +325,12 @@ class Queue {
   std::size_t max_message() const noexcept { return core_.ring().max_message(); }
   const std::string& name() const noexcept { return core_.name(); }
   void set_wait_policy(const WaitPolicy& wait) noexcept { core_.set_wait_policy(wait); }
-  const detail::QueueCore& core() const noexcept { return core_; }
 
  private:
+  // The core (segment, control block, ring) is not part of the public surface: tests and the
+  // runtime reach it through detail::core_of() (detail/access.hpp).
+  friend struct detail::QueueAccess;
+
   explicit Queue(detail::QueueCore core) noexcept : core_(std::move(core)) {}
 
   static detail::ElementInfo element_info() {

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "shmq/detail/access.hpp"
 #include "shmq/options.hpp"
 #include "shmq/queue.hpp"
 
@@ -166,9 +167,13 @@ inline QueueOptions scenario_options(const Scenario& s) {
   o.producers = s.producers;
   o.consumers = s.consumers;
   o.max_message = s.max_message;
-  o.start_position = s.start_position;
   o.wait = party_wait();
   return o;
+}
+
+// The scenario's queue, its ring started at s.start_position.
+inline Queue<std::string> create_scenario_queue(const std::string& name, const Scenario& s) {
+  return detail::create_queue_at<std::string>(name, scenario_options(s), s.start_position);
 }
 
 // Exit codes of a party.

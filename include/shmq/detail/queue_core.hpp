@@ -66,7 +66,9 @@ inline constexpr std::uint32_t kHeldMultiConsumer = 1U << 14;
 
 class QueueCore {
  public:
-  static QueueCore create(std::string_view name, const QueueOptions& options, ElementInfo element);
+  // `start_position`: the ring's first position (detail::create_queue_at; 0 for users).
+  static QueueCore create(std::string_view name, const QueueOptions& options, ElementInfo element,
+                          std::uint64_t start_position = 0);
   // `appear_within` > 0: wait that long for a creator to make `name` (open_when_created()).
   static QueueCore open(std::string_view name, ElementInfo element, const WaitPolicy& wait,
                         std::chrono::milliseconds appear_within = {});

@@ -20,6 +20,9 @@ namespace {
 
 // Variants whose name has this suffix keep one slot per message (QueueOptions::packed = false).
 constexpr std::string_view kSlots = ", slots";
+// And these notify with a full fence per put and get (QueueOptions::asymmetric_fences = false):
+// what the default's compiler barrier + membarrier-on-sleep saves, measured in the same run.
+constexpr std::string_view kFullFences = ", full fences";
 
 // Spinning: far more pause iterations, and far longer, than any wait in a run, so a waiter never
 // reaches the futex.
@@ -90,6 +93,7 @@ class ShmqRun final : public Run {
         o.consumers = single ? shmq::Consumers::one : shmq::Consumers::many;
         o.wait = policy_for(s.wait);
         o.packed = v.name.find(kSlots) == std::string::npos;
+        o.asymmetric_fences = v.name.find(kFullFences) == std::string::npos;
         // The parent only creates: the handle is dropped at once, the children open the name.
         (void)shmq::Queue<Msg<N>>::create(names_.back(), o);
       });
@@ -139,21 +143,28 @@ class ShmqPeer final : public Peer {
         if (s.wait == Wait::spin) {
           return {{"spsc", "2 SPSC queues, put/get, spin 2^30 then futex", 1, 1, true}};
         }
-        return {{"spsc", "2 SPSC queues, put/get, WaitPolicy{spin_iterations=0}", 1, 1, true}};
+        return {
+            {"spsc", "2 SPSC queues, put/get, WaitPolicy{spin_iterations=0}", 1, 1, true},
+            {"spsc, full fences", "as spsc, QueueOptions::asymmetric_fences = false", 1, 1, false}};
       case Figure::throughput:
         if (s.bytes <= 1024) {
-          return {{"batch×32", "SPSC put_many/get_many ×32", kBatch, kBatch, true},
-                  {"1/call", "SPSC put/get, one message per call", 1, 1, false},
-                  {"batch×32, slots", "as batch×32, one slot (header) per message: packed = false",
-                   kBatch, kBatch, false},
-                  {"1/call, slots", "as 1/call, one slot (header) per message: packed = false", 1,
-                   1, false}};
+          return {
+              {"batch×32", "SPSC put_many/get_many ×32", kBatch, kBatch, true},
+              {"1/call", "SPSC put/get, one message per call", 1, 1, false},
+              {"1/call, full fences",
+               "as 1/call, a full fence per put and get: asymmetric_fences = false", 1, 1, false},
+              {"batch×32, slots", "as batch×32, one slot (header) per message: packed = false",
+               kBatch, kBatch, false},
+              {"1/call, slots", "as 1/call, one slot (header) per message: packed = false", 1, 1,
+               false}};
         }
         return {{"1/call", "SPSC put/get (batching does not help at this size)", 1, 1, true},
                 {"1/call, slots", "as 1/call, one slot (header) per message: packed = false", 1, 1,
                  false}};
       case Figure::mpmc:
-        return {{"mpmc", "MPMC put/get, WaitPolicy{} (spin 4000, then futex)", 1, 1, true}};
+        return {
+            {"mpmc", "MPMC put/get, WaitPolicy{} (spin 4000, then futex)", 1, 1, true},
+            {"mpmc, full fences", "as mpmc, QueueOptions::asymmetric_fences = false", 1, 1, false}};
       case Figure::manager:
         return shmq_manager_variants();
     }

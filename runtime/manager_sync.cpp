@@ -37,31 +37,40 @@ void reply_to(Effects& fx, const Waiter& w, Code code, std::string body = {}) {
   fx.replies.push_back({w.client, w.request, code, std::move(body)});
 }
 
+// The caller waits at the back of the queue; its reply goes out when it is granted or cancelled.
+template <class Container>
+void park(Container& waiters, const Caller& caller) {
+  waiters.push_back({caller.client, caller.request, 1, Code::ok});
+}
+
+// Every blocking acquire (lock, rlock, semaphore) takes the same three roads: granted now,
+// refused now (non-blocking; Code::absent means "would block"), or parked FIFO behind the
+// waiters already there. `take` claims the object for the caller when it is free.
+template <class Take>
+SyncReply acquire_or_park(const Caller& caller, std::deque<Waiter>& waiters, bool free,
+                          bool blocking, Take take) {
+  if (free) {
+    take();
+    return Code::ok;
+  }
+  if (!blocking) return Code::absent;
+  park(waiters, caller);
+  return kParked;
+}
+
 }  // namespace
 
-bool Store::lock_acquire(const Caller& caller, LockData& l, bool recursive, bool blocking,
-                         Code& code) {
-  if (l.owner == 0) {
+SyncReply Store::lock_acquire(const Caller& caller, LockData& l, bool recursive, bool blocking) {
+  if (recursive && l.owner == caller.client && l.owner != 0) {
+    // An rlock (or a condition's lock) taken again by its owner: one level deeper, no wait.
+    if (l.count == std::numeric_limits<std::uint32_t>::max()) return Code::malformed;
+    ++l.count;
+    return Code::ok;
+  }
+  return acquire_or_park(caller, l.waiters, l.owner == 0, blocking, [&] {
     l.owner = caller.client;
     l.count = 1;
-    code = Code::ok;
-    return true;
-  }
-  if (recursive && l.owner == caller.client) {
-    if (l.count == std::numeric_limits<std::uint32_t>::max()) {
-      code = Code::malformed;
-      return true;
-    }
-    ++l.count;
-    code = Code::ok;
-    return true;
-  }
-  if (!blocking) {
-    code = Code::absent;
-    return true;
-  }
-  l.waiters.push_back({caller.client, caller.request, 1, Code::ok});
-  return false;
+  });
 }
 
 Code Store::lock_release(const Caller& caller, LockData& l, bool recursive, Effects& fx) {
@@ -75,6 +84,8 @@ Code Store::lock_release(const Caller& caller, LockData& l, bool recursive, Effe
   return Code::ok;
 }
 
+// Hands a free lock to the first waiter. The waiter's count restores a condition wait's
+// recursion level; its code is what that wait returns (ok if notified, timeout if not).
 void Store::grant_lock(LockData& l, Effects& fx) {
   if (l.owner != 0 || l.waiters.empty()) return;
   const Waiter w = l.waiters.front();
@@ -84,6 +95,8 @@ void Store::grant_lock(LockData& l, Effects& fx) {
   reply_to(fx, w, w.code);
 }
 
+// Hands out permits FIFO while there are any; `held` counts them per client so that a dead
+// client's permits can be returned (drop_client).
 void Store::grant_semaphore(SemaphoreData& s, Effects& fx) {
   while (s.value > 0 && !s.waiters.empty()) {
     const Waiter w = s.waiters.front();
@@ -101,161 +114,190 @@ void Store::break_barrier(BarrierData& b, Effects& fx) {
   b.waiters.clear();
 }
 
-bool Store::apply_sync(const Caller& caller, const std::string& name, Object& o, Op op,
-                       wire::Reader& in, Effects& fx, Code& code, std::string& out) {
-  wire::Writer w(out);
-  code = Code::malformed;
-  const bool is_lock =
-      o.kind == ObjectKind::lock || o.kind == ObjectKind::rlock || o.kind == ObjectKind::condition;
-  LockData& lock = o.kind == ObjectKind::condition ? o.cond.lock : o.lock;
-  const bool recursive = o.kind != ObjectKind::lock;
+// Dispatches by op; an op on an object of another kind is malformed. A request whose body has
+// bytes left over (`!in.done()`) is malformed too, and changes nothing.
+SyncReply Store::apply_sync(const Caller& caller, const std::string& name, Object& o, Op op,
+                            wire::Reader& in, Effects& fx, std::string& out) {
   switch (op) {
-    case Op::lock_acquire: {
-      const bool blocking = in.u8() != 0;
-      if (!is_lock || !in.done()) return true;
-      involve(caller.client, name);
-      return lock_acquire(caller, lock, recursive, blocking, code);
-    }
+    case Op::lock_acquire:
     case Op::lock_release:
-      if (!is_lock || !in.done()) return true;
-      code = lock_release(caller, lock, recursive, fx);
-      return true;
     case Op::lock_locked:
-      if (!is_lock || !in.done()) return true;
-      code = lock.owner != 0 ? Code::ok : Code::absent;
-      return true;
+      return apply_lock(caller, name, o, op, in, fx);
     case Op::cond_wait:
-      if (o.kind != ObjectKind::condition || !in.done()) return true;
-      if (lock.owner != caller.client) {
-        code = Code::not_owner;
-        return true;
-      }
-      o.cond.waiters.push_back({caller.client, caller.request, lock.count, Code::ok, true});
-      lock.owner = 0;
-      lock.count = 0;
-      grant_lock(lock, fx);
-      involve(caller.client, name);
-      return false;
-    case Op::cond_notify: {
-      const std::uint64_t n = in.u64();
-      if (o.kind != ObjectKind::condition || !in.done()) return true;
-      if (lock.owner != caller.client) {
-        code = Code::not_owner;
-        return true;
-      }
-      std::uint64_t moved = 0;
-      while (moved < n && !o.cond.waiters.empty()) {
-        lock.waiters.push_back(o.cond.waiters.front());  // re-acquire, then return ok
-        o.cond.waiters.pop_front();
-        ++moved;
-      }
-      grant_lock(lock, fx);
-      w.u64(moved);
-      code = Code::ok;
-      return true;
-    }
-    case Op::sem_acquire: {
-      const bool blocking = in.u8() != 0;
-      if (o.kind != ObjectKind::semaphore || !in.done()) return true;
-      SemaphoreData& s = o.sem;
-      involve(caller.client, name);
-      if (s.value > 0) {
-        --s.value;
-        ++s.held[caller.client];
-        code = Code::ok;
-        return true;
-      }
-      if (!blocking) {
-        code = Code::absent;
-        return true;
-      }
-      s.waiters.push_back({caller.client, caller.request, 1, Code::ok});
-      return false;
-    }
-    case Op::sem_release: {
-      const std::uint64_t n = in.u64();
-      if (o.kind != ObjectKind::semaphore || !in.done() || n == 0 || n > (1ULL << 32)) return true;
-      SemaphoreData& s = o.sem;
-      if (s.value > std::numeric_limits<std::int64_t>::max() - static_cast<std::int64_t>(n)) {
-        return true;
-      }
-      s.value += static_cast<std::int64_t>(n);
-      if (const auto it = s.held.find(caller.client); it != s.held.end()) {
-        it->second -= std::min(it->second, n);
-        if (it->second == 0) s.held.erase(it);
-      }
-      grant_semaphore(s, fx);
-      code = Code::ok;
-      return true;
-    }
+    case Op::cond_notify:
+      return apply_condition(caller, name, o, op, in, fx, out);
+    case Op::sem_acquire:
+    case Op::sem_release:
     case Op::sem_value:
-      if (o.kind != ObjectKind::semaphore || !in.done()) return true;
-      w.i64(o.sem.value);
-      code = Code::ok;
-      return true;
+      return apply_semaphore(caller, name, o, op, in, fx, out);
     case Op::event_set:
     case Op::event_clear:
     case Op::event_is_set:
-    case Op::event_wait: {
-      if (o.kind != ObjectKind::event || !in.done()) return true;
-      EventData& e = o.event;
-      code = Code::ok;
-      if (op == Op::event_set) {
-        fx.changed = !e.set;
-        e.set = true;
-        for (const Waiter& x : e.waiters)
-          reply_to(fx, x, Code::ok);
-        e.waiters.clear();
-      } else if (op == Op::event_clear) {
-        fx.changed = e.set;
-        e.set = false;
-      } else if (op == Op::event_is_set) {
-        code = e.set ? Code::ok : Code::absent;
-      } else if (!e.set) {
-        e.waiters.push_back({caller.client, caller.request, 1, Code::ok});
-        involve(caller.client, name);
-        return false;
-      }
-      return true;
-    }
+    case Op::event_wait:
+      if (o.kind != ObjectKind::event || !in.done()) return Code::malformed;
+      return apply_event(caller, name, o.event, op, fx);
     case Op::barrier_wait:
     case Op::barrier_reset:
     case Op::barrier_abort:
-    case Op::barrier_state: {
-      if (o.kind != ObjectKind::barrier || !in.done()) return true;
-      BarrierData& b = o.barrier;
-      code = Code::ok;
-      if (op == Op::barrier_state) {
-        w.u64(b.parties);
-        w.u64(b.waiters.size());
-        w.u8(b.broken ? 1 : 0);
-      } else if (op == Op::barrier_abort) {
-        break_barrier(b, fx);
-      } else if (op == Op::barrier_reset) {
-        break_barrier(b, fx);  // current waiters get broken, as in Python
-        b.broken = false;
-      } else if (b.broken) {
-        code = Code::broken;
-      } else {
-        b.waiters.push_back({caller.client, caller.request, 1, Code::ok});
-        involve(caller.client, name);
-        if (b.waiters.size() < b.parties) return false;
-        for (std::size_t i = 0; i < b.waiters.size(); ++i) {
-          std::string index;
-          wire::Writer(index).u64(i);
-          if (b.waiters[i].client == caller.client && b.waiters[i].request == caller.request) {
-            out = std::move(index);  // the last arrival's own reply goes out below
-          } else {
-            reply_to(fx, b.waiters[i], Code::ok, std::move(index));
-          }
-        }
-        b.waiters.clear();
-      }
-      return true;
-    }
+    case Op::barrier_state:
+      if (o.kind != ObjectKind::barrier || !in.done()) return Code::malformed;
+      return apply_barrier(caller, name, o.barrier, op, fx, out);
     default:
-      return true;  // code stays malformed
+      return Code::malformed;
   }
+}
+
+// Lock ops work on a lock, an rlock, and a condition's own lock.
+SyncReply Store::apply_lock(const Caller& caller, const std::string& name, Object& o, Op op,
+                            wire::Reader& in, Effects& fx) {
+  const bool blocking = op == Op::lock_acquire && in.u8() != 0;
+  const bool is_lock =
+      o.kind == ObjectKind::lock || o.kind == ObjectKind::rlock || o.kind == ObjectKind::condition;
+  if (!is_lock || !in.done()) return Code::malformed;
+  LockData& lock = o.kind == ObjectKind::condition ? o.cond.lock : o.lock;
+  const bool recursive = o.kind != ObjectKind::lock;
+  switch (op) {
+    case Op::lock_acquire:
+      involve(caller.client, name);
+      return lock_acquire(caller, lock, recursive, blocking);
+    case Op::lock_release:
+      return lock_release(caller, lock, recursive, fx);
+    default:  // lock_locked
+      return lock.owner != 0 ? Code::ok : Code::absent;
+  }
+}
+
+// A condition wait releases the lock entirely (whatever its recursion level), parks on the
+// condition, and, once notified, queues for the lock again with that level saved in the Waiter:
+// its reply goes out only when grant_lock hands it the lock back. Notify moves up to n waiters
+// from the condition's queue to the lock's, in order.
+SyncReply Store::apply_condition(const Caller& caller, const std::string& name, Object& o, Op op,
+                                 wire::Reader& in, Effects& fx, std::string& out) {
+  const std::uint64_t n = op == Op::cond_notify ? in.u64() : 0;
+  if (o.kind != ObjectKind::condition || !in.done()) return Code::malformed;
+  LockData& lock = o.cond.lock;
+  if (lock.owner != caller.client) return Code::not_owner;
+  if (op == Op::cond_wait) {
+    o.cond.waiters.push_back({caller.client, caller.request, lock.count, Code::ok, true});
+    lock.owner = 0;
+    lock.count = 0;
+    grant_lock(lock, fx);
+    involve(caller.client, name);
+    return kParked;
+  }
+  std::uint64_t moved = 0;
+  while (moved < n && !o.cond.waiters.empty()) {
+    lock.waiters.push_back(o.cond.waiters.front());  // re-acquire, then return ok
+    o.cond.waiters.pop_front();
+    ++moved;
+  }
+  grant_lock(lock, fx);
+  wire::Writer(out).u64(moved);
+  return Code::ok;
+}
+
+SyncReply Store::apply_semaphore(const Caller& caller, const std::string& name, Object& o, Op op,
+                                 wire::Reader& in, Effects& fx, std::string& out) {
+  const bool blocking = op == Op::sem_acquire && in.u8() != 0;
+  const std::uint64_t n = op == Op::sem_release ? in.u64() : 0;
+  if (o.kind != ObjectKind::semaphore || !in.done()) return Code::malformed;
+  SemaphoreData& s = o.sem;
+  switch (op) {
+    case Op::sem_acquire:
+      involve(caller.client, name);
+      return acquire_or_park(caller, s.waiters, s.value > 0, blocking, [&] {
+        --s.value;
+        ++s.held[caller.client];
+      });
+    case Op::sem_release:
+      return sem_release(caller, s, n, fx);
+    default:  // sem_value
+      wire::Writer(out).i64(s.value);
+      return Code::ok;
+  }
+}
+
+// Releases n permits (1..2^32; the value must not overflow). Python's Semaphore lets anyone
+// release, so `held` only shrinks by what this client holds; the rest is a gift.
+Code Store::sem_release(const Caller& caller, SemaphoreData& s, std::uint64_t n, Effects& fx) {
+  if (n == 0 || n > (1ULL << 32)) return Code::malformed;
+  if (s.value > std::numeric_limits<std::int64_t>::max() - static_cast<std::int64_t>(n)) {
+    return Code::malformed;
+  }
+  s.value += static_cast<std::int64_t>(n);
+  if (const auto it = s.held.find(caller.client); it != s.held.end()) {
+    it->second -= std::min(it->second, n);
+    if (it->second == 0) s.held.erase(it);
+  }
+  grant_semaphore(s, fx);
+  return Code::ok;
+}
+
+// Set wakes every waiter; only set and clear change the state (and so are journalled).
+SyncReply Store::apply_event(const Caller& caller, const std::string& name, EventData& e, Op op,
+                             Effects& fx) {
+  switch (op) {
+    case Op::event_set:
+      fx.changed = !e.set;
+      e.set = true;
+      for (const Waiter& x : e.waiters)
+        reply_to(fx, x, Code::ok);
+      e.waiters.clear();
+      return Code::ok;
+    case Op::event_clear:
+      fx.changed = e.set;
+      e.set = false;
+      return Code::ok;
+    case Op::event_is_set:
+      return e.set ? Code::ok : Code::absent;
+    default:  // event_wait
+      if (e.set) return Code::ok;
+      park(e.waiters, caller);
+      involve(caller.client, name);
+      return kParked;
+  }
+}
+
+SyncReply Store::apply_barrier(const Caller& caller, const std::string& name, BarrierData& b, Op op,
+                               Effects& fx, std::string& out) {
+  switch (op) {
+    case Op::barrier_state: {
+      wire::Writer w(out);
+      w.u64(b.parties);
+      w.u64(b.waiters.size());
+      w.u8(b.broken ? 1 : 0);
+      return Code::ok;
+    }
+    case Op::barrier_abort:
+      break_barrier(b, fx);
+      return Code::ok;
+    case Op::barrier_reset:
+      break_barrier(b, fx);  // current waiters get broken, as in Python
+      b.broken = false;
+      return Code::ok;
+    default:  // barrier_wait
+      if (b.broken) return Code::broken;
+      park(b.waiters, caller);
+      involve(caller.client, name);
+      if (b.waiters.size() < b.parties) return kParked;
+      release_barrier(caller, b, fx, out);
+      return Code::ok;
+  }
+}
+
+// The last party has arrived: every waiter gets its arrival index (Python's wait() return);
+// the caller's own reply is the one apply() sends, so its index goes to `out`.
+void Store::release_barrier(const Caller& caller, BarrierData& b, Effects& fx, std::string& out) {
+  for (std::size_t i = 0; i < b.waiters.size(); ++i) {
+    std::string index;
+    wire::Writer(index).u64(i);
+    if (b.waiters[i].client == caller.client && b.waiters[i].request == caller.request) {
+      out = std::move(index);
+    } else {
+      reply_to(fx, b.waiters[i], Code::ok, std::move(index));
+    }
+  }
+  b.waiters.clear();
 }
 
 void Store::cancel(std::uint64_t client, std::uint64_t request, Effects& fx) {

@@ -602,27 +602,21 @@ bool QueueCore::recover_stuck(Side side) noexcept {
   blocked.since = now;
   if (!lock_recovery()) return false;  // another process is recovering
   SHMQ_CRASH_POINT(recover_lock_held);
-  bool recovered = false;
-  if (consumers) {
-    // A recoverer that died mid-skip (we took the lock from it) left its marker: finish it.
-    recovered = ring_.finish_interrupted_skip(pos);
-    if (!recovered) {
-      const SlotRing::Held held = ring_.claimed_unpublished(pos);
-      recovered = held.slot != nullptr && holder_dead(held, pos, kPendingClaim) &&
-                  ring_.publish_skip_for_dead(held, pos);
-    }
-    if (recovered) {
-      segment_.clear_dead_pending(make_pending(pos, kPendingClaim));
-      bump(counters().recovered_slots);
-    }
-  } else {
-    const SlotRing::Held held = ring_.taken_unreleased(pos);
-    recovered = held.slot != nullptr && holder_dead(held, pos, kPendingTake) &&
-                ring_.release_for_dead(held, pos);
-    if (recovered) {
-      segment_.clear_dead_pending(make_pending(pos, kPendingTake));
-      bump(counters().in_doubt);
-    }
+  // Consumers wait on a slot claimed and not published: its dead producer's slot becomes a skip.
+  // Producers wait on a slot taken and not released: its dead consumer's message is in doubt.
+  const std::uint64_t pending = consumers ? kPendingClaim : kPendingTake;
+  // A recoverer that died mid-skip (we took the lock from it) left its marker: finish it.
+  bool recovered = consumers && ring_.finish_interrupted_skip(pos);
+  if (!recovered) {
+    const SlotRing::Held held =
+        consumers ? ring_.claimed_unpublished(pos) : ring_.taken_unreleased(pos);
+    recovered =
+        held.slot != nullptr && holder_dead(held, pos, pending) &&
+        (consumers ? ring_.publish_skip_for_dead(held, pos) : ring_.release_for_dead(held, pos));
+  }
+  if (recovered) {
+    segment_.clear_dead_pending(make_pending(pos, pending));
+    bump(consumers ? counters().recovered_slots : counters().in_doubt);
   }
   unlock_recovery();
   if (recovered) {

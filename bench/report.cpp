@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <ctime>
 #include <fstream>
+#include <initializer_list>
 #include <optional>
 #include <utility>
 
@@ -447,20 +448,25 @@ class JsonChecker {
     if (need(j, "schema", T::string, "$") && j["schema"] != kJsonSchema) {
       bad.push_back(fmt::format("$.schema: {}, expected \"{}\"", j["schema"].dump(), kJsonSchema));
     }
-    if (need(j, "host", T::object, "$")) {
-      need(j["host"], "cpus", T::number_float, "$.host");
-      need(j["host"], "cpu_model", T::string, "$.host");
-      need(j["host"], "kernel", T::string, "$.host");
-      need(j["host"], "pinned", T::boolean, "$.host");
-      need(j["host"], "cpu_order", T::array, "$.host");
-    }
-    if (need(j, "config", T::object, "$")) {
-      need(j["config"], "quick", T::boolean, "$.config");
-      need(j["config"], "seconds", T::number_float, "$.config");
-      need(j["config"], "warmup_seconds", T::number_float, "$.config");
-      need(j["config"], "peers", T::array, "$.config");
-      need(j["config"], "figures", T::array, "$.config");
-    }
+    struct Key {
+      const char* name;
+      T type;
+    };
+    const auto need_all = [&](const char* group, std::initializer_list<Key> keys) {
+      if (!need(j, group, T::object, "$")) return;
+      for (const Key& k : keys)
+        need(j[group], k.name, k.type, fmt::format("$.{}", group));
+    };
+    need_all("host", {{"cpus", T::number_float},
+                      {"cpu_model", T::string},
+                      {"kernel", T::string},
+                      {"pinned", T::boolean},
+                      {"cpu_order", T::array}});
+    need_all("config", {{"quick", T::boolean},
+                        {"seconds", T::number_float},
+                        {"warmup_seconds", T::number_float},
+                        {"peers", T::array},
+                        {"figures", T::array}});
     need(j, "peers", T::array, "$");
     need(j, "ok", T::boolean, "$");
   }

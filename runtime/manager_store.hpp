@@ -168,6 +168,12 @@ class Store {
   void grant_semaphore(SemaphoreData& s, Effects& fx);
   void break_barrier(BarrierData& b, Effects& fx);
   void involve(std::uint64_t client, const std::string& name);
+  // The objects `client` holds something or waits in (from involved_).
+  std::vector<Object*> involved_objects(std::uint64_t client) const;
+  bool cancel_in(Object& o, std::uint64_t client, std::uint64_t request, Effects& fx);
+  bool cancel_condition_wait(ConditionData& c, std::uint64_t client, std::uint64_t request,
+                             Effects& fx);
+  void release_all(Object& o, std::uint64_t client, Effects& fx);
 
   StringMap<std::unique_ptr<Object>> objects_;
   std::vector<std::string> order_;  // creation order, for snapshots

@@ -16,6 +16,8 @@ namespace shmq::detail::mgr {
 
 namespace {
 
+// Takes the first waiter of `client` for `request` (0: any of its requests) out of the queue,
+// into *out if given. False if there is none.
 template <class Container>
 bool remove_waiter(Container& c, std::uint64_t client, std::uint64_t request, Waiter* out) {
   const auto it = std::find_if(c.begin(), c.end(), [&](const Waiter& w) {
@@ -27,6 +29,7 @@ bool remove_waiter(Container& c, std::uint64_t client, std::uint64_t request, Wa
   return true;
 }
 
+// Drops every waiter of `client`, replying to none (a dead client reads no replies).
 template <class Container>
 void remove_all(Container& c, std::uint64_t client) {
   c.erase(std::remove_if(c.begin(), c.end(), [&](const Waiter& w) { return w.client == client; }),
@@ -300,106 +303,133 @@ void Store::release_barrier(const Caller& caller, BarrierData& b, Effects& fx, s
   b.waiters.clear();
 }
 
+// Answers `timeout` to the one parked request (client, request), wherever it waits: only the
+// objects the client is involved in are searched, and the first match ends the search (a
+// request waits in one place). What a timeout means differs per kind, as in Python: a barrier
+// breaks for everyone; a condition wait that was not notified still re-acquires its lock before
+// it returns; a condition wait that was notified and waits for its lock cannot be cancelled.
+std::vector<Object*> Store::involved_objects(std::uint64_t client) const {
+  std::vector<Object*> out;
+  const auto inv = involved_.find(client);
+  if (inv == involved_.end()) return out;
+  for (const std::string& name : inv->second) {
+    if (const auto it = objects_.find(name); it != objects_.end()) out.push_back(it->second.get());
+  }
+  return out;
+}
+
 void Store::cancel(std::uint64_t client, std::uint64_t request, Effects& fx) {
-  const auto inv = involved_.find(client);
-  if (inv == involved_.end()) return;
-  for (const std::string& name : inv->second) {
-    const auto it = objects_.find(name);
-    if (it == objects_.end()) continue;
-    Object& o = *it->second;
+  for (Object* o : involved_objects(client)) {
+    if (cancel_in(*o, client, request, fx)) return;
+  }
+}
+
+// Whether the request waits in `o` (it is then answered, or stays as Python keeps it).
+bool Store::cancel_in(Object& o, std::uint64_t client, std::uint64_t request, Effects& fx) {
+  // A plain wait (lock, rlock, semaphore, event) is answered timeout.
+  const auto time_out = [&](auto& waiters) {
     Waiter w;
-    switch (o.kind) {
-      case ObjectKind::lock:
-      case ObjectKind::rlock:
-        if (remove_waiter(o.lock.waiters, client, request, &w))
-          return reply_to(fx, w, Code::timeout);
-        break;
-      case ObjectKind::semaphore:
-        if (remove_waiter(o.sem.waiters, client, request, &w))
-          return reply_to(fx, w, Code::timeout);
-        break;
-      case ObjectKind::event:
-        if (remove_waiter(o.event.waiters, client, request, &w))
-          return reply_to(fx, w, Code::timeout);
-        break;
-      case ObjectKind::barrier:
-        if (std::any_of(o.barrier.waiters.begin(), o.barrier.waiters.end(), [&](const Waiter& x) {
-              return x.client == client && x.request == request;
-            })) {
-          return break_barrier(o.barrier, fx);  // a timeout breaks the barrier, as in Python
-        }
-        break;
-      case ObjectKind::condition:
-        if (remove_waiter(o.cond.waiters, client, request, &w)) {
-          // Not notified in time: re-acquire the lock, then return timeout.
-          w.code = Code::timeout;
-          o.cond.lock.waiters.push_back(w);
-          return grant_lock(o.cond.lock, fx);
-        }
-        if (const auto at = std::find_if(
-                o.cond.lock.waiters.begin(), o.cond.lock.waiters.end(),
-                [&](const Waiter& x) { return x.client == client && x.request == request; });
-            at != o.cond.lock.waiters.end()) {
-          if (at->reacquire) return;  // a wait keeps re-acquiring its lock, as in Python
-          w = *at;
-          o.cond.lock.waiters.erase(at);
-          return reply_to(fx, w, Code::timeout);  // a plain acquire with a deadline
-        }
-        break;
-      default:
-        break;
-    }
+    if (!remove_waiter(waiters, client, request, &w)) return false;
+    reply_to(fx, w, Code::timeout);
+    return true;
+  };
+  switch (o.kind) {
+    case ObjectKind::lock:
+    case ObjectKind::rlock:
+      return time_out(o.lock.waiters);
+    case ObjectKind::semaphore:
+      return time_out(o.sem.waiters);
+    case ObjectKind::event:
+      return time_out(o.event.waiters);
+    case ObjectKind::barrier:
+      if (std::none_of(o.barrier.waiters.begin(), o.barrier.waiters.end(), [&](const Waiter& x) {
+            return x.client == client && x.request == request;
+          })) {
+        return false;
+      }
+      break_barrier(o.barrier, fx);  // a timeout breaks the barrier, as in Python
+      return true;
+    case ObjectKind::condition:
+      return cancel_condition_wait(o.cond, client, request, fx);
+    default:
+      return false;
   }
 }
 
+// A condition wait still waiting for a notify was not notified in time: it re-acquires the
+// lock (queued behind its waiters), then returns timeout. One notified and re-acquiring stays
+// (as in Python); a plain acquire of the condition's lock with a deadline is answered timeout.
+bool Store::cancel_condition_wait(ConditionData& c, std::uint64_t client, std::uint64_t request,
+                                  Effects& fx) {
+  Waiter w;
+  if (remove_waiter(c.waiters, client, request, &w)) {
+    w.code = Code::timeout;
+    c.lock.waiters.push_back(w);
+    grant_lock(c.lock, fx);
+    return true;
+  }
+  const auto at = std::find_if(c.lock.waiters.begin(), c.lock.waiters.end(), [&](const Waiter& x) {
+    return x.client == client && x.request == request;
+  });
+  if (at == c.lock.waiters.end()) return false;
+  if (at->reacquire) return true;
+  w = *at;
+  c.lock.waiters.erase(at);
+  reply_to(fx, w, Code::timeout);
+  return true;
+}
+
+// The client is dead: in each object it is involved in, its waits go (without replies: nobody
+// reads them), what it held is released and handed to the next waiter, and a barrier it waited
+// in breaks (the parties could never all arrive).
 void Store::drop_client(std::uint64_t client, Effects& fx) {
-  const auto inv = involved_.find(client);
-  if (inv == involved_.end()) return;
-  for (const std::string& name : inv->second) {
-    const auto it = objects_.find(name);
-    if (it == objects_.end()) continue;
-    Object& o = *it->second;
-    auto release_lock = [&](LockData& l) {
-      remove_all(l.waiters, client);
-      if (l.owner == client) {
-        l.owner = 0;
-        l.count = 0;
-        grant_lock(l, fx);
-      }
-    };
-    switch (o.kind) {
-      case ObjectKind::lock:
-      case ObjectKind::rlock:
-        release_lock(o.lock);
-        break;
-      case ObjectKind::condition:
-        remove_all(o.cond.waiters, client);
-        release_lock(o.cond.lock);
-        break;
-      case ObjectKind::semaphore:
-        remove_all(o.sem.waiters, client);
-        if (const auto h = o.sem.held.find(client); h != o.sem.held.end()) {
-          o.sem.value += static_cast<std::int64_t>(h->second);
-          o.sem.held.erase(h);
-          grant_semaphore(o.sem, fx);
-        }
-        break;
-      case ObjectKind::event:
-        remove_all(o.event.waiters, client);
-        break;
-      case ObjectKind::barrier: {
-        const auto before = o.barrier.waiters.size();
-        remove_all(o.barrier.waiters, client);
-        if (o.barrier.waiters.size() != before) break_barrier(o.barrier, fx);
-        break;
-      }
-      default:
-        break;
-    }
-  }
-  involved_.erase(inv);
+  for (Object* o : involved_objects(client))
+    release_all(*o, client, fx);
+  involved_.erase(client);
 }
 
+// Everything `client` has in `o`: its waits, its hold, the barrier it waited in.
+void Store::release_all(Object& o, std::uint64_t client, Effects& fx) {
+  auto release_lock = [&](LockData& l) {
+    remove_all(l.waiters, client);
+    if (l.owner == client) {
+      l.owner = 0;
+      l.count = 0;
+      grant_lock(l, fx);
+    }
+  };
+  switch (o.kind) {
+    case ObjectKind::lock:
+    case ObjectKind::rlock:
+      release_lock(o.lock);
+      break;
+    case ObjectKind::condition:
+      remove_all(o.cond.waiters, client);
+      release_lock(o.cond.lock);
+      break;
+    case ObjectKind::semaphore:
+      remove_all(o.sem.waiters, client);
+      if (const auto h = o.sem.held.find(client); h != o.sem.held.end()) {
+        o.sem.value += static_cast<std::int64_t>(h->second);
+        o.sem.held.erase(h);
+        grant_semaphore(o.sem, fx);
+      }
+      break;
+    case ObjectKind::event:
+      remove_all(o.event.waiters, client);
+      break;
+    case ObjectKind::barrier: {
+      const auto before = o.barrier.waiters.size();
+      remove_all(o.barrier.waiters, client);
+      if (o.barrier.waiters.size() != before) break_barrier(o.barrier, fx);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+// Shutdown: every parked request, in every object, gets `code` and is forgotten.
 void Store::fail_all_waiters(Code code, Effects& fx) {
   for (auto& [name, ptr] : objects_) {
     Object& o = *ptr;

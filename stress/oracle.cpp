@@ -54,6 +54,7 @@ class Reconciler {
   Verdict run();
 
  private:
+  void check_log(const Incarnation& inc, bool exists, std::uint64_t torn_bytes);
   void load_producers();
   void load_consumers();
   void load_consumer(const Incarnation& inc);
@@ -85,6 +86,20 @@ class Reconciler {
   std::uint64_t shown_lost_ = 0, shown_dup_ = 0, shown_corrupt_ = 0, shown_reorder_ = 0;
 };
 
+// A process that exited by itself must have left a whole log; one killed (or failing) before it
+// created its log did nothing, and one killed mid-write may leave a torn last record.
+void Reconciler::check_log(const Incarnation& inc, bool exists, std::uint64_t torn_bytes) {
+  if (!exists && inc.end == Incarnation::End::exited) {
+    v_.harness_errors.push_back("no log from " + inc.log_path);
+  }
+  if (torn_bytes != 0) {
+    v_.torn_bytes += torn_bytes;
+    if (inc.end == Incarnation::End::exited) {
+      v_.harness_errors.push_back("torn record in " + inc.log_path);
+    }
+  }
+}
+
 void Reconciler::load_producers() {
   for (const Incarnation& inc : run_.incarnations) {
     if (inc.role != Role::producer) continue;
@@ -92,16 +107,7 @@ void Reconciler::load_producers() {
     ProducerState p;
     p.inc = &inc;
     LoadedLog<Checkpoint> log = load_producer_log(inc.log_path);
-    // A producer killed (or failing) before it created its log put nothing.
-    if (!log.exists && inc.end == Incarnation::End::exited) {
-      v_.harness_errors.push_back("no log from " + inc.log_path);
-    }
-    if (log.torn_bytes != 0) {
-      v_.torn_bytes += log.torn_bytes;
-      if (inc.end == Incarnation::End::exited) {
-        v_.harness_errors.push_back("torn record in " + inc.log_path);
-      }
-    }
+    check_log(inc, log.exists, log.torn_bytes);
     for (std::size_t i = 1; i < log.records.size(); ++i) {
       if (log.records[i].committed < log.records[i - 1].committed ||
           log.records[i].t_ns < log.records[i - 1].t_ns) {
@@ -127,15 +133,7 @@ void Reconciler::load_consumers() {
 // Turns one consumer's log into deliveries, per producer.
 void Reconciler::load_consumer(const Incarnation& inc) {
   LoadedLog<Run> log = load_consumer_log(inc.log_path);
-  if (!log.exists && inc.end == Incarnation::End::exited) {
-    v_.harness_errors.push_back("no log from " + inc.log_path);
-  }
-  if (log.torn_bytes != 0) {
-    v_.torn_bytes += log.torn_bytes;
-    if (inc.end == Incarnation::End::exited) {
-      v_.harness_errors.push_back("torn record in " + inc.log_path);
-    }
-  }
+  check_log(inc, log.exists, log.torn_bytes);
   std::vector<std::uint64_t> max_end(producers_.size(), 0);  // per producer: 1 + highest seq seen
   for (const Run& r : log.records) {
     if ((r.count & kDamaged) != 0) {

@@ -421,5 +421,12 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run(argc, argv);
+  // Errors of setup are handled in run(); anything else (reading the logs back, writing the
+  // report) means the run could not finish, and says why rather than calling std::terminate.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "shmq-stress: {}\n", e.what());
+    return kExitStuck;
+  }
 }

@@ -80,10 +80,10 @@ struct ManagerOptions {
   std::uint32_t max_message = 4096;       // bytes per message; larger requests go in parts
   std::uint32_t mode = 0600;              // permissions of every segment
   // Waits of clients and server. sleep_slice bounds how long a dead server goes unnoticed.
-  // A short spin: a round trip is 2-10 us when both sides have a core (so the reply comes while
-  // spinning; 1000 pauses are ~28 us on the 2-vCPU VM), and a long spin would starve the server
-  // when cores are oversubscribed (docs/manager.md; a spin is also bounded by
-  // WaitPolicy::spin_limit and never yields the CPU, event_count.hpp).
+  // A short spin: long enough for a round trip when both sides have a core (so the reply comes
+  // while spinning), short enough not to starve the server when cores are oversubscribed
+  // (docs/manager.md; figures: docs/bench.md, "Measurements behind the waiting rules"; a spin
+  // is also bounded by WaitPolicy::spin_limit and never yields the CPU, event_count.hpp).
   // Not adaptive: client and server are request/reply partners (options.hpp, WaitPolicy).
   WaitPolicy wait{
       .spin_iterations = 1000, .sleep_slice = std::chrono::milliseconds(100), .adaptive = false};

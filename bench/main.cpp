@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -122,8 +123,7 @@ class Hogs {
   std::vector<pid_t> pids_;
 };
 
-int run(int argc, char** argv) {
-  CLI::App app{"shmq-bench: shmq side by side with the floor and other IPC mechanisms"};
+struct Args {
   bool quick = false;
   std::string peers_arg;
   std::string figures_arg = "roundtrip,throughput,mpmc,manager";
@@ -133,22 +133,28 @@ int run(int argc, char** argv) {
   bool list = false;
   bool loaded = false;
   std::string cpus_arg;
-  app.add_flag("--quick", quick,
+};
+
+// An exit code if the command line is bad (2) or asks only for help.
+std::optional<int> parse_args(int argc, char** argv, Args& a) {
+  CLI::App app{"shmq-bench: shmq side by side with the floor and other IPC mechanisms"};
+  app.add_flag("--quick", a.quick,
                "Shorter runs, no 64 KiB messages: the whole run stays under 60 s");
-  app.add_option("--peers", peers_arg, "Comma-separated peers to run (default: all; see --list)");
-  app.add_option("--figures", figures_arg,
+  app.add_option("--peers", a.peers_arg, "Comma-separated peers to run (default: all; see --list)");
+  app.add_option("--figures", a.figures_arg,
                  "Comma-separated figures: roundtrip,throughput,mpmc,manager")
       ->capture_default_str();
-  app.add_option("--seconds", seconds, "Measured seconds per row (default 2, or 0.5 with --quick)")
+  app.add_option("--seconds", a.seconds,
+                 "Measured seconds per row (default 2, or 0.5 with --quick)")
       ->check(CLI::Range(0.01, 600.0));
-  app.add_option("--json", json_path, "Also write the results to this JSON file");
-  app.add_option("--check-json", check_path,
+  app.add_option("--json", a.json_path, "Also write the results to this JSON file");
+  app.add_option("--check-json", a.check_path,
                  "Only validate a JSON file written by --json (keys, types, every row ok)");
-  app.add_option("--cpus", cpus_arg,
+  app.add_option("--cpus", a.cpus_arg,
                  "Comma-separated CPUs the processes may be pinned to (default: all allowed)");
-  app.add_flag("--loaded", loaded,
+  app.add_flag("--loaded", a.loaded,
                "Run one busy process per CPU beside every row (an oversubscribed machine)");
-  app.add_flag("--list", list, "List the peers and exit");
+  app.add_flag("--list", a.list, "List the peers and exit");
   app.footer("Manual: docs/bench.md in shmq's sources.");
   try {
     app.parse(argc, argv);
@@ -156,96 +162,107 @@ int run(int argc, char** argv) {
     // 2 for every bad command line, as shmq and shmq-stress (CLI11's own codes are 100 and up).
     return app.exit(e) == 0 ? 0 : 2;
   }
+  return std::nullopt;
+}
 
-  if (!check_path.empty()) return check_json_file(check_path);
-
-  std::vector<std::unique_ptr<Peer>> all = all_peers();
-  if (list) {
-    for (const auto& p : all)
-      fmt::print("{:<15} {}\n", p->name(), p->description());
-    return 0;
-  }
-  std::vector<std::string> wanted = split(peers_arg);
-  for (const std::string& w : wanted) {
-    if (std::none_of(all.begin(), all.end(), [&](const auto& p) { return p->name() == w; })) {
-      fmt::print(stderr, "shmq-bench: no peer \"{}\" (see --list)\n", w);
-      return 2;
-    }
-  }
-  const std::vector<std::string> figures = split(figures_arg);
-  for (const std::string& f : figures) {
-    if (f != "roundtrip" && f != "throughput" && f != "mpmc" && f != "manager") {
-      fmt::print(stderr, "shmq-bench: no figure \"{}\" (roundtrip, throughput, mpmc, manager)\n",
-                 f);
-      return 2;
-    }
-  }
-
+// The peers and figures asked for, checked against those that exist.
+struct Selection {
   std::vector<Peer*> peers;
   std::vector<std::string> peer_names;
   std::vector<std::pair<std::string, std::string>> peer_info;
+  std::vector<std::string> figures;
+};
+
+// False (after saying why) if a peer or a figure does not exist.
+bool select_peers(const std::vector<std::unique_ptr<Peer>>& all, const Args& a, Selection& out) {
+  const std::vector<std::string> wanted = split(a.peers_arg);
+  for (const std::string& w : wanted) {
+    if (std::none_of(all.begin(), all.end(), [&](const auto& p) { return p->name() == w; })) {
+      fmt::print(stderr, "shmq-bench: no peer \"{}\" (see --list)\n", w);
+      return false;
+    }
+  }
+  out.figures = split(a.figures_arg);
+  for (const std::string& f : out.figures) {
+    if (f != "roundtrip" && f != "throughput" && f != "mpmc" && f != "manager") {
+      fmt::print(stderr, "shmq-bench: no figure \"{}\" (roundtrip, throughput, mpmc, manager)\n",
+                 f);
+      return false;
+    }
+  }
   for (const auto& p : all) {
     if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), p->name()) == wanted.end()) {
       continue;
     }
-    peers.push_back(p.get());
-    peer_names.emplace_back(p->name());
-    peer_info.emplace_back(p->name(), p->description());
+    out.peers.push_back(p.get());
+    out.peer_names.emplace_back(p->name());
+    out.peer_info.emplace_back(p->name(), p->description());
   }
+  return true;
+}
 
+std::vector<Planned> make_plan(const Selection& sel, bool quick) {
   std::vector<Planned> plan;
-  for (const Scenario& s : scenarios(figures, quick)) {
-    for (Peer* p : peers) {
+  for (const Scenario& s : scenarios(sel.figures, quick)) {
+    for (Peer* p : sel.peers) {
       for (const Variant& v : p->variants(s))
         plan.push_back({s, p, v});
     }
   }
-  if (plan.empty()) {
-    fmt::print(stderr, "shmq-bench: nothing to measure for these peers and figures\n");
-    return 2;
-  }
+  return plan;
+}
 
+// The measured window and warm-up of each row; --quick fits them all into kQuickBudget.
+RunOptions timing_for(const Args& a, const std::vector<Planned>& plan) {
   RunOptions timing;
-  timing.seconds = seconds > 0 ? seconds : (quick ? 0.5 : 2.0);
+  timing.seconds = a.seconds > 0 ? a.seconds : (a.quick ? 0.5 : 2.0);
   timing.warmup = std::clamp(timing.seconds * 0.2, 0.05, 0.25);
-  if (quick) {
-    // Each run costs its warm-up, its window and its peer's overhead (processes, setup).
-    const auto runs = static_cast<double>(plan.size());
-    double overhead = 0;
-    for (const Planned& p : plan)
-      overhead += p.peer->run_overhead_s();
-    const double per_run = (kQuickBudget - overhead) / runs;
-    if (timing.seconds + timing.warmup > per_run) {
-      timing.warmup = std::clamp(per_run * 0.2, 0.02, 0.25);
-      timing.seconds = std::max(0.05, per_run - timing.warmup);
-      fmt::print(stderr, "shmq-bench: --quick: {} runs, {:.2f} s each to stay under a minute\n",
-                 plan.size(), timing.seconds);
-    }
+  if (!a.quick) return timing;
+  // Each run costs its warm-up, its window and its peer's overhead (processes, setup).
+  const auto runs = static_cast<double>(plan.size());
+  double overhead = 0;
+  for (const Planned& p : plan)
+    overhead += p.peer->run_overhead_s();
+  const double per_run = (kQuickBudget - overhead) / runs;
+  if (timing.seconds + timing.warmup > per_run) {
+    timing.warmup = std::clamp(per_run * 0.2, 0.02, 0.25);
+    timing.seconds = std::max(0.05, per_run - timing.warmup);
+    fmt::print(stderr, "shmq-bench: --quick: {} runs, {:.2f} s each to stay under a minute\n",
+               plan.size(), timing.seconds);
   }
+  return timing;
+}
 
+// False (after saying why) if an entry of --cpus is not a number.
+bool parse_cpus(const std::string& cpus_arg, RunOptions& timing) {
   for (const std::string& c : split(cpus_arg)) {
     try {
       timing.cpus.push_back(std::stoi(c));
     } catch (const std::exception&) {
       fmt::print(stderr, "shmq-bench: --cpus: \"{}\" is not a CPU number\n", c);
-      return 2;
+      return false;
     }
   }
+  return true;
+}
 
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+std::string row_label(std::size_t i, std::size_t rows, const Planned& p) {
+  return fmt::format("[{}/{}] {} {} {}{}{}", i + 1, rows, to_string(p.scenario.figure),
+                     p.scenario.figure == Figure::roundtrip
+                         ? std::string(to_string(p.scenario.wait))
+                         : fmt::format("{} B", p.scenario.bytes),
+                     p.peer->name(), p.variant.name.empty() ? "" : " ", p.variant.name);
+}
 
-  const Hogs hogs(loaded ? allowed_cpu_count() : 0);
+// Measures every planned row in order, with a progress line; none if interrupted (every segment
+// of the run is removed by then).
+std::optional<std::vector<Measurement>> measure_all(const std::vector<Planned>& plan,
+                                                    const RunOptions& timing) {
   const bool tty = isatty(STDERR_FILENO) != 0;
-  const auto t0 = std::chrono::steady_clock::now();
   std::vector<Measurement> rows;
   for (std::size_t i = 0; i < plan.size(); ++i) {
     const Planned& p = plan[i];
-    const std::string label =
-        fmt::format("[{}/{}] {} {} {}{}{}", i + 1, plan.size(), to_string(p.scenario.figure),
-                    p.scenario.figure == Figure::roundtrip ? std::string(to_string(p.scenario.wait))
-                                                           : fmt::format("{} B", p.scenario.bytes),
-                    p.peer->name(), p.variant.name.empty() ? "" : " ", p.variant.name);
+    const std::string label = row_label(i, plan.size(), p);
     // Progress: rewritten in place on a terminal; elsewhere (a log, CI) one line per row, as it
     // starts, so a row that hangs is named.
     if (tty) {
@@ -260,7 +277,7 @@ int run(int argc, char** argv) {
     } catch (const Interrupted&) {
       if (tty) fmt::print(stderr, "\n");
       fmt::print(stderr, "shmq-bench: interrupted; every segment of the run was removed\n");
-      return 130;
+      return std::nullopt;
     }
     if (std::none_of(plan.begin() + static_cast<std::ptrdiff_t>(i) + 1, plan.end(),
                      [&](const Planned& later) { return later.peer == p.peer; })) {
@@ -273,28 +290,62 @@ int run(int argc, char** argv) {
     }
   }
   if (tty) fmt::print(stderr, "\r\033[K");
+  return rows;
+}
 
-  ReportConfig config;
-  config.quick = quick;
-  config.hogs = hogs.count();
-  config.timing = timing;
-  config.peers = peer_names;
-  config.figures = figures;
-  config.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const HostInfo host = host_info(timing);
+// Prints the report (and writes --json); the exit code: 0 if every row ran or was skipped.
+int report(const Args& a, const Selection& sel, ReportConfig config,
+           const std::vector<Measurement>& rows) {
+  config.quick = a.quick;
+  config.peers = sel.peer_names;
+  config.figures = sel.figures;
+  const HostInfo host = host_info(config.timing);
   print_report(stdout, host, config, rows);
-
-  if (!json_path.empty()) {
-    std::ofstream out(json_path);
-    out << to_json(host, config, peer_info, rows).dump(2) << '\n';
+  if (!a.json_path.empty()) {
+    std::ofstream out(a.json_path);
+    out << to_json(host, config, sel.peer_info, rows).dump(2) << '\n';
     if (!out) {
-      fmt::print(stderr, "shmq-bench: cannot write {}\n", json_path);
+      fmt::print(stderr, "shmq-bench: cannot write {}\n", a.json_path);
       return 1;
     }
   }
   const bool ok =
       std::all_of(rows.begin(), rows.end(), [](const auto& m) { return m.ok || m.skipped; });
   return ok ? 0 : 1;
+}
+
+int run(int argc, char** argv) {
+  Args a;
+  if (const std::optional<int> rc = parse_args(argc, argv, a)) return *rc;
+  if (!a.check_path.empty()) return check_json_file(a.check_path);
+
+  const std::vector<std::unique_ptr<Peer>> all = all_peers();
+  if (a.list) {
+    for (const auto& p : all)
+      fmt::print("{:<15} {}\n", p->name(), p->description());
+    return 0;
+  }
+  Selection sel;
+  if (!select_peers(all, a, sel)) return 2;
+  const std::vector<Planned> plan = make_plan(sel, a.quick);
+  if (plan.empty()) {
+    fmt::print(stderr, "shmq-bench: nothing to measure for these peers and figures\n");
+    return 2;
+  }
+  ReportConfig config;
+  config.timing = timing_for(a, plan);
+  if (!parse_cpus(a.cpus_arg, config.timing)) return 2;
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+
+  const Hogs hogs(a.loaded ? allowed_cpu_count() : 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::optional<std::vector<Measurement>> rows = measure_all(plan, config.timing);
+  if (!rows) return 130;
+  config.hogs = hogs.count();
+  config.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return report(a, sel, config, *rows);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <ctime>
 #include <fstream>
+#include <initializer_list>
 #include <optional>
 #include <utility>
 
@@ -211,6 +212,30 @@ void print_manager(std::FILE* out, const std::vector<Measurement>& rows) {
   t.print(out);
 }
 
+// The CPU table's column head for a scenario.
+std::string cpu_column(const Scenario& s) {
+  switch (s.figure) {
+    case Figure::roundtrip:
+      return fmt::format("rt {}", s.wait == Wait::spin ? "spin" : "sleep");
+    case Figure::throughput:
+      return size_label(s.bytes);
+    case Figure::mpmc:
+      return fmt::format("mpmc {}×{}", s.producers, s.consumers);
+    case Figure::manager:
+      break;
+  }
+  return "dict";
+}
+
+// Peer p's first row (its first variant) in scenario s, if it ran.
+const Measurement* first_ok_row(const std::vector<Measurement>& rows, const std::string& p,
+                                const Scenario& s) {
+  const auto it = std::find_if(rows.begin(), rows.end(), [&](const Measurement& m) {
+    return m.peer == p && same_scenario(m.scenario, s);
+  });
+  return it == rows.end() || !it->ok ? nullptr : &*it;
+}
+
 void print_cpu(std::FILE* out, const std::vector<Measurement>& rows) {
   // Columns: the scenarios present, in run order; rows: the peers; cell: the peer's first variant.
   std::vector<Scenario> cols;
@@ -226,20 +251,7 @@ void print_cpu(std::FILE* out, const std::vector<Measurement>& rows) {
   std::vector<std::string> header = {"peer"};
   std::vector<bool> right = {false};
   for (const Scenario& s : cols) {
-    switch (s.figure) {
-      case Figure::roundtrip:
-        header.push_back(fmt::format("rt {}", s.wait == Wait::spin ? "spin" : "sleep"));
-        break;
-      case Figure::throughput:
-        header.push_back(size_label(s.bytes));
-        break;
-      case Figure::mpmc:
-        header.push_back(fmt::format("mpmc {}×{}", s.producers, s.consumers));
-        break;
-      case Figure::manager:
-        header.emplace_back("dict");
-        break;
-    }
+    header.push_back(cpu_column(s));
     right.push_back(true);
   }
   header.emplace_back("");
@@ -248,10 +260,8 @@ void print_cpu(std::FILE* out, const std::vector<Measurement>& rows) {
   for (const std::string& p : peers) {
     std::vector<std::string> row = {p};
     for (const Scenario& s : cols) {
-      auto it = std::find_if(rows.begin(), rows.end(), [&](const Measurement& m) {
-        return m.peer == p && same_scenario(m.scenario, s);
-      });
-      row.push_back(it == rows.end() || !it->ok ? "-" : fmt_num(it->cpu_s_per_million));
+      const Measurement* m = first_ok_row(rows, p, s);
+      row.push_back(m == nullptr ? "-" : fmt_num(m->cpu_s_per_million));
     }
     row.emplace_back("");
     t.add(row);
@@ -261,12 +271,10 @@ void print_cpu(std::FILE* out, const std::vector<Measurement>& rows) {
     std::vector<std::string> row = {p + " futex/msg"};
     bool counted = false;
     for (const Scenario& s : cols) {
-      auto it = std::find_if(rows.begin(), rows.end(), [&](const Measurement& m) {
-        return m.peer == p && same_scenario(m.scenario, s);
-      });
-      const bool has = it != rows.end() && it->ok && it->syscalls_per_message >= 0;
+      const Measurement* m = first_ok_row(rows, p, s);
+      const bool has = m != nullptr && m->syscalls_per_message >= 0;
       counted = counted || has;
-      row.push_back(has ? fmt_num(it->syscalls_per_message) : "-");
+      row.push_back(has ? fmt_num(m->syscalls_per_message) : "-");
     }
     row.emplace_back("");
     if (counted) t.add(row);
@@ -412,10 +420,16 @@ json to_json(const HostInfo& host, const ReportConfig& config,
   return j;
 }
 
-std::vector<std::string> check_json(const json& j) {
-  std::vector<std::string> bad;
-  auto need = [&](const json& obj, const char* key, json::value_t type, const std::string& where) {
-    const bool number = type == json::value_t::number_float;
+namespace {
+
+// Collects what is wrong with a --json document, each finding with its JSON path.
+class JsonChecker {
+ public:
+  using T = json::value_t;
+
+  // Whether obj[key] is there with the type asked (number_float: any number); says so if not.
+  bool need(const json& obj, const char* key, T type, const std::string& where) {
+    const bool number = type == T::number_float;
     if (!obj.is_object() || !obj.contains(key)) {
       bad.push_back(fmt::format("{}: no \"{}\"", where, key));
       return false;
@@ -427,69 +441,90 @@ std::vector<std::string> check_json(const json& j) {
       return false;
     }
     return true;
-  };
-  using T = json::value_t;
-  if (!j.is_object()) return {"not a JSON object"};
-  if (need(j, "schema", T::string, "$") && j["schema"] != kJsonSchema) {
-    bad.push_back(fmt::format("$.schema: {}, expected \"{}\"", j["schema"].dump(), kJsonSchema));
   }
-  if (need(j, "host", T::object, "$")) {
-    need(j["host"], "cpus", T::number_float, "$.host");
-    need(j["host"], "cpu_model", T::string, "$.host");
-    need(j["host"], "kernel", T::string, "$.host");
-    need(j["host"], "pinned", T::boolean, "$.host");
-    need(j["host"], "cpu_order", T::array, "$.host");
+
+  // Everything but the results: schema, host, config, peers, ok.
+  void check_head(const json& j) {
+    if (need(j, "schema", T::string, "$") && j["schema"] != kJsonSchema) {
+      bad.push_back(fmt::format("$.schema: {}, expected \"{}\"", j["schema"].dump(), kJsonSchema));
+    }
+    struct Key {
+      const char* name;
+      T type;
+    };
+    const auto need_all = [&](const char* group, std::initializer_list<Key> keys) {
+      if (!need(j, group, T::object, "$")) return;
+      for (const Key& k : keys)
+        need(j[group], k.name, k.type, fmt::format("$.{}", group));
+    };
+    need_all("host", {{"cpus", T::number_float},
+                      {"cpu_model", T::string},
+                      {"kernel", T::string},
+                      {"pinned", T::boolean},
+                      {"cpu_order", T::array}});
+    need_all("config", {{"quick", T::boolean},
+                        {"seconds", T::number_float},
+                        {"warmup_seconds", T::number_float},
+                        {"peers", T::array},
+                        {"figures", T::array}});
+    need(j, "peers", T::array, "$");
+    need(j, "ok", T::boolean, "$");
   }
-  if (need(j, "config", T::object, "$")) {
-    need(j["config"], "quick", T::boolean, "$.config");
-    need(j["config"], "seconds", T::number_float, "$.config");
-    need(j["config"], "warmup_seconds", T::number_float, "$.config");
-    need(j["config"], "peers", T::array, "$.config");
-    need(j["config"], "figures", T::array, "$.config");
+
+  // One row: its keys; if it ran, its figures too (each positive).
+  void check_result(const json& r, const std::string& at) {
+    for (const char* k : {"figure", "wait", "peer", "variant", "note", "status"})
+      need(r, k, T::string, at);
+    for (const char* k : {"message_bytes", "producers", "consumers"})
+      need(r, k, T::number_float, at);
+    need(r, "reference", T::boolean, at);
+    if (!r.is_object() || !r.contains("status") || !r["status"].is_string()) return;
+    if (r["status"] == "skipped") return;  // not measurable here: the reason is in "error"
+    if (r["status"] != "ok") {
+      bad.push_back(fmt::format("{}: {} {} failed: {}", at, r.value("peer", "?"),
+                                r.value("figure", "?"), r.value("error", json()).dump()));
+      return;
+    }
+    need(r, "cpu_s_per_million_msgs", T::number_float, at);
+    need(r, "cpu_total_s", T::number_float, at);
+    need(r, "cpus", T::array, at);
+    if (!r.contains("vs_shmq") || !(r["vs_shmq"].is_number() || r["vs_shmq"].is_null())) {
+      bad.push_back(fmt::format("{}: no \"vs_shmq\" (number or null)", at));
+    }
+    check_figures(r, at);
   }
-  need(j, "peers", T::array, "$");
-  need(j, "ok", T::boolean, "$");
-  if (need(j, "results", T::array, "$")) {
-    if (j["results"].empty()) bad.emplace_back("$.results: empty");
-    for (std::size_t i = 0; i < j["results"].size(); ++i) {
-      const json& r = j["results"][i];
-      const std::string at = fmt::format("$.results[{}]", i);
-      for (const char* k : {"figure", "wait", "peer", "variant", "note", "status"}) {
-        need(r, k, T::string, at);
-      }
-      for (const char* k : {"message_bytes", "producers", "consumers"}) {
-        need(r, k, T::number_float, at);
-      }
-      need(r, "reference", T::boolean, at);
-      if (!r.is_object() || !r.contains("status") || !r["status"].is_string()) continue;
-      if (r["status"] == "skipped") continue;  // not measurable here: the reason is in "error"
-      if (r["status"] != "ok") {
-        bad.push_back(fmt::format("{}: {} {} failed: {}", at, r.value("peer", "?"),
-                                  r.value("figure", "?"), r.value("error", json()).dump()));
-        continue;
-      }
-      need(r, "cpu_s_per_million_msgs", T::number_float, at);
-      need(r, "cpu_total_s", T::number_float, at);
-      need(r, "cpus", T::array, at);
-      if (!r.contains("vs_shmq") || !(r["vs_shmq"].is_number() || r["vs_shmq"].is_null())) {
-        bad.push_back(fmt::format("{}: no \"vs_shmq\" (number or null)", at));
-      }
-      const bool rt = r.contains("figure") && r["figure"] == "roundtrip";
-      const char* group = rt ? "latency_us" : "throughput";
-      if (need(r, group, T::object, at)) {
-        const json& g = r[group];
-        const std::vector<const char*> keys =
-            rt ? std::vector<const char*>{"p50", "p99", "p999", "max", "mean", "samples"}
-               : std::vector<const char*>{"msgs_per_s", "mb_per_s", "messages", "window_s"};
-        for (const char* k : keys) {
-          if (need(g, k, T::number_float, at + "." + group) && !(g[k].get<double>() > 0)) {
-            bad.push_back(fmt::format("{}.{}.{}: {} is not positive", at, group, k, g[k].dump()));
-          }
-        }
+
+  std::vector<std::string> bad;
+
+ private:
+  void check_figures(const json& r, const std::string& at) {
+    const bool rt = r.contains("figure") && r["figure"] == "roundtrip";
+    const char* group = rt ? "latency_us" : "throughput";
+    if (!need(r, group, T::object, at)) return;
+    const json& g = r[group];
+    const std::vector<const char*> keys =
+        rt ? std::vector<const char*>{"p50", "p99", "p999", "max", "mean", "samples"}
+           : std::vector<const char*>{"msgs_per_s", "mb_per_s", "messages", "window_s"};
+    for (const char* k : keys) {
+      if (need(g, k, T::number_float, at + "." + group) && !(g[k].get<double>() > 0)) {
+        bad.push_back(fmt::format("{}.{}.{}: {} is not positive", at, group, k, g[k].dump()));
       }
     }
   }
-  return bad;
+};
+
+}  // namespace
+
+std::vector<std::string> check_json(const json& j) {
+  if (!j.is_object()) return {"not a JSON object"};
+  JsonChecker checker;
+  checker.check_head(j);
+  if (checker.need(j, "results", json::value_t::array, "$")) {
+    if (j["results"].empty()) checker.bad.emplace_back("$.results: empty");
+    for (std::size_t i = 0; i < j["results"].size(); ++i)
+      checker.check_result(j["results"][i], fmt::format("$.results[{}]", i));
+  }
+  return checker.bad;
 }
 
 }  // namespace shmq_bench

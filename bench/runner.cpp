@@ -203,72 +203,82 @@ void kill_all(std::vector<Child>& children, const Shared& shared) {
     (void)reap(children, shared, true);
 }
 
+// Round trips: ping's latencies; two messages per round trip, each side's CPU over its count.
+// Returns the CPU per message, in ns.
+double aggregate_roundtrip(Measurement& m, const Shared& shared) {
+  const ChildResult& ping = shared.results[0];
+  const ChildResult& pong = shared.results[1];
+  if (ping.samples == 0) throw std::runtime_error("no round trip inside the window");
+  if (pong.msgs_total != ping.msgs_total) {
+    throw std::runtime_error(
+        fmt::format("ping made {} round trips, pong echoed {}", ping.msgs_total, pong.msgs_total));
+  }
+  m.p50_us = ping.p50_ns / 1e3;
+  m.p99_us = ping.p99_ns / 1e3;
+  m.p999_us = ping.p999_ns / 1e3;
+  m.max_us = ping.max_ns / 1e3;
+  m.mean_us = ping.mean_ns / 1e3;
+  m.samples = ping.samples;
+  m.messages = 2 * ping.msgs_window;
+  m.window_s = static_cast<double>(ping.window_end_ns - ping.window_start_ns) / 1e9;
+  return (static_cast<double>(ping.cpu_ns) + static_cast<double>(pong.cpu_ns)) /
+         (2.0 * static_cast<double>(ping.msgs_total));
+}
+
+// One client (slot 0) calling one server (slot 1); the server's CPU counts per call too.
+double aggregate_manager(Measurement& m, const Shared& shared) {
+  const ChildResult& client = shared.results[0];
+  const ChildResult& server = shared.results[1];
+  if (client.msgs_window == 0 || client.window_end_ns <= client.window_start_ns) {
+    throw std::runtime_error("no call inside the window");
+  }
+  m.messages = client.msgs_window;
+  m.window_s = static_cast<double>(client.window_end_ns - client.window_start_ns) / 1e9;
+  m.msgs_per_s = static_cast<double>(client.msgs_window) / m.window_s;
+  m.mb_per_s = m.msgs_per_s * static_cast<double>(m.scenario.bytes) / 1e6;
+  return (static_cast<double>(client.cpu_ns) + static_cast<double>(server.cpu_ns)) /
+         static_cast<double>(client.msgs_total);
+}
+
+// Producers and consumers: every message sent must be taken; the window spans the consumers'.
+double aggregate_throughput(Measurement& m, const std::vector<Child>& children,
+                            const Shared& shared) {
+  std::uint64_t sent = 0, taken = 0, window_msgs = 0;
+  double prod_cpu = 0, cons_cpu = 0;
+  std::int64_t start = INT64_MAX, end = INT64_MIN;
+  for (std::size_t i = 0; i < children.size(); ++i) {
+    const ChildResult& r = shared.results[i];
+    if (children[i].role == Role::producer) {
+      sent += r.msgs_total;
+      prod_cpu += static_cast<double>(r.cpu_ns);
+    } else {
+      taken += r.msgs_total;
+      window_msgs += r.msgs_window;
+      cons_cpu += static_cast<double>(r.cpu_ns);
+      start = std::min(start, r.window_start_ns);
+      end = std::max(end, r.window_end_ns);
+    }
+  }
+  if (sent != taken) {
+    throw std::runtime_error(
+        fmt::format("{} messages sent but {} taken: messages lost or duplicated", sent, taken));
+  }
+  if (sent == 0 || end <= start) throw std::runtime_error("no message inside the window");
+  m.messages = window_msgs;
+  m.window_s = static_cast<double>(end - start) / 1e9;
+  m.msgs_per_s = static_cast<double>(window_msgs) / m.window_s;
+  m.mb_per_s = m.msgs_per_s * static_cast<double>(m.scenario.bytes) / 1e6;
+  return (prod_cpu + cons_cpu) / static_cast<double>(sent);
+}
+
 // Fills the figures of `m` from the children's results.
 void aggregate(Measurement& m, const std::vector<Child>& children, const Shared& shared) {
-  const Scenario& s = m.scenario;
-  double cpu_per_msg_ns = 0;
   for (const Child& c : children)
     m.cpu_total_s += static_cast<double>(to_ns(c.usage.ru_utime) + to_ns(c.usage.ru_stime)) / 1e9;
-  if (s.figure == Figure::roundtrip) {
-    const ChildResult& ping = shared.results[0];
-    const ChildResult& pong = shared.results[1];
-    if (ping.samples == 0) throw std::runtime_error("no round trip inside the window");
-    if (pong.msgs_total != ping.msgs_total) {
-      throw std::runtime_error(fmt::format("ping made {} round trips, pong echoed {}",
-                                           ping.msgs_total, pong.msgs_total));
-    }
-    m.p50_us = ping.p50_ns / 1e3;
-    m.p99_us = ping.p99_ns / 1e3;
-    m.p999_us = ping.p999_ns / 1e3;
-    m.max_us = ping.max_ns / 1e3;
-    m.mean_us = ping.mean_ns / 1e3;
-    m.samples = ping.samples;
-    m.messages = 2 * ping.msgs_window;
-    m.window_s = static_cast<double>(ping.window_end_ns - ping.window_start_ns) / 1e9;
-    // Two messages per round trip; each side's CPU over its own count.
-    cpu_per_msg_ns = (static_cast<double>(ping.cpu_ns) + static_cast<double>(pong.cpu_ns)) /
-                     (2.0 * static_cast<double>(ping.msgs_total));
-  } else if (s.figure == Figure::manager) {
-    // One client (slot 0) calling one server (slot 1); the server's CPU counts per call too.
-    const ChildResult& client = shared.results[0];
-    const ChildResult& server = shared.results[1];
-    if (client.msgs_window == 0 || client.window_end_ns <= client.window_start_ns) {
-      throw std::runtime_error("no call inside the window");
-    }
-    m.messages = client.msgs_window;
-    m.window_s = static_cast<double>(client.window_end_ns - client.window_start_ns) / 1e9;
-    m.msgs_per_s = static_cast<double>(client.msgs_window) / m.window_s;
-    m.mb_per_s = m.msgs_per_s * static_cast<double>(s.bytes) / 1e6;
-    cpu_per_msg_ns = (static_cast<double>(client.cpu_ns) + static_cast<double>(server.cpu_ns)) /
-                     static_cast<double>(client.msgs_total);
-  } else {
-    std::uint64_t sent = 0, taken = 0, window_msgs = 0;
-    double prod_cpu = 0, cons_cpu = 0;
-    std::int64_t start = INT64_MAX, end = INT64_MIN;
-    for (std::size_t i = 0; i < children.size(); ++i) {
-      const ChildResult& r = shared.results[i];
-      if (children[i].role == Role::producer) {
-        sent += r.msgs_total;
-        prod_cpu += static_cast<double>(r.cpu_ns);
-      } else {
-        taken += r.msgs_total;
-        window_msgs += r.msgs_window;
-        cons_cpu += static_cast<double>(r.cpu_ns);
-        start = std::min(start, r.window_start_ns);
-        end = std::max(end, r.window_end_ns);
-      }
-    }
-    if (sent != taken) {
-      throw std::runtime_error(
-          fmt::format("{} messages sent but {} taken: messages lost or duplicated", sent, taken));
-    }
-    if (sent == 0 || end <= start) throw std::runtime_error("no message inside the window");
-    m.messages = window_msgs;
-    m.window_s = static_cast<double>(end - start) / 1e9;
-    m.msgs_per_s = static_cast<double>(window_msgs) / m.window_s;
-    m.mb_per_s = m.msgs_per_s * static_cast<double>(s.bytes) / 1e6;
-    cpu_per_msg_ns = (prod_cpu + cons_cpu) / static_cast<double>(sent);
-  }
+  const double cpu_per_msg_ns =
+      m.scenario.figure == Figure::roundtrip ? aggregate_roundtrip(m, shared)
+      : m.scenario.figure == Figure::manager ? aggregate_manager(m, shared)
+                                             : aggregate_throughput(m, children, shared);
   m.cpu_s_per_million = cpu_per_msg_ns * 1e6 / 1e9;
 }
 
@@ -349,39 +359,115 @@ void ChildContext::wait_consumers_done(std::int64_t patience_ns) const noexcept 
     sleep_ns(100'000);
 }
 
+namespace {
+
+Measurement fresh_measurement(const Peer& peer, const Scenario& s, const Variant& v) {
+  Measurement r;
+  r.scenario = s;
+  r.peer = std::string(peer.name());
+  r.variant = v;
+  return r;
+}
+
+// A peer that measures itself (one that runs its own processes) gets the whole row to fill.
+Measurement measured_by_itself(Peer& peer, const Scenario& s, const Variant& v, const RunOptions& t,
+                               const std::string& unique) {
+  Measurement m = fresh_measurement(peer, s, v);
+  try {
+    peer.measure_itself(s, v, t, unique, m);
+  } catch (const Unavailable& e) {
+    m = fresh_measurement(peer, s, v);
+    m.skipped = true;
+    m.error = e.what();
+  } catch (const std::exception& e) {
+    m = fresh_measurement(peer, s, v);
+    m.error = e.what();
+  }
+  return m;
+}
+
+// Child i's role in the scenario: ping then pong; producers (clients) then consumers (servers).
+Child child_for(const Scenario& s, int i) {
+  Child c;
+  if (s.figure == Figure::roundtrip) {
+    c.role = i == 0 ? Role::ping : Role::pong;
+  } else if (s.figure == Figure::manager) {
+    c.role = i < s.producers ? Role::client : Role::server;
+    c.index = i < s.producers ? i : i - s.producers;
+  } else {
+    c.role = i < s.producers ? Role::producer : Role::consumer;
+    c.index = i < s.producers ? i : i - s.producers;
+  }
+  return c;
+}
+
+// Forks every child of the scenario, each pinned to its CPU (m.cpus records which).
+void fork_children(Run& run, Shared& shared, const Scenario& s, const RunOptions& t, Measurement& m,
+                   std::vector<Child>& children) {
+  const int n_children = s.producers + s.consumers;
+  const std::vector<int> cpus = cpu_order(t.cpus);
+  // Room for one sample per 0.2 µs of window (below any round trip measured here), at most 64M.
+  const auto samples_cap = static_cast<std::size_t>(std::min(64e6, std::max(1e4, t.seconds * 5e6)));
+  std::fflush(nullptr);
+  for (int i = 0; i < n_children; ++i) {
+    Child c = child_for(s, i);
+    // Ping and pong, producers and consumers, on different CPUs (round robin over cpu_order).
+    const int cpu = cpus.empty() ? -1 : cpus[static_cast<std::size_t>(i) % cpus.size()];
+    if (cpu >= 0) m.cpus.push_back(cpu);
+    const pid_t parent = getpid();
+    const pid_t pid = fork();
+    if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
+    if (pid == 0) child_main(run, shared, s, c.role, c.index, i, cpu, parent, samples_cap);
+    c.pid = pid;
+    children.push_back(c);
+  }
+}
+
+// Starts the children together once every one has opened its endpoints (or gives up after 20 s).
+void start_together(std::vector<Child>& children, Shared& shared, int n_children,
+                    const RunOptions& t) {
+  const std::int64_t setup_deadline = now_ns() + 20'000'000'000;
+  // [A6] pairs with [R6] in start_barrier().
+  while (shared.ready.load(std::memory_order_acquire) < n_children) {
+    if (std::string f = reap(children, shared, false); !f.empty()) throw std::runtime_error(f);
+    if (g_interrupted) throw Interrupted{};
+    if (now_ns() > setup_deadline) throw std::runtime_error("children did not start in 20 s");
+    sleep_ns(100'000);
+  }
+  const std::int64_t start = now_ns();
+  shared.window_start_ns = start + static_cast<std::int64_t>(t.warmup * 1e9);
+  shared.end_ns = shared.window_start_ns + static_cast<std::int64_t>(t.seconds * 1e9);
+  shared.go.store(1, std::memory_order_release);  // [R7] pairs with [A7] in start_barrier()
+}
+
+// Reaps the children as they finish. Watchdog: a peer that hangs (or a lost message) ends the
+// run instead of the benchmark.
+void wait_for_children(std::vector<Child>& children, Shared& shared, const RunOptions& t) {
+  const std::int64_t deadline =
+      shared.end_ns + static_cast<std::int64_t>((10.0 + 2.0 * t.seconds) * 1e9);
+  while (!all_reaped(children)) {
+    if (std::string f = reap(children, shared, false); !f.empty()) throw std::runtime_error(f);
+    if (g_interrupted) throw Interrupted{};
+    if (now_ns() > deadline) {
+      throw std::runtime_error(fmt::format("hung: still running {:.0f} s after the window",
+                                           static_cast<double>(now_ns() - shared.end_ns) / 1e9));
+    }
+    // Rarely inside the window: the parent is not pinned and would take a CPU from a child.
+    sleep_ns(now_ns() < shared.end_ns ? 50'000'000 : 1'000'000);
+  }
+}
+
+}  // namespace
+
 Measurement measure(Peer& peer, const Scenario& s, const Variant& v, const RunOptions& t,
                     const std::string& unique) {
-  const auto fresh = [&] {
-    Measurement r;
-    r.scenario = s;
-    r.peer = std::string(peer.name());
-    r.variant = v;
-    return r;
-  };
-  Measurement m = fresh();
-  if (peer.measures_itself()) {
-    try {
-      peer.measure_itself(s, v, t, unique, m);
-    } catch (const Unavailable& e) {
-      m = fresh();
-      m.skipped = true;
-      m.error = e.what();
-    } catch (const std::exception& e) {
-      m = fresh();
-      m.error = e.what();
-    }
-    return m;
-  }
-
+  if (peer.measures_itself()) return measured_by_itself(peer, s, v, t, unique);
+  Measurement m = fresh_measurement(peer, s, v);
   const int n_children = s.producers + s.consumers;
   if (n_children > kMaxChildren) {
     m.error = fmt::format("{} processes, at most {}", n_children, kMaxChildren);
     return m;
   }
-  const std::vector<int> cpus = cpu_order(t.cpus);
-  // Room for one sample per 0.2 µs of window (below any round trip measured here), at most 64M.
-  const auto samples_cap = static_cast<std::size_t>(std::min(64e6, std::max(1e4, t.seconds * 5e6)));
-
   SharedMapping mapping;
   Shared& shared = mapping.get();
   std::vector<Child> children;
@@ -389,56 +475,9 @@ Measurement measure(Peer& peer, const Scenario& s, const Variant& v, const RunOp
   std::unique_ptr<Run> run;
   try {
     run = peer.prepare(s, v, unique);
-    std::fflush(nullptr);
-    for (int i = 0; i < n_children; ++i) {
-      Child c;
-      if (s.figure == Figure::roundtrip) {
-        c.role = i == 0 ? Role::ping : Role::pong;
-      } else if (s.figure == Figure::manager) {
-        c.role = i < s.producers ? Role::client : Role::server;
-        c.index = i < s.producers ? i : i - s.producers;
-      } else {
-        c.role = i < s.producers ? Role::producer : Role::consumer;
-        c.index = i < s.producers ? i : i - s.producers;
-      }
-      // Ping and pong, producers and consumers, on different CPUs (round robin over cpu_order).
-      const int cpu = cpus.empty() ? -1 : cpus[static_cast<std::size_t>(i) % cpus.size()];
-      if (cpu >= 0) m.cpus.push_back(cpu);
-      const pid_t parent = getpid();
-      const pid_t pid = fork();
-      if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
-      if (pid == 0) child_main(*run, shared, s, c.role, c.index, i, cpu, parent, samples_cap);
-      c.pid = pid;
-      children.push_back(c);
-    }
-
-    // Start together once every child has opened its endpoints (or give up after 20 s).
-    const std::int64_t setup_deadline = now_ns() + 20'000'000'000;
-    // [A6] pairs with [R6] in start_barrier().
-    while (shared.ready.load(std::memory_order_acquire) < n_children) {
-      if (std::string f = reap(children, shared, false); !f.empty()) throw std::runtime_error(f);
-      if (g_interrupted) throw Interrupted{};
-      if (now_ns() > setup_deadline) throw std::runtime_error("children did not start in 20 s");
-      sleep_ns(100'000);
-    }
-    const std::int64_t start = now_ns();
-    shared.window_start_ns = start + static_cast<std::int64_t>(t.warmup * 1e9);
-    shared.end_ns = shared.window_start_ns + static_cast<std::int64_t>(t.seconds * 1e9);
-    shared.go.store(1, std::memory_order_release);  // [R7] pairs with [A7] in start_barrier()
-
-    // Watchdog: a peer that hangs (or a lost message) ends the run instead of the benchmark.
-    const std::int64_t deadline =
-        shared.end_ns + static_cast<std::int64_t>((10.0 + 2.0 * t.seconds) * 1e9);
-    while (!all_reaped(children)) {
-      if (std::string f = reap(children, shared, false); !f.empty()) throw std::runtime_error(f);
-      if (g_interrupted) throw Interrupted{};
-      if (now_ns() > deadline) {
-        throw std::runtime_error(fmt::format("hung: still running {:.0f} s after the window",
-                                             static_cast<double>(now_ns() - shared.end_ns) / 1e9));
-      }
-      // Rarely inside the window: the parent is not pinned and would take a CPU from a child.
-      sleep_ns(now_ns() < shared.end_ns ? 50'000'000 : 1'000'000);
-    }
+    fork_children(*run, shared, s, t, m, children);
+    start_together(children, shared, n_children, t);
+    wait_for_children(children, shared, t);
     aggregate(m, children, shared);
     m.syscalls_per_message = run->syscalls_per_message();
     m.ok = true;

@@ -22,21 +22,12 @@
 #include <vector>
 
 #include "runner.hpp"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
+#include "shmq/detail/event_count.hpp"
 
 namespace shmq_bench {
 
-// The body of every busy-poll loop in the peers.
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  _mm_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield" ::: "memory");
-#endif
-}
+// The body of every busy-poll loop in the peers: the library's own pause.
+using shmq::detail::cpu_relax;
 
 template <std::size_t N>
 struct alignas(8) Msg {

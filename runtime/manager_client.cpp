@@ -184,41 +184,7 @@ ManagerClient::Reply ManagerClient::call(Op op, std::string_view body, Deadline 
     h.request_id = next_request_++;
     h.token = core_of(requests_).segment().self_token();
     send(h, body, server);
-
-    bool cancelled = false;
-    bool in_message = false;
-    message_.clear();
-    std::string frame;
-    for (;;) {
-      const auto now = std::chrono::steady_clock::now();
-      const auto until = cancelled || deadline == Deadline::max()
-                             ? now + wait_.sleep_slice
-                             : std::min(deadline, now + wait_.sleep_slice);
-      const Status s = replies_.get_until(frame, until);
-      if (s == Status::ok) {
-        wire::FrameHeader r;
-        if (!wire::get_header(frame, r) || r.op != Op::reply) continue;  // not a reply: skip
-        if (r.request_id != h.request_id) continue;  // a stale reply to an abandoned request
-        message_.append(std::string_view(frame).substr(wire::kFrameHeaderBytes));
-        in_message = true;
-        if ((r.flags & wire::kFrameMore) != 0) continue;
-        break;
-      }
-      if (s != Status::timeout && s != Status::interrupted) {
-        throw Error(Errc::corrupt, replies_.name(),
-                    fmt::format("reply queue: {}", shmq::to_string(s)));
-      }
-      if (!segment_.is_alive(server)) throw_server_gone(server);
-      if (!cancelled && !in_message && std::chrono::steady_clock::now() >= deadline) {
-        std::string cancel_body;
-        wire::Writer(cancel_body).u64(h.request_id);
-        wire::FrameHeader c = h;
-        c.op = Op::cancel;
-        c.request_id = next_request_++;
-        send(c, cancel_body, server);
-        cancelled = true;  // the server answers the original request either way
-      }
-    }
+    await_reply(h, server, deadline);
     wire::Reader in(message_);
     Reply reply;
     reply.code = static_cast<Code>(in.u8());
@@ -227,6 +193,44 @@ ManagerClient::Reply ManagerClient::call(Op op, std::string_view body, Deadline 
     server_seen_ = server;
     reply.body.assign(std::string_view(message_).substr(1));
     return reply;
+  }
+}
+
+void ManagerClient::await_reply(const wire::FrameHeader& h, std::uint64_t server,
+                                Deadline deadline) {
+  bool cancelled = false;
+  bool in_message = false;
+  message_.clear();
+  std::string frame;
+  for (;;) {
+    const auto now = std::chrono::steady_clock::now();
+    const auto until = cancelled || deadline == Deadline::max()
+                           ? now + wait_.sleep_slice
+                           : std::min(deadline, now + wait_.sleep_slice);
+    const Status s = replies_.get_until(frame, until);
+    if (s == Status::ok) {
+      wire::FrameHeader r;
+      if (!wire::get_header(frame, r) || r.op != Op::reply) continue;  // not a reply: skip
+      if (r.request_id != h.request_id) continue;  // a stale reply to an abandoned request
+      message_.append(std::string_view(frame).substr(wire::kFrameHeaderBytes));
+      in_message = true;
+      if ((r.flags & wire::kFrameMore) != 0) continue;
+      break;
+    }
+    if (s != Status::timeout && s != Status::interrupted) {
+      throw Error(Errc::corrupt, replies_.name(),
+                  fmt::format("reply queue: {}", shmq::to_string(s)));
+    }
+    if (!segment_.is_alive(server)) throw_server_gone(server);
+    if (!cancelled && !in_message && std::chrono::steady_clock::now() >= deadline) {
+      std::string cancel_body;
+      wire::Writer(cancel_body).u64(h.request_id);
+      wire::FrameHeader c = h;
+      c.op = Op::cancel;
+      c.request_id = next_request_++;
+      send(c, cancel_body, server);
+      cancelled = true;  // the server answers the original request either way
+    }
   }
 }
 

@@ -129,9 +129,12 @@ void Store::apply(const Caller& caller, Op op, std::string_view body, Effects& f
     case ObjectKind::queue:
       code = Code::malformed;
       break;
-    default:
-      if (!apply_sync(caller, it->first, o, op, in, fx, code, out)) return;  // waits
+    default: {
+      const SyncReply sync = apply_sync(caller, it->first, o, op, in, fx, out);
+      if (sync == kParked) return;  // the caller waits: its reply goes out when it is granted
+      code = *sync;
       break;
+    }
   }
   if (code == Code::malformed) {
     fail(code, fmt::format("malformed {} request (op {}) on '{}'", kind_name(o.kind),
@@ -195,46 +198,124 @@ void Store::attach(const Caller& caller, std::string_view name, ObjectKind kind,
   reply(Code::ok, {});
 }
 
+namespace {
+
+// Sets key to value: in place if the key is there (Python keeps the key's place), else at the end.
+void dict_assign(DictData& d, std::string_view key, std::string_view value) {
+  const auto it = d.index.find(key);
+  if (it != d.index.end()) {
+    it->second->second.assign(value);
+    return;
+  }
+  d.items.emplace_back(std::string(key), std::string(value));
+  d.index.emplace(d.items.back().first, std::prev(d.items.end()));
+}
+
+// get / contains / erase / pop: one key looked up; absent if it is not there.
+Code dict_by_key(DictData& d, Op op, wire::Reader& in, Effects& fx, wire::Writer& w) {
+  const std::string_view key = in.bytes();
+  if (!in.done()) return Code::malformed;
+  const auto it = d.index.find(key);
+  if (it == d.index.end()) return Code::absent;
+  if (op == Op::dict_get || op == Op::dict_pop) w.bytes(it->second->second);
+  if (op == Op::dict_erase || op == Op::dict_pop) {
+    d.items.erase(it->second);
+    d.index.erase(it);
+    fx.changed = true;
+  }
+  return Code::ok;
+}
+
+// set, or setdefault (which changes nothing if the key is there, and returns the value held).
+Code dict_set(DictData& d, Op op, wire::Reader& in, Effects& fx, wire::Writer& w) {
+  const std::string_view key = in.bytes();
+  const std::string_view value = in.bytes();
+  if (!in.done()) return Code::malformed;
+  if (op == Op::dict_setdefault) {
+    const auto it = d.index.find(key);
+    w.bytes(it != d.index.end() ? std::string_view(it->second->second) : value);
+    if (it != d.index.end()) return Code::ok;
+  }
+  dict_assign(d, key, value);
+  fx.changed = true;
+  return Code::ok;
+}
+
+// update: the whole body is read first, so a malformed one changes nothing.
+Code dict_update(DictData& d, wire::Reader& in, Effects& fx) {
+  const std::uint64_t n = in.count(8);
+  std::vector<std::pair<std::string_view, std::string_view>> kvs;
+  kvs.reserve(n);
+  for (std::uint64_t i = 0; i < n && in.ok(); ++i) {
+    const std::string_view k = in.bytes();
+    const std::string_view v = in.bytes();
+    kvs.emplace_back(k, v);
+  }
+  if (!in.done()) return Code::malformed;
+  for (const auto& [k, v] : kvs)
+    dict_assign(d, k, v);
+  fx.changed = !kvs.empty();
+  return Code::ok;
+}
+
+// get / pop / set / insert: one index, Python's rules (negative counts from the end; insert
+// clamps where get, pop and set raise IndexError).
+Code list_by_index(ListData& l, Op op, wire::Reader& in, Effects& fx, wire::Writer& w) {
+  auto& items = l.items;
+  std::int64_t index = in.i64();
+  const std::string_view v = op == Op::list_set || op == Op::list_insert ? in.bytes() : "";
+  if (!in.done()) return Code::malformed;
+  if (op == Op::list_insert) {
+    const auto n = static_cast<std::int64_t>(items.size());
+    if (index < 0) index = std::max<std::int64_t>(0, index + n);  // Python clamps
+    index = std::min(index, n);
+    items.emplace(items.begin() + index, v);
+    fx.changed = true;
+    return Code::ok;
+  }
+  std::size_t i = 0;
+  if (!normalize_index(index, items.size(), i)) return Code::index_error;
+  if (op == Op::list_set) {
+    items[i].assign(v);
+    fx.changed = true;
+    return Code::ok;
+  }
+  w.bytes(items[i]);
+  if (op == Op::list_pop) {
+    items.erase(items.begin() + static_cast<std::ptrdiff_t>(i));
+    fx.changed = true;
+  }
+  return Code::ok;
+}
+
+// extend: the whole body is read first, so a malformed one changes nothing.
+Code list_extend(ListData& l, wire::Reader& in, Effects& fx) {
+  const std::uint64_t n = in.count(4);
+  std::vector<std::string_view> vs;
+  vs.reserve(n);
+  for (std::uint64_t i = 0; i < n && in.ok(); ++i)
+    vs.push_back(in.bytes());
+  if (!in.done()) return Code::malformed;
+  l.items.insert(l.items.end(), vs.begin(), vs.end());
+  fx.changed = !vs.empty();
+  return Code::ok;
+}
+
+}  // namespace
+
 Code Store::apply_dict(DictData& d, Op op, wire::Reader& in, Effects& fx, std::string& out) {
   wire::Writer w(out);
   switch (op) {
     case Op::dict_get:
     case Op::dict_contains:
     case Op::dict_erase:
-    case Op::dict_pop: {
-      const std::string_view key = in.bytes();
-      if (!in.done()) return Code::malformed;
-      const auto it = d.index.find(key);
-      if (it == d.index.end()) return Code::absent;
-      if (op == Op::dict_get || op == Op::dict_pop) w.bytes(it->second->second);
-      if (op == Op::dict_erase || op == Op::dict_pop) {
-        d.items.erase(it->second);
-        d.index.erase(it);
-        fx.changed = true;
-      }
-      return Code::ok;
-    }
+    case Op::dict_pop:
+      return dict_by_key(d, op, in, fx, w);
     case Op::dict_set:
-    case Op::dict_setdefault: {
-      const std::string_view key = in.bytes();
-      const std::string_view value = in.bytes();
-      if (!in.done()) return Code::malformed;
-      const auto it = d.index.find(key);
-      if (it != d.index.end()) {
-        if (op == Op::dict_setdefault) {
-          w.bytes(it->second->second);
-        } else {
-          it->second->second.assign(value);  // Python keeps the key's place
-          fx.changed = true;
-        }
-        return Code::ok;
-      }
-      d.items.emplace_back(std::string(key), std::string(value));
-      d.index.emplace(d.items.back().first, std::prev(d.items.end()));
-      if (op == Op::dict_setdefault) w.bytes(value);
-      fx.changed = true;
-      return Code::ok;
-    }
+    case Op::dict_setdefault:
+      return dict_set(d, op, in, fx, w);
+    case Op::dict_update:
+      return dict_update(d, in, fx);
     case Op::dict_size:
       if (!in.done()) return Code::malformed;
       w.u64(d.items.size());
@@ -247,28 +328,6 @@ Code Store::apply_dict(DictData& d, Op op, wire::Reader& in, Effects& fx, std::s
         w.bytes(v);
       }
       return Code::ok;
-    case Op::dict_update: {
-      const std::uint64_t n = in.count(8);
-      std::vector<std::pair<std::string_view, std::string_view>> kvs;
-      kvs.reserve(n);
-      for (std::uint64_t i = 0; i < n && in.ok(); ++i) {
-        const std::string_view k = in.bytes();
-        const std::string_view v = in.bytes();
-        kvs.emplace_back(k, v);
-      }
-      if (!in.done()) return Code::malformed;
-      for (const auto& [k, v] : kvs) {
-        const auto it = d.index.find(k);
-        if (it != d.index.end()) {
-          it->second->second.assign(v);
-        } else {
-          d.items.emplace_back(std::string(k), std::string(v));
-          d.index.emplace(d.items.back().first, std::prev(d.items.end()));
-        }
-      }
-      fx.changed = !kvs.empty();
-      return Code::ok;
-    }
     case Op::dict_clear:
       if (!in.done()) return Code::malformed;
       fx.changed = !d.items.empty();
@@ -291,51 +350,13 @@ Code Store::apply_list(ListData& l, Op op, wire::Reader& in, Effects& fx, std::s
       fx.changed = true;
       return Code::ok;
     }
-    case Op::list_extend: {
-      const std::uint64_t n = in.count(4);
-      std::vector<std::string_view> vs;
-      vs.reserve(n);
-      for (std::uint64_t i = 0; i < n && in.ok(); ++i)
-        vs.push_back(in.bytes());
-      if (!in.done()) return Code::malformed;
-      items.insert(items.end(), vs.begin(), vs.end());
-      fx.changed = !vs.empty();
-      return Code::ok;
-    }
+    case Op::list_extend:
+      return list_extend(l, in, fx);
     case Op::list_get:
-    case Op::list_pop: {
-      const std::int64_t index = in.i64();
-      if (!in.done()) return Code::malformed;
-      std::size_t i = 0;
-      if (!normalize_index(index, items.size(), i)) return Code::index_error;
-      w.bytes(items[i]);
-      if (op == Op::list_pop) {
-        items.erase(items.begin() + static_cast<std::ptrdiff_t>(i));
-        fx.changed = true;
-      }
-      return Code::ok;
-    }
-    case Op::list_set: {
-      const std::int64_t index = in.i64();
-      const std::string_view v = in.bytes();
-      if (!in.done()) return Code::malformed;
-      std::size_t i = 0;
-      if (!normalize_index(index, items.size(), i)) return Code::index_error;
-      items[i].assign(v);
-      fx.changed = true;
-      return Code::ok;
-    }
-    case Op::list_insert: {
-      std::int64_t index = in.i64();
-      const std::string_view v = in.bytes();
-      if (!in.done()) return Code::malformed;
-      const auto n = static_cast<std::int64_t>(items.size());
-      if (index < 0) index = std::max<std::int64_t>(0, index + n);  // Python clamps
-      index = std::min(index, n);
-      items.emplace(items.begin() + index, v);
-      fx.changed = true;
-      return Code::ok;
-    }
+    case Op::list_pop:
+    case Op::list_set:
+    case Op::list_insert:
+      return list_by_index(l, op, in, fx, w);
     case Op::list_size:
       if (!in.done()) return Code::malformed;
       w.u64(items.size());

@@ -16,6 +16,7 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -49,6 +50,11 @@ struct Caller {
   std::uint64_t client = 0;
   std::uint64_t request = 0;
 };
+
+// What a sync request does now: a code to reply with at once, or kParked: the caller waits as a
+// Waiter and gets its one reply later (granted, cancelled at its deadline, or its barrier broken).
+using SyncReply = std::optional<Code>;
+inline constexpr std::nullopt_t kParked = std::nullopt;
 
 struct Waiter {
   std::uint64_t client = 0;
@@ -141,15 +147,33 @@ class Store {
   Code apply_dict(DictData& d, Op op, wire::Reader& in, Effects& fx, std::string& out);
   Code apply_list(ListData& l, Op op, wire::Reader& in, Effects& fx, std::string& out);
   Code apply_value(ValueData& v, Op op, wire::Reader& in, Effects& fx, std::string& out);
-  // Sync objects may answer later: they return false when the caller now waits.
-  bool apply_sync(const Caller& caller, const std::string& name, Object& o, Op op, wire::Reader& in,
-                  Effects& fx, Code& code, std::string& out);
-  bool lock_acquire(const Caller& caller, LockData& l, bool recursive, bool blocking, Code& code);
+  // Sync objects may answer later: kParked when the caller now waits (see SyncReply).
+  SyncReply apply_sync(const Caller& caller, const std::string& name, Object& o, Op op,
+                       wire::Reader& in, Effects& fx, std::string& out);
+  SyncReply apply_lock(const Caller& caller, const std::string& name, Object& o, Op op,
+                       wire::Reader& in, Effects& fx);
+  SyncReply apply_condition(const Caller& caller, const std::string& name, Object& o, Op op,
+                            wire::Reader& in, Effects& fx, std::string& out);
+  SyncReply apply_semaphore(const Caller& caller, const std::string& name, Object& o, Op op,
+                            wire::Reader& in, Effects& fx, std::string& out);
+  SyncReply apply_event(const Caller& caller, const std::string& name, EventData& e, Op op,
+                        Effects& fx);
+  SyncReply apply_barrier(const Caller& caller, const std::string& name, BarrierData& b, Op op,
+                          Effects& fx, std::string& out);
+  SyncReply lock_acquire(const Caller& caller, LockData& l, bool recursive, bool blocking);
+  Code sem_release(const Caller& caller, SemaphoreData& s, std::uint64_t n, Effects& fx);
+  void release_barrier(const Caller& caller, BarrierData& b, Effects& fx, std::string& out);
   Code lock_release(const Caller& caller, LockData& l, bool recursive, Effects& fx);
   void grant_lock(LockData& l, Effects& fx);
   void grant_semaphore(SemaphoreData& s, Effects& fx);
   void break_barrier(BarrierData& b, Effects& fx);
   void involve(std::uint64_t client, const std::string& name);
+  // The objects `client` holds something or waits in (from involved_).
+  std::vector<Object*> involved_objects(std::uint64_t client) const;
+  bool cancel_in(Object& o, std::uint64_t client, std::uint64_t request, Effects& fx);
+  bool cancel_condition_wait(ConditionData& c, std::uint64_t client, std::uint64_t request,
+                             Effects& fx);
+  void release_all(Object& o, std::uint64_t client, Effects& fx);
 
   StringMap<std::unique_ptr<Object>> objects_;
   std::vector<std::string> order_;  // creation order, for snapshots

@@ -81,6 +81,34 @@ struct PipeConfig {
   bool duplex = false;
 };
 
+// Each ring the pipe has sits where its geometry says, with positions a live ring can hold;
+// a one-way pipe has no second ring.
+void check_rings(const std::string& name, const PipeControl& ctl, const PipeConfig& cfg) {
+  for (std::uint32_t i = 0; i < 2; ++i) {
+    const detail::ByteRingData& ring = ctl.rings[i];
+    const std::uint64_t capacity = ring.capacity;
+    const std::uint64_t data_offset = ring.data_offset;
+    if (i >= cfg.ring_count) {
+      if (capacity != 0) throw Error(Errc::corrupt, name, "a one-way pipe with a second ring");
+      continue;
+    }
+    if (capacity != cfg.capacity || data_offset != detail::kPipeDataOffset + i * cfg.capacity) {
+      throw Error(Errc::corrupt, name,
+                  fmt::format("ring {} of {} bytes at {}", i, capacity, data_offset));
+    }
+    // relaxed: a snapshot for a sanity check; every legal state satisfies INV-B1 and INV-B2.
+    const std::uint64_t tail = detail::shm_load(ring.tail, std::memory_order_relaxed);
+    const std::uint64_t head = detail::shm_load(ring.head, std::memory_order_relaxed);
+    const auto used = static_cast<std::int64_t>(tail - head);
+    if (used < 0 || used > static_cast<std::int64_t>(cfg.capacity) ||
+        ((tail | head) & (detail::kPipeRecordAlign - 1)) != 0) {
+      throw Error(
+          Errc::corrupt, name,
+          fmt::format("ring {}: tail {} and head {}, capacity {}", i, tail, head, cfg.capacity));
+    }
+  }
+}
+
 // Checks the pipe control block against the segment once; returns the private copy to use.
 PipeConfig validate_control(const Segment& seg) {
   const std::string& name = seg.name();
@@ -120,29 +148,7 @@ PipeConfig validate_control(const Segment& seg) {
                 fmt::format("{} rings of {} bytes need {} bytes, the segment has {}",
                             cfg.ring_count, cfg.capacity, expected_total, info.total_bytes));
   }
-  for (std::uint32_t i = 0; i < 2; ++i) {
-    const detail::ByteRingData& ring = ctl.rings[i];
-    const std::uint64_t capacity = ring.capacity;
-    const std::uint64_t data_offset = ring.data_offset;
-    if (i >= cfg.ring_count) {
-      if (capacity != 0) throw Error(Errc::corrupt, name, "a one-way pipe with a second ring");
-      continue;
-    }
-    if (capacity != cfg.capacity || data_offset != detail::kPipeDataOffset + i * cfg.capacity) {
-      throw Error(Errc::corrupt, name,
-                  fmt::format("ring {} of {} bytes at {}", i, capacity, data_offset));
-    }
-    // relaxed: a snapshot for a sanity check; every legal state satisfies INV-B1 and INV-B2.
-    const std::uint64_t tail = detail::shm_load(ring.tail, std::memory_order_relaxed);
-    const std::uint64_t head = detail::shm_load(ring.head, std::memory_order_relaxed);
-    const auto used = static_cast<std::int64_t>(tail - head);
-    if (used < 0 || used > static_cast<std::int64_t>(cfg.capacity) ||
-        ((tail | head) & (detail::kPipeRecordAlign - 1)) != 0) {
-      throw Error(
-          Errc::corrupt, name,
-          fmt::format("ring {}: tail {} and head {}, capacity {}", i, tail, head, cfg.capacity));
-    }
-  }
+  check_rings(name, ctl, cfg);
   return cfg;
 }
 

@@ -50,6 +50,122 @@ void check_element_type(const std::string& name, const QueueControl& ctl,
                           readable_type_names(expected->type_name)));
 }
 
+// One read of each control field: the copies are all that is used (the block is shared).
+struct ControlCopy {
+  std::uint64_t capacity = 0;
+  std::uint64_t slots_offset = 0;
+  std::uint32_t stride = 0;
+  std::uint32_t max_message = 0;
+  std::uint32_t flags = 0;
+  std::uint32_t element_kind = 0;
+  std::uint64_t element_size = 0;
+
+  bool multi_producer() const noexcept { return (flags & kFlagMultiProducer) != 0; }
+  bool multi_consumer() const noexcept { return (flags & kFlagMultiConsumer) != 0; }
+  bool packed() const noexcept { return (flags & kFlagPacked) != 0; }
+  bool fixed() const noexcept {
+    return element_kind == static_cast<std::uint32_t>(ElementKind::fixed);
+  }
+};
+
+ControlCopy copy_control(const QueueControl& ctl) {
+  ControlCopy c;
+  c.capacity = ctl.capacity;
+  c.slots_offset = ctl.slots_offset;
+  c.stride = ctl.slot_stride;
+  c.max_message = ctl.max_message;
+  c.flags = ctl.flags;
+  c.element_kind = ctl.element_kind;
+  c.element_size = ctl.element_size;
+  return c;
+}
+
+// Capacity, flags, slot stride and the slots' place must describe a ring that fits the segment.
+void check_ring_geometry(const std::string& name, const SegmentInfo& info, const ControlCopy& c) {
+  const bool multi = c.multi_producer() || c.multi_consumer();
+  if (c.capacity < kMinCapacity || c.capacity > (multi ? kMaxMultiCapacity : kMaxCapacity) ||
+      !std::has_single_bit(c.capacity)) {
+    throw Error(Errc::corrupt, name,
+                fmt::format("capacity {} is not a power of two in {}..{}", c.capacity, kMinCapacity,
+                            multi ? kMaxMultiCapacity : kMaxCapacity));
+  }
+  constexpr std::uint32_t kKnownFlags =
+      kFlagMultiProducer | kFlagMultiConsumer | kFlagPacked | kFlagAsymmetricFences;
+  if ((c.flags & ~kKnownFlags) != 0) {
+    throw Error(Errc::corrupt, name, fmt::format("unknown queue flags {:#x}", c.flags));
+  }
+  if (c.packed() && (!c.fixed() || multi)) {
+    throw Error(Errc::corrupt, name,
+                fmt::format("packed queue flags {:#x} with element kind {}: packing is for SPSC "
+                            "queues of fixed-size elements",
+                            c.flags, c.element_kind));
+  }
+  const bool stride_fits =
+      c.packed() ? (c.stride == c.max_message && c.max_message != 0)
+                 : (c.stride % kCacheLine == 0 && c.stride >= kSlotPayloadOffset + c.max_message);
+  if (c.max_message > kMaxMessage || !stride_fits ||
+      c.stride > round_up(kSlotPayloadOffset + kMaxMessage, kCacheLine)) {
+    throw Error(
+        Errc::corrupt, name,
+        fmt::format("slot stride {} does not fit messages of {} bytes", c.stride, c.max_message));
+  }
+  // capacity <= 2^30 and stride < 2^27: the product cannot overflow.
+  if (c.slots_offset != kQueueSlotsOffset || c.slots_offset > info.total_bytes ||
+      round_up(c.capacity * c.stride, kCacheLine) != info.total_bytes - c.slots_offset) {
+    throw Error(Errc::corrupt, name,
+                fmt::format("{} slots of {} bytes at {} do not fit {} bytes", c.capacity, c.stride,
+                            c.slots_offset, info.total_bytes));
+  }
+}
+
+// The element kind must be known and fit the slots; if the opener expects one, it must match.
+void check_elements(const std::string& name, const QueueControl& ctl, const ControlCopy& c,
+                    const ElementInfo* expected) {
+  if (!c.fixed() && c.element_kind != static_cast<std::uint32_t>(ElementKind::bytes)) {
+    throw Error(Errc::corrupt, name, fmt::format("unknown element kind {}", c.element_kind));
+  }
+  if (c.fixed() && c.max_message != c.element_size) {
+    throw Error(
+        Errc::corrupt, name,
+        fmt::format("fixed elements of {} bytes in slots of {}", c.element_size, c.max_message));
+  }
+  if (expected != nullptr && (c.element_kind != static_cast<std::uint32_t>(expected->kind) ||
+                              c.element_size != expected->size)) {
+    const std::string found = c.fixed()
+                                  ? fmt::format("fixed-size elements of {} bytes", c.element_size)
+                                  : std::string("byte messages");
+    const std::string wanted = expected->kind == ElementKind::fixed
+                                   ? fmt::format("fixed-size elements of {} bytes", expected->size)
+                                   : std::string("byte messages");
+    throw Error(Errc::type_mismatch, name, fmt::format("holds {}, opened for {}", found, wanted));
+  }
+  check_element_type(name, ctl, expected);
+}
+
+// INV-R1 on a consistent snapshot: head, then tail, then head again unchanged (a live queue
+// moves; a torn snapshot must not look corrupt). A queue too busy to snapshot is not judged.
+void check_positions(const std::string& name, const QueueControl& ctl, const ControlCopy& c) {
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    // relaxed: a sanity check of tickets; no data is read through them.
+    const std::uint64_t head = shm_load(ctl.head, std::memory_order_relaxed);
+    const std::uint64_t tail = shm_load(ctl.tail, std::memory_order_relaxed);
+    if (shm_load(ctl.head, std::memory_order_relaxed) != head) continue;
+    // A single side's index may lag by one (INV-R1): its owner is between publish (release) and
+    // its index store, or died there; resume_producer()/resume_consumer() repair it.
+    const std::int64_t depth = distance(tail, head);
+    // A packed ring's indices are the publication itself: they never lag.
+    const std::int64_t least = c.multi_producer() || c.packed() ? 0 : -1;
+    const std::int64_t most =
+        static_cast<std::int64_t>(c.capacity) + (c.multi_consumer() || c.packed() ? 0 : 1);
+    if (depth < least || depth > most) {
+      throw Error(Errc::corrupt, name,
+                  fmt::format("tail {} and head {} are {} apart, capacity {}", tail, head, depth,
+                              c.capacity));
+    }
+    return;
+  }
+}
+
 }  // namespace
 
 SlotRing::Config validate_queue_control(const Segment& seg, const QueueControl& ctl,
@@ -61,98 +177,18 @@ SlotRing::Config validate_queue_control(const Segment& seg, const QueueControl& 
                 fmt::format("queue control block of {} bytes, expected {}", info.body_bytes,
                             sizeof(QueueControl)));
   }
-  // One read of each field: the copies below are all that is used.
-  const std::uint64_t capacity = ctl.capacity;
-  const std::uint64_t slots_offset = ctl.slots_offset;
-  const std::uint32_t stride = ctl.slot_stride;
-  const std::uint32_t max_message = ctl.max_message;
-  const std::uint32_t flags = ctl.flags;
-  const std::uint32_t element_kind = ctl.element_kind;
-  const std::uint64_t element_size = ctl.element_size;
-  const bool multi = (flags & (kFlagMultiProducer | kFlagMultiConsumer)) != 0;
-  if (capacity < kMinCapacity || capacity > (multi ? kMaxMultiCapacity : kMaxCapacity) ||
-      !std::has_single_bit(capacity)) {
-    throw Error(Errc::corrupt, name,
-                fmt::format("capacity {} is not a power of two in {}..{}", capacity, kMinCapacity,
-                            multi ? kMaxMultiCapacity : kMaxCapacity));
-  }
-  if ((flags & ~(kFlagMultiProducer | kFlagMultiConsumer | kFlagPacked | kFlagAsymmetricFences)) !=
-      0) {
-    throw Error(Errc::corrupt, name, fmt::format("unknown queue flags {:#x}", flags));
-  }
-  const bool packed = (flags & kFlagPacked) != 0;
-  const bool fixed = element_kind == static_cast<std::uint32_t>(ElementKind::fixed);
-  if (packed && (!fixed || (flags & (kFlagMultiProducer | kFlagMultiConsumer)) != 0)) {
-    throw Error(Errc::corrupt, name,
-                fmt::format("packed queue flags {:#x} with element kind {}: packing is for SPSC "
-                            "queues of fixed-size elements",
-                            flags, element_kind));
-  }
-  const bool stride_fits =
-      packed ? (stride == max_message && max_message != 0)
-             : (stride % kCacheLine == 0 && stride >= kSlotPayloadOffset + max_message);
-  if (max_message > kMaxMessage || !stride_fits ||
-      stride > round_up(kSlotPayloadOffset + kMaxMessage, kCacheLine)) {
-    throw Error(
-        Errc::corrupt, name,
-        fmt::format("slot stride {} does not fit messages of {} bytes", stride, max_message));
-  }
-  // capacity <= 2^30 and stride < 2^27: the product cannot overflow.
-  if (slots_offset != kQueueSlotsOffset || slots_offset > info.total_bytes ||
-      round_up(capacity * stride, kCacheLine) != info.total_bytes - slots_offset) {
-    throw Error(Errc::corrupt, name,
-                fmt::format("{} slots of {} bytes at {} do not fit {} bytes", capacity, stride,
-                            slots_offset, info.total_bytes));
-  }
-  if (!fixed && element_kind != static_cast<std::uint32_t>(ElementKind::bytes)) {
-    throw Error(Errc::corrupt, name, fmt::format("unknown element kind {}", element_kind));
-  }
-  if (fixed && max_message != element_size) {
-    throw Error(
-        Errc::corrupt, name,
-        fmt::format("fixed elements of {} bytes in slots of {}", element_size, max_message));
-  }
-  if (expected_element != nullptr &&
-      (element_kind != static_cast<std::uint32_t>(expected_element->kind) ||
-       element_size != expected_element->size)) {
-    const std::string found = fixed ? fmt::format("fixed-size elements of {} bytes", element_size)
-                                    : std::string("byte messages");
-    const std::string wanted =
-        expected_element->kind == ElementKind::fixed
-            ? fmt::format("fixed-size elements of {} bytes", expected_element->size)
-            : std::string("byte messages");
-    throw Error(Errc::type_mismatch, name, fmt::format("holds {}, opened for {}", found, wanted));
-  }
-  check_element_type(name, ctl, expected_element);
-  // INV-R1 on a consistent snapshot: head, then tail, then head again unchanged (a live queue
-  // moves; a torn snapshot must not look corrupt). A queue too busy to snapshot is not judged.
-  for (int attempt = 0; attempt < 64; ++attempt) {
-    // relaxed: a sanity check of tickets; no data is read through them.
-    const std::uint64_t head = shm_load(ctl.head, std::memory_order_relaxed);
-    const std::uint64_t tail = shm_load(ctl.tail, std::memory_order_relaxed);
-    if (shm_load(ctl.head, std::memory_order_relaxed) != head) continue;
-    // A single side's index may lag by one (INV-R1): its owner is between publish (release) and
-    // its index store, or died there; resume_producer()/resume_consumer() repair it.
-    const std::int64_t depth = distance(tail, head);
-    // A packed ring's indices are the publication itself: they never lag.
-    const std::int64_t least = (flags & kFlagMultiProducer) != 0 || packed ? 0 : -1;
-    const std::int64_t most =
-        static_cast<std::int64_t>(capacity) + ((flags & kFlagMultiConsumer) != 0 || packed ? 0 : 1);
-    if (depth < least || depth > most) {
-      throw Error(Errc::corrupt, name,
-                  fmt::format("tail {} and head {} are {} apart, capacity {}", tail, head, depth,
-                              capacity));
-    }
-    break;
-  }
+  const ControlCopy c = copy_control(ctl);
+  check_ring_geometry(name, info, c);
+  check_elements(name, ctl, c, expected_element);
+  check_positions(name, ctl, c);
   SlotRing::Config cfg;
-  cfg.capacity = capacity;
-  cfg.stride = stride;
-  cfg.max_message = max_message;
-  cfg.multi_producer = (flags & kFlagMultiProducer) != 0;
-  cfg.multi_consumer = (flags & kFlagMultiConsumer) != 0;
-  cfg.packed = packed;
-  cfg.asymmetric_fences = (flags & kFlagAsymmetricFences) != 0;
+  cfg.capacity = c.capacity;
+  cfg.stride = c.stride;
+  cfg.max_message = c.max_message;
+  cfg.multi_producer = c.multi_producer();
+  cfg.multi_consumer = c.multi_consumer();
+  cfg.packed = c.packed();
+  cfg.asymmetric_fences = (c.flags & kFlagAsymmetricFences) != 0;
   return cfg;
 }
 
@@ -580,27 +616,21 @@ bool QueueCore::recover_stuck(Side side) noexcept {
   blocked.since = now;
   if (!lock_recovery()) return false;  // another process is recovering
   SHMQ_CRASH_POINT(recover_lock_held);
-  bool recovered = false;
-  if (consumers) {
-    // A recoverer that died mid-skip (we took the lock from it) left its marker: finish it.
-    recovered = ring_.finish_interrupted_skip(pos);
-    if (!recovered) {
-      const SlotRing::Held held = ring_.claimed_unpublished(pos);
-      recovered = held.slot != nullptr && holder_dead(held, pos, kPendingClaim) &&
-                  ring_.publish_skip_for_dead(held, pos);
-    }
-    if (recovered) {
-      segment_.clear_dead_pending(make_pending(pos, kPendingClaim));
-      bump(counters().recovered_slots);
-    }
-  } else {
-    const SlotRing::Held held = ring_.taken_unreleased(pos);
-    recovered = held.slot != nullptr && holder_dead(held, pos, kPendingTake) &&
-                ring_.release_for_dead(held, pos);
-    if (recovered) {
-      segment_.clear_dead_pending(make_pending(pos, kPendingTake));
-      bump(counters().in_doubt);
-    }
+  // Consumers wait on a slot claimed and not published: its dead producer's slot becomes a skip.
+  // Producers wait on a slot taken and not released: its dead consumer's message is in doubt.
+  const std::uint64_t pending = consumers ? kPendingClaim : kPendingTake;
+  // A recoverer that died mid-skip (we took the lock from it) left its marker: finish it.
+  bool recovered = consumers && ring_.finish_interrupted_skip(pos);
+  if (!recovered) {
+    const SlotRing::Held held =
+        consumers ? ring_.claimed_unpublished(pos) : ring_.taken_unreleased(pos);
+    recovered =
+        held.slot != nullptr && holder_dead(held, pos, pending) &&
+        (consumers ? ring_.publish_skip_for_dead(held, pos) : ring_.release_for_dead(held, pos));
+  }
+  if (recovered) {
+    segment_.clear_dead_pending(make_pending(pos, pending));
+    bump(consumers ? counters().recovered_slots : counters().in_doubt);
   }
   unlock_recovery();
   if (recovered) {

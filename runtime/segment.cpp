@@ -418,7 +418,9 @@ const std::string& Segment::name() const noexcept {
   return impl_ ? impl_->name : none;
 }
 
-Segment Segment::create(std::string_view name, const CreateSpec& spec, const InitBody& init) {
+namespace {
+
+void validate_create_spec(std::string_view name, const Segment::CreateSpec& spec) {
   validate_name(name);
   if (spec.total_bytes < kBodyOffset + spec.body_bytes) {
     throw Error(Errc::invalid_argument, name, "total size smaller than header and body");
@@ -427,6 +429,158 @@ Segment Segment::create(std::string_view name, const CreateSpec& spec, const Ini
     throw Error(Errc::invalid_argument, name,
                 fmt::format("mode {:o} is not a permission", spec.mode));
   }
+}
+
+// Sizes a new segment file and reserves its memory now: a file larger than what /dev/shm has
+// left is a clear error here, not a SIGBUS at the first touch of a page the file system cannot
+// give. ftruncate zero-fills it: every atomic starts at 0, every registry entry is free.
+void size_and_reserve(std::string_view name, int fd, std::uint64_t total_bytes) {
+  if (::ftruncate(fd, static_cast<off_t>(total_bytes)) != 0) throw_errno(name, "ftruncate", errno);
+  if (const int err = ::posix_fallocate(fd, 0, static_cast<off_t>(total_bytes)); err != 0) {
+    if (err == ENOSPC) {
+      throw Error(std::error_code(err, std::generic_category()), name,
+                  fmt::format("no space for {} bytes in /dev/shm (posix_fallocate)", total_bytes));
+    }
+    if (err != EOPNOTSUPP && err != ENOSYS) throw_errno(name, "posix_fallocate", err);
+  }
+}
+
+// Maps the whole file (map_bytes of it) shared, read-only for an observer.
+void map_file(std::string_view name, Segment::Impl& impl, std::size_t bytes, bool read_only) {
+  impl.map_bytes = bytes;
+  impl.map = ::mmap(nullptr, bytes, read_only ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED,
+                    impl.fd(), 0);
+  if (impl.map == MAP_FAILED) {
+    impl.map = nullptr;
+    throw_errno(name, "mmap", errno);
+  }
+}
+
+SegmentInfo new_segment_info(const Segment::CreateSpec& spec) {
+  SegmentInfo info;
+  info.magic = kMagic;
+  info.layout_version = kLayoutVersion;
+  info.kind = static_cast<std::uint32_t>(spec.kind);
+  info.total_bytes = spec.total_bytes;
+  info.created_unix_ns = unix_now_ns();
+  info.creator_pid = static_cast<std::uint32_t>(getpid());
+  info.registry_capacity = kRegistryCapacity;
+  info.registry_offset = kRegistryOffset;
+  info.body_offset = kBodyOffset;
+  info.body_bytes = spec.body_bytes;
+  return info;
+}
+
+// The header's fields but `ready`, which is published last ([R0]).
+void write_header(SegmentHeader& shared, const SegmentInfo& info) {
+  shared.magic = info.magic;
+  shared.layout_version = info.layout_version;
+  shared.kind = info.kind;
+  shared.total_bytes = info.total_bytes;
+  shared.created_unix_ns = info.created_unix_ns;
+  shared.creator_pid = info.creator_pid;
+  shared.registry_capacity = info.registry_capacity;
+  shared.registry_offset = info.registry_offset;
+  shared.body_offset = info.body_offset;
+  shared.body_bytes = info.body_bytes;
+}
+
+// The private copy; only it is used once it is taken.
+SegmentInfo read_header(const SegmentHeader& shared) {
+  SegmentInfo info;
+  info.magic = shared.magic;
+  info.layout_version = shared.layout_version;
+  info.kind = shared.kind;
+  info.total_bytes = shared.total_bytes;
+  info.created_unix_ns = shared.created_unix_ns;
+  info.creator_pid = shared.creator_pid;
+  info.registry_capacity = shared.registry_capacity;
+  info.registry_offset = shared.registry_offset;
+  info.body_offset = shared.body_offset;
+  info.body_bytes = shared.body_bytes;
+  return info;
+}
+
+// The file must be a regular file of ours: a segment of another user is refused, not joined.
+void check_file(std::string_view name, int fd, struct stat& st) {
+  if (fstat(fd, &st) != 0) throw_errno(name, "fstat", errno);
+  if (!S_ISREG(st.st_mode)) throw Error(Errc::not_a_segment, name, "not a regular file");
+  if (st.st_uid != geteuid()) {
+    throw Error(Errc::permission_denied, name,
+                fmt::format("owned by uid {}, this process is uid {}", st.st_uid, geteuid()));
+  }
+}
+
+// Waits (bounded) until the file is big enough and `ready` is set, or the creator is gone;
+// returns the file's stat then.
+// The creator takes the init lock *before* it writes the magic and releases it only after
+// `ready`: magic present, lock free and not ready means the creator died (no timing involved).
+// Without the magic, a free lock may be a creator between its O_EXCL open and its lock
+// (preempted there for any time): that is waited for up to `ready_timeout`, never judged.
+struct stat wait_until_ready(std::string_view name, int fd,
+                             std::chrono::milliseconds ready_timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + ready_timeout;
+  struct stat st {};
+  for (;;) {
+    check_file(name, fd, st);
+    const HeaderLook look = look_at_header(name, fd, st);
+    if (look.ready) return st;
+    if (!ofd_is_locked(fd, kInitLockByte) && look.magic) {
+      // The lock is free: re-read, for a creator that stored `ready` and unlocked meanwhile.
+      if (fstat(fd, &st) != 0) throw_errno(name, "fstat", errno);
+      if (look_at_header(name, fd, st).ready) return st;
+      throw Error(Errc::not_ready, name, "its creator died before finishing initialisation");
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw Error(Errc::not_ready, name,
+                  fmt::format("not initialised within {} ms{}", ready_timeout.count(),
+                              look.magic ? ""
+                                         : " (no creator holds it: it may have died right "
+                                           "after creating the name; `shmq rm` removes it)"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+// A header read from a file of `file_size` bytes must describe this library's layout and fit
+// the file; `kind`, if given, must match (else the kind must at least be a known one).
+void validate_info(std::string_view name, const SegmentInfo& info, std::optional<SegmentKind> kind,
+                   std::uint64_t file_size) {
+  if (info.magic != kMagic) throw Error(Errc::not_a_segment, name, "bad magic");
+  if (info.layout_version != kLayoutVersion) {
+    throw Error(Errc::version_mismatch, name,
+                fmt::format("layout version {}, this library reads {}", info.layout_version,
+                            kLayoutVersion));
+  }
+  if (kind && info.kind != static_cast<std::uint32_t>(*kind)) {
+    throw Error(Errc::wrong_kind, name,
+                fmt::format("a {} segment, expected a {}", kind_name(info.kind),
+                            kind_name(static_cast<std::uint32_t>(*kind))));
+  }
+  if (!kind && kind_name(info.kind) == std::string_view("unknown")) {
+    throw Error(Errc::corrupt, name, fmt::format("unknown segment kind {}", info.kind));
+  }
+  if (info.total_bytes != file_size) {
+    throw Error(Errc::corrupt, name,
+                fmt::format("header says {} bytes, the file has {}", info.total_bytes, file_size));
+  }
+  if (info.registry_capacity != kRegistryCapacity || info.registry_offset != kRegistryOffset) {
+    throw Error(
+        Errc::corrupt, name,
+        fmt::format("registry of {} entries at {}", info.registry_capacity, info.registry_offset));
+  }
+  if (info.body_offset != kBodyOffset || info.body_bytes > file_size ||
+      info.body_offset + info.body_bytes > file_size) {
+    throw Error(Errc::corrupt, name,
+                fmt::format("body of {} bytes at {} does not fit {} bytes", info.body_bytes,
+                            info.body_offset, file_size));
+  }
+}
+
+}  // namespace
+
+Segment Segment::create(std::string_view name, const CreateSpec& spec, const InitBody& init) {
+  validate_create_spec(name, spec);
   name = bare_name(name);
   auto impl = std::make_unique<Impl>();
   impl->name = std::string(name);
@@ -454,50 +608,12 @@ Segment Segment::create(std::string_view name, const CreateSpec& spec, const Ini
   if (::pwrite(impl->fd(), &kMagic, sizeof(kMagic), 0) != static_cast<ssize_t>(sizeof(kMagic))) {
     throw_errno(name, "pwrite", errno);
   }
-  if (::ftruncate(impl->fd(), static_cast<off_t>(spec.total_bytes)) != 0) {
-    throw_errno(name, "ftruncate", errno);
-  }
-  // Reserve the memory now: a file larger than what /dev/shm has left is a clear error here, not
-  // a SIGBUS at the first touch of a page the file system cannot give.
-  if (const int err = ::posix_fallocate(impl->fd(), 0, static_cast<off_t>(spec.total_bytes));
-      err != 0) {
-    if (err == ENOSPC) {
-      throw Error(
-          std::error_code(err, std::generic_category()), name,
-          fmt::format("no space for {} bytes in /dev/shm (posix_fallocate)", spec.total_bytes));
-    }
-    if (err != EOPNOTSUPP && err != ENOSYS) throw_errno(name, "posix_fallocate", err);
-  }
-  impl->map_bytes = static_cast<std::size_t>(spec.total_bytes);
-  impl->map = ::mmap(nullptr, impl->map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, impl->fd(), 0);
-  if (impl->map == MAP_FAILED) {
-    impl->map = nullptr;
-    throw_errno(name, "mmap", errno);
-  }
+  size_and_reserve(name, impl->fd(), spec.total_bytes);
+  map_file(name, *impl, static_cast<std::size_t>(spec.total_bytes), false);
   auto* base = impl->base();
-  // ftruncate zero-filled the file: every atomic starts at 0, every registry entry is free.
-  SegmentInfo info;
-  info.magic = kMagic;
-  info.layout_version = kLayoutVersion;
-  info.kind = static_cast<std::uint32_t>(spec.kind);
-  info.total_bytes = spec.total_bytes;
-  info.created_unix_ns = unix_now_ns();
-  info.creator_pid = static_cast<std::uint32_t>(getpid());
-  info.registry_capacity = kRegistryCapacity;
-  info.registry_offset = kRegistryOffset;
-  info.body_offset = kBodyOffset;
-  info.body_bytes = spec.body_bytes;
+  const SegmentInfo info = new_segment_info(spec);
   auto* shared = reinterpret_cast<SegmentHeader*>(base);
-  shared->magic = info.magic;
-  shared->layout_version = info.layout_version;
-  shared->kind = info.kind;
-  shared->total_bytes = info.total_bytes;
-  shared->created_unix_ns = info.created_unix_ns;
-  shared->creator_pid = info.creator_pid;
-  shared->registry_capacity = info.registry_capacity;
-  shared->registry_offset = info.registry_offset;
-  shared->body_offset = info.body_offset;
-  shared->body_bytes = info.body_bytes;
+  write_header(*shared, info);
   init(base);
 
   if (!impl->attach()) throw_registry_full(name);
@@ -532,95 +648,16 @@ Segment Segment::open_impl(std::string_view name, std::optional<SegmentKind> kin
   impl->name = std::string(name);
   impl->observer = observe;
   impl->fd_ = open_segment_file(name, observe);
-  const int fd = impl->fd();
-
-  // Wait (bounded) until the file is big enough and `ready` is set, or the creator is gone.
-  const auto deadline = std::chrono::steady_clock::now() + ready_timeout;
-  // The creator takes the init lock *before* it writes the magic and releases it only after
-  // `ready`: magic present, lock free and not ready means the creator died (no timing involved).
-  // Without the magic, a free lock may be a creator between its O_EXCL open and its lock
-  // (preempted there for any time): that is waited for up to `ready_timeout`, never judged.
-  struct stat st {};
-  for (;;) {
-    if (fstat(fd, &st) != 0) throw_errno(name, "fstat", errno);
-    if (!S_ISREG(st.st_mode)) throw Error(Errc::not_a_segment, name, "not a regular file");
-    if (st.st_uid != geteuid()) {
-      throw Error(Errc::permission_denied, name,
-                  fmt::format("owned by uid {}, this process is uid {}", st.st_uid, geteuid()));
-    }
-    const HeaderLook look = look_at_header(name, fd, st);
-    if (look.ready) break;
-    if (!ofd_is_locked(fd, kInitLockByte) && look.magic) {
-      // The lock is free: re-read, for a creator that stored `ready` and unlocked meanwhile.
-      if (fstat(fd, &st) != 0) throw_errno(name, "fstat", errno);
-      if (look_at_header(name, fd, st).ready) break;
-      throw Error(Errc::not_ready, name, "its creator died before finishing initialisation");
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      throw Error(Errc::not_ready, name,
-                  fmt::format("not initialised within {} ms{}", ready_timeout.count(),
-                              look.magic ? ""
-                                         : " (no creator holds it: it may have died right "
-                                           "after creating the name; `shmq rm` removes it)"));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-
-  impl->map_bytes = static_cast<std::size_t>(st.st_size);
-  impl->map = ::mmap(nullptr, impl->map_bytes, observe ? PROT_READ : PROT_READ | PROT_WRITE,
-                     MAP_SHARED, fd, 0);
-  if (impl->map == MAP_FAILED) {
-    impl->map = nullptr;
-    throw_errno(name, "mmap", errno);
-  }
+  const struct stat st = wait_until_ready(name, impl->fd(), ready_timeout);
+  map_file(name, *impl, static_cast<std::size_t>(st.st_size), observe);
   auto* base = impl->base();
   auto* shared = reinterpret_cast<SegmentHeader*>(base);
   // [A0] acquire `ready`; pairs with [R0] in create(). Everything below reads a released header.
   if (shm_load(shared->ready, std::memory_order_acquire) != kReadyValue) {
     throw Error(Errc::corrupt, name, "ready word changed while opening");
   }
-  // The private copy; only it is used from here on.
-  SegmentInfo info;
-  info.magic = shared->magic;
-  info.layout_version = shared->layout_version;
-  info.kind = shared->kind;
-  info.total_bytes = shared->total_bytes;
-  info.created_unix_ns = shared->created_unix_ns;
-  info.creator_pid = shared->creator_pid;
-  info.registry_capacity = shared->registry_capacity;
-  info.registry_offset = shared->registry_offset;
-  info.body_offset = shared->body_offset;
-  info.body_bytes = shared->body_bytes;
-  const auto file_size = static_cast<std::uint64_t>(st.st_size);
-  if (info.magic != kMagic) throw Error(Errc::not_a_segment, name, "bad magic");
-  if (info.layout_version != kLayoutVersion) {
-    throw Error(Errc::version_mismatch, name,
-                fmt::format("layout version {}, this library reads {}", info.layout_version,
-                            kLayoutVersion));
-  }
-  if (kind && info.kind != static_cast<std::uint32_t>(*kind)) {
-    throw Error(Errc::wrong_kind, name,
-                fmt::format("a {} segment, expected a {}", kind_name(info.kind),
-                            kind_name(static_cast<std::uint32_t>(*kind))));
-  }
-  if (!kind && kind_name(info.kind) == std::string_view("unknown")) {
-    throw Error(Errc::corrupt, name, fmt::format("unknown segment kind {}", info.kind));
-  }
-  if (info.total_bytes != file_size) {
-    throw Error(Errc::corrupt, name,
-                fmt::format("header says {} bytes, the file has {}", info.total_bytes, file_size));
-  }
-  if (info.registry_capacity != kRegistryCapacity || info.registry_offset != kRegistryOffset) {
-    throw Error(
-        Errc::corrupt, name,
-        fmt::format("registry of {} entries at {}", info.registry_capacity, info.registry_offset));
-  }
-  if (info.body_offset != kBodyOffset || info.body_bytes > file_size ||
-      info.body_offset + info.body_bytes > file_size) {
-    throw Error(Errc::corrupt, name,
-                fmt::format("body of {} bytes at {} does not fit {} bytes", info.body_bytes,
-                            info.body_offset, file_size));
-  }
+  const SegmentInfo info = read_header(*shared);
+  validate_info(name, info, kind, static_cast<std::uint64_t>(st.st_size));
   impl->kind = static_cast<SegmentKind>(info.kind);
   if (!observe) {
     if (!impl->attach()) throw_registry_full(name);

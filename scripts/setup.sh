@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  g++ clang clang-format libclang-rt-14-dev cmake ninja-build pkg-config python3
+  g++ clang clang-format clang-tidy libclang-rt-14-dev cmake ninja-build pkg-config python3
   libboost-dev librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev
   libzmq3-dev cppzmq-dev iceoryx libiceoryx-posh-dev libiceoryx-hoofs-dev

@@ -4,7 +4,9 @@
 #   2. every test under ASan + UBSan (multi-process tests included),
 #   3. the thread-mode tests under TSan (TSan cannot see synchronisation between processes),
 #   4. a warning-free clang build of everything,
-#   5. the fuzzers: corpus replay, then SHMQ_FUZZ_SECONDS (default 60) of fuzzing per target.
+#   5. clang-tidy (.clang-tidy) over the library, tools, stress and bench sources, warnings as
+#      errors (scripts/tidy.sh; about 8 CPU-minutes: 4 on 2 free cores),
+#   6. the fuzzers: corpus replay, then SHMQ_FUZZ_SECONDS (default 60) of fuzzing per target.
 # Usage: scripts/test.sh [--quick]   (--quick: step 1 only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,6 +57,9 @@ ctest --preset tsan
 
 run_preset clang
 step "build: clang (warnings are errors) done"
+
+step "clang-tidy (warnings are errors)"
+scripts/tidy.sh -j "$jobs"
 
 run_preset fuzz
 step "fuzz: corpus replay"

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <string>
 #include <system_error>
 
@@ -114,20 +115,11 @@ void write_run_file(const std::string& dir, const Config& c, const RunOutcome& r
   std::ofstream(fs::path(dir) / "run.json") << doc.dump(2) << "\n";
 }
 
-int run(int argc, char** argv) {
-  CLI::App app{
-      "shmq-stress: producers and consumers in separate processes, under chaos, checked by an "
-      "oracle. Manual: docs/stress.md in shmq's sources.",
-      "shmq-stress"};
-  app.set_version_flag("--version", std::string("shmq-stress ") + SHMQ_STRESS_VERSION);
+// What the command line says, before it is checked and turned into a Config.
+struct CommandLine {
   Config c;
-  const std::map<std::string, Kind> kinds{{"spsc", Kind::spsc},      {"mpsc", Kind::mpsc},
-                                          {"spmc", Kind::spmc},      {"mpmc", Kind::mpmc},
-                                          {"packed", Kind::packed},  {"pipe", Kind::pipe},
-                                          {"manager", Kind::manager}};
-  const std::map<std::string, ChaosSide> sides{{"producers", ChaosSide::producers},
-                                               {"consumers", ChaosSide::consumers},
-                                               {"both", ChaosSide::both}};
+  std::string kind_text = "mpmc";
+  std::string side_text = "both";
   std::string size_text = "32:256";
   std::string seed_text;
   std::string start_text = "auto";
@@ -136,53 +128,83 @@ int run(int argc, char** argv) {
   unsigned log_batch = 0;
   double inject_stall = -1;
   std::uint32_t spin = 0;
+  bool spin_given = false;
+  bool seconds_given = false;
   long stop_pause_ms = 250;
+};
 
-  std::string kind_text = "mpmc";
-  std::string side_text = "both";
-  app.add_option("--kind", kind_text,
+const std::map<std::string, Kind>& kinds() {
+  static const std::map<std::string, Kind> map{{"spsc", Kind::spsc},      {"mpsc", Kind::mpsc},
+                                               {"spmc", Kind::spmc},      {"mpmc", Kind::mpmc},
+                                               {"packed", Kind::packed},  {"pipe", Kind::pipe},
+                                               {"manager", Kind::manager}};
+  return map;
+}
+
+const std::map<std::string, ChaosSide>& sides() {
+  static const std::map<std::string, ChaosSide> map{{"producers", ChaosSide::producers},
+                                                    {"consumers", ChaosSide::consumers},
+                                                    {"both", ChaosSide::both}};
+  return map;
+}
+
+// What runs: the kind, the workers, the messages and their sizes, the ring.
+void add_workload_options(CLI::App& app, CommandLine& cl) {
+  Config& c = cl.c;
+  app.add_option("--kind", cl.kind_text,
                  "spsc | mpsc | spmc | mpmc (Queue) | packed (SPSC Queue of fixed 128-byte "
                  "records, a packed ring; --size max <= 124) | pipe (one-way Pipe) | manager "
                  "(a Manager list)")
-      ->check(CLI::IsMember(kinds, CLI::ignore_case))
+      ->check(CLI::IsMember(kinds(), CLI::ignore_case))
       ->default_str("mpmc");
-  app.add_option("--producers,-p", producers,
+  app.add_option("--producers,-p", cl.producers,
                  "producer processes (default: 1 on a single-producer kind, else 2)")
       ->check(CLI::Range(1U, kMaxWorkers));
-  app.add_option("--consumers,-c", consumers,
+  app.add_option("--consumers,-c", cl.consumers,
                  "consumer processes (default: 1 on a single-consumer kind, else 2)")
       ->check(CLI::Range(1U, kMaxWorkers));
-  auto* seconds_opt = app.add_option("--seconds,-s", c.seconds,
-                                     "length of the loaded phase; 0 = until --messages are put")
-                          ->check(CLI::Range(0.0, 1e7))
-                          ->default_str("10, or no limit with --messages");
+  app.add_option("--seconds,-s", c.seconds,
+                 "length of the loaded phase; 0 = until --messages are put")
+      ->check(CLI::Range(0.0, 1e7))
+      ->default_str("10, or no limit with --messages");
   app.add_option("--messages,-n", c.messages, "puts to attempt in total, over all producers");
-  app.add_option("--size", size_text, "message size in bytes, MIN:MAX or N (MIN >= 32)")
+  app.add_option("--size", cl.size_text, "message size in bytes, MIN:MAX or N (MIN >= 32)")
       ->default_str("32:256");
   app.add_option("--capacity", c.capacity,
                  "queue: capacity in messages (2^k); pipe: the ring holds this many of the "
                  "largest messages")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20))
       ->default_str("1024");
-  app.add_option("--start-position", start_text,
+  app.add_option("--start-position", cl.start_text,
                  "first ring position: auto = 16 laps below the 2^64 wrap, or a number")
       ->default_str("auto");
+}
+
+// What disturbs the run: the chaos, and the seed that replays it.
+void add_chaos_options(CLI::App& app, CommandLine& cl) {
+  Config& c = cl.c;
   app.add_option("--chaos", c.chaos, "SIGKILLs per second (then a restart with a new id)")
       ->check(CLI::Range(0.0, 1000.0));
-  app.add_option("--chaos-side", side_text, "which processes --chaos kills")
-      ->check(CLI::IsMember(sides, CLI::ignore_case))
+  app.add_option("--chaos-side", cl.side_text, "which processes --chaos kills")
+      ->check(CLI::IsMember(sides(), CLI::ignore_case))
       ->default_str("both");
   app.add_option("--stop-chaos", c.stop_chaos, "SIGSTOPs per second (SIGCONT after a pause)")
       ->check(CLI::Range(0.0, 1000.0));
-  app.add_option("--stop-pause-max", stop_pause_ms, "longest SIGSTOP pause, milliseconds")
+  app.add_option("--stop-pause-max", cl.stop_pause_ms, "longest SIGSTOP pause, milliseconds")
       ->check(CLI::Range(1L, 60'000L))
       ->default_str("250");
-  app.add_option("--seed", seed_text, "seed of everything (default: $SHMQ_SEED, else the clock)");
+  app.add_option("--seed", cl.seed_text,
+                 "seed of everything (default: $SHMQ_SEED, else the clock)");
+}
+
+// How the run is watched and what it leaves: the JSON summary, the watchdog, the logs.
+void add_output_options(CLI::App& app, CommandLine& cl) {
+  Config& c = cl.c;
   app.add_option("--json", c.json_path, "write the summary as JSON to FILE (- for stdout)");
   app.add_option("--watchdog", c.watchdog, "seconds without progress before failing; 0 = off")
       ->check(CLI::Range(0.0, 1e6))
       ->default_str("10");
-  app.add_option("--log-batch", log_batch,
+  app.add_option("--log-batch", cl.log_batch,
                  "log entries a process holds before one write (default: 1 with --chaos, "
                  "else 64); the in-doubt bound is this many per kill")
       ->check(CLI::Range(1U, 4096U));
@@ -190,88 +212,129 @@ int run(int argc, char** argv) {
   app.add_flag("--keep-logs", c.keep_logs, "keep the logs even when the run passes");
   app.add_flag("--keep-segment", c.keep_segment,
                "leave the segment of a stuck or crashed run for `shmq inspect` / `shmq dump`");
-  app.add_option("--spin", spin, "spin iterations before a blocked put/get sleeps");
+  app.add_option("--spin", cl.spin, "spin iterations before a blocked put/get sleeps");
   app.add_option("--name", c.name, "segment name (default: shmq-stress-<pid>-<seed>)");
   app.add_flag("--quiet,-q", c.quiet, "no live progress line");
-  app.add_option("--inject-stall", inject_stall,
+  app.add_option("--inject-stall", cl.inject_stall,
                  "self-test: after SECONDS, SIGSTOP every consumer for good (the watchdog must "
                  "fire)")
       ->check(CLI::Range(0.0, 1e6));
+}
 
+// --seed, else $SHMQ_SEED, else the clock.
+std::uint64_t resolve_seed(const std::string& seed_text) {
+  if (!seed_text.empty()) return parse_u64(seed_text, "--seed");
+  if (const char* env = std::getenv("SHMQ_SEED"); env != nullptr && *env != '\0') {
+    return parse_u64(env, "SHMQ_SEED");
+  }
+  return clock_seed();
+}
+
+// Worker counts default by kind; a single-producer (consumer) kind has exactly one.
+void resolve_workers(const CommandLine& cl, Config& c) {
+  const bool mp = multi_producer(c.kind);
+  const bool mc = multi_consumer(c.kind);
+  c.producers = cl.producers != 0 ? cl.producers : (mp ? 2 : 1);
+  c.consumers = cl.consumers != 0 ? cl.consumers : (mc ? 2 : 1);
+  if (!mp && c.producers != 1) {
+    throw UsageError{fmt::format("--kind {} has exactly one producer", to_string(c.kind))};
+  }
+  if (!mc && c.consumers != 1) {
+    throw UsageError{fmt::format("--kind {} has exactly one consumer", to_string(c.kind))};
+  }
+  if (c.producers + c.consumers > kMaxWorkers) {
+    throw UsageError{fmt::format("at most {} producers and consumers in all", kMaxWorkers)};
+  }
+}
+
+// A queue holds at least 2; a packed queue's element bounds the message size.
+void check_capacity(const Config& c) {
+  if (is_queue(c.kind) && c.capacity < 2) {
+    throw UsageError{"--capacity of a queue is at least 2"};
+  }
+  if (c.kind == Kind::packed && c.size_max > kPackedMessageMax) {
+    throw UsageError{fmt::format(
+        "--kind packed carries messages of at most {} bytes (one fixed-size element each): "
+        "give --size with a max of {} or less",
+        kPackedMessageMax, kPackedMessageMax)};
+  }
+}
+
+// Sizes the ring (at most 1 GiB) and places its first position.
+void resolve_ring(const CommandLine& cl, Config& c) {
+  // Queue: a slot of 16 + size_max bytes, rounded to 64, per message. Pipe: a ring with room
+  // for `capacity` messages of size_max (8-byte record headers), at least 256 bytes.
+  const std::uint64_t stride = (16 + std::uint64_t{c.size_max} + 63) / 64 * 64;
+  const std::uint64_t ring = c.kind == Kind::pipe
+                                 ? std::bit_ceil(std::max<std::uint64_t>(
+                                       256, c.capacity * (8 + std::uint64_t{c.size_max})))
+                                 : std::bit_ceil(c.capacity) * stride;
+  if (ring > (std::uint64_t{1} << 30)) {
+    throw UsageError{fmt::format(
+        "--capacity {} x --size max {} needs {} MiB of shared memory (limit 1024): lower one",
+        c.capacity, c.size_max, ring >> 20)};
+  }
+  c.pipe_bytes = c.kind == Kind::pipe ? ring : 0;
+  // `auto`: 16 laps below the 2^64 wrap, so every run crosses it early.
+  const std::uint64_t lap = c.kind == Kind::pipe ? ring : std::bit_ceil(c.capacity);
+  c.start_position = cl.start_text == "auto" ? std::uint64_t{0} - 16 * lap
+                                             : parse_u64(cl.start_text, "--start-position");
+  if (c.kind == Kind::pipe && c.start_position % 8 != 0) {
+    throw UsageError{"--start-position of a pipe must be a multiple of 8"};
+  }
+}
+
+// The checked Config; throws UsageError.
+Config resolve(const CommandLine& cl) {
+  Config c = cl.c;
+  c.kind = kinds().at(CLI::detail::to_lower(cl.kind_text));
+  c.chaos_side = sides().at(CLI::detail::to_lower(cl.side_text));
+  parse_size(cl.size_text, c);
+  c.seed = resolve_seed(cl.seed_text);
+  resolve_workers(cl, c);
+  if (!cl.seconds_given && c.messages != 0) c.seconds = 0;
+  check_capacity(c);
+  if (c.seconds <= 0 && c.messages == 0) {
+    throw UsageError{"--seconds 0 needs --messages (the run would never end)"};
+  }
+  resolve_ring(cl, c);
+  c.log_batch = cl.log_batch != 0 ? cl.log_batch : (c.chaos > 0 ? 1 : 64);
+  c.stop_pause_max = std::chrono::milliseconds(cl.stop_pause_ms);
+  if (cl.spin_given) c.spin = cl.spin;
+  if (cl.inject_stall >= 0) c.inject_stall = cl.inject_stall;
+  if (c.name.empty()) c.name = fmt::format("shmq-stress-{}-{:x}", ::getpid(), c.seed & 0xFFFFFF);
+  return c;
+}
+
+// Parses and checks the command line into `c`; an exit code if the run must not start.
+std::optional<int> parse_command_line(int argc, char** argv, Config& c) {
+  CLI::App app{
+      "shmq-stress: producers and consumers in separate processes, under chaos, checked by an "
+      "oracle. Manual: docs/stress.md in shmq's sources.",
+      "shmq-stress"};
+  app.set_version_flag("--version", std::string("shmq-stress ") + SHMQ_STRESS_VERSION);
+  CommandLine cl;
+  add_workload_options(app, cl);
+  add_chaos_options(app, cl);
+  add_output_options(app, cl);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : kExitUsage;
   }
-
+  cl.spin_given = cl.spin != 0 || app.count("--spin") != 0;
+  cl.seconds_given = app.count("--seconds") != 0;
   try {
-    c.kind = kinds.at(CLI::detail::to_lower(kind_text));
-    c.chaos_side = sides.at(CLI::detail::to_lower(side_text));
-    parse_size(size_text, c);
-    if (!seed_text.empty()) {
-      c.seed = parse_u64(seed_text, "--seed");
-    } else if (const char* env = std::getenv("SHMQ_SEED"); env != nullptr && *env != '\0') {
-      c.seed = parse_u64(env, "SHMQ_SEED");
-    } else {
-      c.seed = clock_seed();
-    }
-    const bool mp = multi_producer(c.kind);
-    const bool mc = multi_consumer(c.kind);
-    c.producers = producers != 0 ? producers : (mp ? 2 : 1);
-    c.consumers = consumers != 0 ? consumers : (mc ? 2 : 1);
-    if (!mp && c.producers != 1) {
-      throw UsageError{fmt::format("--kind {} has exactly one producer", to_string(c.kind))};
-    }
-    if (!mc && c.consumers != 1) {
-      throw UsageError{fmt::format("--kind {} has exactly one consumer", to_string(c.kind))};
-    }
-    if (c.producers + c.consumers > kMaxWorkers) {
-      throw UsageError{fmt::format("at most {} producers and consumers in all", kMaxWorkers)};
-    }
-    if (seconds_opt->count() == 0 && c.messages != 0) c.seconds = 0;
-    if (is_queue(c.kind) && c.capacity < 2) {
-      throw UsageError{"--capacity of a queue is at least 2"};
-    }
-    if (c.kind == Kind::packed && c.size_max > kPackedMessageMax) {
-      throw UsageError{fmt::format(
-          "--kind packed carries messages of at most {} bytes (one fixed-size element each): "
-          "give --size with a max of {} or less",
-          kPackedMessageMax, kPackedMessageMax)};
-    }
-    if (c.seconds <= 0 && c.messages == 0) {
-      throw UsageError{"--seconds 0 needs --messages (the run would never end)"};
-    }
-    // Queue: a slot of 16 + size_max bytes, rounded to 64, per message. Pipe: a ring with room
-    // for `capacity` messages of size_max (8-byte record headers), at least 256 bytes.
-    const std::uint64_t stride = (16 + std::uint64_t{c.size_max} + 63) / 64 * 64;
-    const std::uint64_t ring = c.kind == Kind::pipe
-                                   ? std::bit_ceil(std::max<std::uint64_t>(
-                                         256, c.capacity * (8 + std::uint64_t{c.size_max})))
-                                   : std::bit_ceil(c.capacity) * stride;
-    if (ring > (std::uint64_t{1} << 30)) {
-      throw UsageError{fmt::format(
-          "--capacity {} x --size max {} needs {} MiB of shared memory (limit 1024): lower one",
-          c.capacity, c.size_max, ring >> 20)};
-    }
-    c.pipe_bytes = c.kind == Kind::pipe ? ring : 0;
-    // `auto`: 16 laps below the 2^64 wrap, so every run crosses it early.
-    const std::uint64_t lap = c.kind == Kind::pipe ? ring : std::bit_ceil(c.capacity);
-    c.start_position = start_text == "auto" ? std::uint64_t{0} - 16 * lap
-                                            : parse_u64(start_text, "--start-position");
-    if (c.kind == Kind::pipe && c.start_position % 8 != 0) {
-      throw UsageError{"--start-position of a pipe must be a multiple of 8"};
-    }
-    c.log_batch = log_batch != 0 ? log_batch : (c.chaos > 0 ? 1 : 64);
-    c.stop_pause_max = std::chrono::milliseconds(stop_pause_ms);
-    if (spin != 0 || app.count("--spin") != 0) c.spin = spin;
-    if (inject_stall >= 0) c.inject_stall = inject_stall;
-    if (c.name.empty()) c.name = fmt::format("shmq-stress-{}-{:x}", ::getpid(), c.seed & 0xFFFFFF);
+    c = resolve(cl);
   } catch (const UsageError& e) {
     fmt::print(stderr, "shmq-stress: {}\n", e.what);
     return kExitUsage;
   }
+  return std::nullopt;
+}
 
+void print_banner(const Config& c) {
   // The seed comes first, so that even a run that hangs can be replayed.
   fmt::print("shmq-stress: seed {} (replay the chaos schedule with --seed {})\n", c.seed, c.seed);
   fmt::print(
@@ -281,36 +344,39 @@ int run(int argc, char** argv) {
       c.seconds > 0 ? fmt::format("{} s", c.seconds) : fmt::format("{} messages", c.messages),
       c.size_min, c.size_max, c.chaos, to_string(c.chaos_side), c.stop_chaos, c.watchdog);
   std::fflush(stdout);
+}
 
-  std::string log_dir;
-  RunOutcome outcome;
-  try {
-    log_dir = make_log_dir(c);
-    outcome = supervise(c, log_dir);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "shmq-stress: setup failed: {}\n", e.what());
-    if (!log_dir.empty()) {
-      std::error_code ec;
-      fs::remove_all(log_dir, ec);
-    }
-    return kExitSetup;
-  }
-
-  Verdict verdict = reconcile(c, outcome);
-  int exit_code = kExitPass;
+int exit_code_for(const RunOutcome& outcome, const Verdict& verdict) {
   switch (outcome.kind) {
     case RunOutcome::Kind::completed:
-      exit_code = verdict.pass() ? kExitPass : kExitViolation;
-      break;
+      return verdict.pass() ? kExitPass : kExitViolation;
     case RunOutcome::Kind::stuck:
     case RunOutcome::Kind::crashed:
       // A violation found on the way still says more than "stuck".
-      exit_code = verdict.violations() != 0 ? kExitViolation : kExitStuck;
-      break;
+      return verdict.violations() != 0 ? kExitViolation : kExitStuck;
     case RunOutcome::Kind::interrupted:
-      exit_code = kExitInterrupted;
-      break;
+      return kExitInterrupted;
   }
+  return kExitPass;
+}
+
+// Writes the summary as JSON to --json; false if the file cannot be written.
+bool write_json(const std::string& path, const Summary& summary) {
+  const std::string doc = summary_json(summary).dump(2) + "\n";
+  if (path == "-") {
+    fmt::print("{}", doc);
+    return true;
+  }
+  std::ofstream out(path);
+  out << doc;
+  if (!out) fmt::print(stderr, "shmq-stress: cannot write {}\n", path);
+  return static_cast<bool>(out);
+}
+
+// Keeps or removes the logs, prints the summary; returns the exit code.
+int report(const Config& c, const RunOutcome& outcome, const Verdict& verdict,
+           const std::string& log_dir) {
+  int exit_code = exit_code_for(outcome, verdict);
   // Logs are evidence: kept when the run found something (or could not finish), and on request.
   const bool keep = c.keep_logs || (exit_code != kExitPass && exit_code != kExitInterrupted);
   if (keep) {
@@ -324,25 +390,43 @@ int run(int argc, char** argv) {
   if (outcome.kind != RunOutcome::Kind::completed) {
     fmt::print(stderr, "shmq-stress: {}: {}\n", to_string(outcome.kind), outcome.reason);
   }
-  if (!c.json_path.empty()) {
-    const std::string doc = summary_json(summary).dump(2) + "\n";
-    if (c.json_path == "-") {
-      fmt::print("{}", doc);
-    } else {
-      std::ofstream out(c.json_path);
-      out << doc;
-      if (!out) {
-        fmt::print(stderr, "shmq-stress: cannot write {}\n", c.json_path);
-        if (exit_code == kExitPass) exit_code = kExitSetup;
-      }
-    }
+  if (!c.json_path.empty() && !write_json(c.json_path, summary) && exit_code == kExitPass) {
+    exit_code = kExitSetup;
   }
   std::fflush(stdout);
   return exit_code;
 }
 
+int run(int argc, char** argv) {
+  Config c;
+  if (const std::optional<int> rc = parse_command_line(argc, argv, c)) return *rc;
+  print_banner(c);
+  std::string log_dir;
+  RunOutcome outcome;
+  try {
+    log_dir = make_log_dir(c);
+    outcome = supervise(c, log_dir);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "shmq-stress: setup failed: {}\n", e.what());
+    if (!log_dir.empty()) {
+      std::error_code ec;
+      fs::remove_all(log_dir, ec);
+    }
+    return kExitSetup;
+  }
+  const Verdict verdict = reconcile(c, outcome);
+  return report(c, outcome, verdict, log_dir);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run(argc, argv);
+  // Errors of setup are handled in run(); anything else (reading the logs back, writing the
+  // report) means the run could not finish, and says why rather than calling std::terminate.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "shmq-stress: {}\n", e.what());
+    return kExitStuck;
+  }
 }

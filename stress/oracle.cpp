@@ -54,9 +54,18 @@ class Reconciler {
   Verdict run();
 
  private:
+  void check_log(const Incarnation& inc, bool exists, std::uint64_t torn_bytes);
   void load_producers();
   void load_consumers();
+  void load_consumer(const Incarnation& inc);
+  void damaged_run(const Incarnation& inc, const Run& r, std::vector<std::uint64_t>& max_end);
+  void deliver(const Incarnation& inc, std::vector<std::uint64_t>& max_end, std::size_t p,
+               std::uint64_t first, std::uint64_t count);
   void sweep(std::vector<Missing>& missing);
+  std::vector<Interval> merge_deliveries(std::size_t pi);
+  std::uint64_t count_delivered(std::size_t pi, const std::vector<Interval>& merged);
+  void find_gaps(std::size_t pi, const std::vector<Interval>& merged, std::uint64_t committed_end,
+                 std::vector<Missing>& missing);
   void attribute(std::vector<Missing>& missing);
   void check_library();
   void example(std::uint64_t& shown, std::string text) {
@@ -77,6 +86,20 @@ class Reconciler {
   std::uint64_t shown_lost_ = 0, shown_dup_ = 0, shown_corrupt_ = 0, shown_reorder_ = 0;
 };
 
+// A process that exited by itself must have left a whole log; one killed (or failing) before it
+// created its log did nothing, and one killed mid-write may leave a torn last record.
+void Reconciler::check_log(const Incarnation& inc, bool exists, std::uint64_t torn_bytes) {
+  if (!exists && inc.end == Incarnation::End::exited) {
+    v_.harness_errors.push_back("no log from " + inc.log_path);
+  }
+  if (torn_bytes != 0) {
+    v_.torn_bytes += torn_bytes;
+    if (inc.end == Incarnation::End::exited) {
+      v_.harness_errors.push_back("torn record in " + inc.log_path);
+    }
+  }
+}
+
 void Reconciler::load_producers() {
   for (const Incarnation& inc : run_.incarnations) {
     if (inc.role != Role::producer) continue;
@@ -84,16 +107,7 @@ void Reconciler::load_producers() {
     ProducerState p;
     p.inc = &inc;
     LoadedLog<Checkpoint> log = load_producer_log(inc.log_path);
-    // A producer killed (or failing) before it created its log put nothing.
-    if (!log.exists && inc.end == Incarnation::End::exited) {
-      v_.harness_errors.push_back("no log from " + inc.log_path);
-    }
-    if (log.torn_bytes != 0) {
-      v_.torn_bytes += log.torn_bytes;
-      if (inc.end == Incarnation::End::exited) {
-        v_.harness_errors.push_back("torn record in " + inc.log_path);
-      }
-    }
+    check_log(inc, log.exists, log.torn_bytes);
     for (std::size_t i = 1; i < log.records.size(); ++i) {
       if (log.records[i].committed < log.records[i - 1].committed ||
           log.records[i].t_ns < log.records[i - 1].t_ns) {
@@ -111,140 +125,167 @@ void Reconciler::load_producers() {
 }
 
 void Reconciler::load_consumers() {
-  const std::size_t np = producers_.size();
   for (const Incarnation& inc : run_.incarnations) {
-    if (inc.role != Role::consumer) continue;
-    LoadedLog<Run> log = load_consumer_log(inc.log_path);
-    if (!log.exists && inc.end == Incarnation::End::exited) {
-      v_.harness_errors.push_back("no log from " + inc.log_path);
-    }
-    if (log.torn_bytes != 0) {
-      v_.torn_bytes += log.torn_bytes;
-      if (inc.end == Incarnation::End::exited) {
-        v_.harness_errors.push_back("torn record in " + inc.log_path);
-      }
-    }
-    std::vector<std::uint64_t> max_end(np, 0);  // per producer: 1 + highest seq seen here
-    const auto deliver = [&](std::size_t p, std::uint64_t first, std::uint64_t count) {
-      const std::uint64_t end = first + count;
-      const std::uint64_t seen = max_end[p];
-      if (seen != 0 && first + 1 < seen) {
-        // Below the highest seq this consumer already had from p: out of order (the one equal
-        // to it is a repeat, counted by the sweep as a duplicate).
-        const std::uint64_t n = std::min(end, seen - 1) - first;
-        v_.reordered += n;
-        example(shown_reorder_,
-                fmt::format("reordered: consumer id {} got seq {} of {} after seq {}", inc.id,
-                            first, label(p), seen - 1));
-      }
-      max_end[p] = std::max(seen, end);
-      producers_[p].deliveries.push_back({first, end});
-    };
-    for (const Run& r : log.records) {
-      if ((r.count & kDamaged) != 0) {
-        const std::uint32_t flags = r.count & ~kDamaged;
-        ++v_.corrupt;
-        if ((flags & kLibraryCorrupt) == 0) {
-          ++v_.received;
-          ++v_.logged_gets;
-        }
-        example(shown_corrupt_,
-                fmt::format("corrupt: consumer id {} got a damaged message ({}), header says "
-                            "producer id {} seq {}",
-                            inc.id, describe_flags(flags), r.producer, r.first_seq));
-        // A message whose header is intact still counts as that message's delivery.
-        const auto it = by_id_.find(r.producer);
-        if ((flags & kHeaderFlags) == 0 && it != by_id_.end()) deliver(it->second, r.first_seq, 1);
-        continue;
-      }
-      if (r.count == 0) {
-        v_.harness_errors.push_back("empty run record in " + inc.log_path);
-        continue;
-      }
-      v_.received += r.count;
-      v_.logged_gets += r.count;
-      const auto it = by_id_.find(r.producer);
-      if (it == by_id_.end()) {
-        v_.phantom += r.count;
-        v_.corrupt += r.count;
-        example(shown_corrupt_,
-                fmt::format("corrupt: consumer id {} got {} message(s) from producer id {}, "
-                            "which never ran",
-                            inc.id, r.count, r.producer));
-        continue;
-      }
-      deliver(it->second, r.first_seq, r.count);
-    }
-    if (inc.killed()) {
-      ++v_.killed_consumers;
-      killed_.push_back({&inc, std::move(max_end)});
-    }
+    if (inc.role == Role::consumer) load_consumer(inc);
   }
 }
 
+// Turns one consumer's log into deliveries, per producer.
+void Reconciler::load_consumer(const Incarnation& inc) {
+  LoadedLog<Run> log = load_consumer_log(inc.log_path);
+  check_log(inc, log.exists, log.torn_bytes);
+  std::vector<std::uint64_t> max_end(producers_.size(), 0);  // per producer: 1 + highest seq seen
+  for (const Run& r : log.records) {
+    if ((r.count & kDamaged) != 0) {
+      damaged_run(inc, r, max_end);
+      continue;
+    }
+    if (r.count == 0) {
+      v_.harness_errors.push_back("empty run record in " + inc.log_path);
+      continue;
+    }
+    v_.received += r.count;
+    v_.logged_gets += r.count;
+    const auto it = by_id_.find(r.producer);
+    if (it == by_id_.end()) {
+      v_.phantom += r.count;
+      v_.corrupt += r.count;
+      example(shown_corrupt_,
+              fmt::format("corrupt: consumer id {} got {} message(s) from producer id {}, "
+                          "which never ran",
+                          inc.id, r.count, r.producer));
+      continue;
+    }
+    deliver(inc, max_end, it->second, r.first_seq, r.count);
+  }
+  if (inc.killed()) {
+    ++v_.killed_consumers;
+    killed_.push_back({&inc, std::move(max_end)});
+  }
+}
+
+// One damaged message: corrupt; a delivery too if its header is intact.
+void Reconciler::damaged_run(const Incarnation& inc, const Run& r,
+                             std::vector<std::uint64_t>& max_end) {
+  const std::uint32_t flags = r.count & ~kDamaged;
+  ++v_.corrupt;
+  if ((flags & kLibraryCorrupt) == 0) {
+    ++v_.received;
+    ++v_.logged_gets;
+  }
+  example(shown_corrupt_,
+          fmt::format("corrupt: consumer id {} got a damaged message ({}), header says "
+                      "producer id {} seq {}",
+                      inc.id, describe_flags(flags), r.producer, r.first_seq));
+  // A message whose header is intact still counts as that message's delivery.
+  const auto it = by_id_.find(r.producer);
+  if ((flags & kHeaderFlags) == 0 && it != by_id_.end())
+    deliver(inc, max_end, it->second, r.first_seq, 1);
+}
+
+// Seqs [first, first + count) of producer p reached this consumer; max_end[p] is 1 + the highest
+// seq it had from p before.
+void Reconciler::deliver(const Incarnation& inc, std::vector<std::uint64_t>& max_end, std::size_t p,
+                         std::uint64_t first, std::uint64_t count) {
+  const std::uint64_t end = first + count;
+  const std::uint64_t seen = max_end[p];
+  if (seen != 0 && first + 1 < seen) {
+    // Below the highest seq this consumer already had from p: out of order (the one equal
+    // to it is a repeat, counted by the sweep as a duplicate).
+    const std::uint64_t n = std::min(end, seen - 1) - first;
+    v_.reordered += n;
+    example(shown_reorder_, fmt::format("reordered: consumer id {} got seq {} of {} after seq {}",
+                                        inc.id, first, label(p), seen - 1));
+  }
+  max_end[p] = std::max(seen, end);
+  producers_[p].deliveries.push_back({first, end});
+}
+
 void Reconciler::sweep(std::vector<Missing>& missing) {
-  const std::uint64_t batch = config_.log_batch;
   for (std::size_t pi = 0; pi < producers_.size(); ++pi) {
-    ProducerState& p = producers_[pi];
-    std::sort(p.deliveries.begin(), p.deliveries.end(),
-              [](const Interval& a, const Interval& b) { return a.begin < b.begin; });
-    // Merge: union segments, and the deliveries that overlap earlier ones (duplicates).
-    std::vector<Interval> merged;
-    for (const Interval& d : p.deliveries) {
-      if (!merged.empty() && d.begin < merged.back().end) {
-        const std::uint64_t dup = std::min(d.end, merged.back().end) - d.begin;
-        v_.duplicated += dup;
-        example(shown_dup_,
-                fmt::format("duplicated: seq {}{} of {} delivered more than once", d.begin,
-                            dup > 1 ? fmt::format("..{}", d.begin + dup - 1) : std::string(),
-                            label(pi)));
-        merged.back().end = std::max(merged.back().end, d.end);
-      } else if (!merged.empty() && d.begin == merged.back().end) {
-        merged.back().end = d.end;
-      } else {
-        merged.push_back(d);
-      }
-    }
-    // A killed producer may have put up to `batch` messages it never logged: in doubt.
-    // Anything beyond that (or any unlogged seq of a producer that exited cleanly) was never put.
-    const std::uint64_t allowed_end = p.hwm + (p.inc->killed() ? batch : 0);
-    std::uint64_t top = 0;  // 1 + highest seq delivered within the allowed range
-    for (const Interval& m : merged) {
-      v_.distinct += m.end - m.begin;
-      v_.in_doubt_put += overlap(m.begin, m.end, p.hwm, allowed_end);
-      const std::uint64_t beyond = overlap(m.begin, m.end, allowed_end, ~std::uint64_t{0});
-      if (beyond != 0) {
-        v_.phantom += beyond;
-        v_.corrupt += beyond;
-        example(shown_corrupt_,
-                fmt::format("corrupt: {} seq {} delivered but never put (it logged {} puts)",
-                            label(pi), std::max(m.begin, allowed_end), p.hwm));
-      }
-      if (m.begin < allowed_end) top = std::max(top, std::min(m.end, allowed_end));
-    }
+    const ProducerState& p = producers_[pi];
+    const std::vector<Interval> merged = merge_deliveries(pi);
+    const std::uint64_t top = count_delivered(pi, merged);
     // put(s) starts only after put(s - 1) returned ok, so below a delivered seq every put was
     // committed, logged or not.
     const std::uint64_t committed_end = std::max(p.hwm, top == 0 ? 0 : top - 1);
-    std::uint64_t at = 0;
-    const auto gap = [&](std::uint64_t from, std::uint64_t to) {
-      if (to <= from) return;
-      v_.undelivered += to - from;
-      for (std::uint64_t s = from; s < to && missing.size() <= kAttributeLimit; ++s) {
-        // The last checkpoint at or below s: put(s) was called after its time.
-        const auto it =
-            std::upper_bound(p.checkpoints.begin(), p.checkpoints.end(), s,
-                             [](std::uint64_t v, const Checkpoint& c) { return v < c.committed; });
-        const std::uint64_t after = it == p.checkpoints.begin() ? p.inc->start_ns : (it - 1)->t_ns;
-        missing.push_back({pi, s, after});
-      }
-    };
-    for (const Interval& m : merged) {
-      if (m.begin >= committed_end) break;
-      gap(at, m.begin);
-      at = m.end;
-    }
-    gap(at, committed_end);
+    find_gaps(pi, merged, committed_end, missing);
   }
+}
+
+// Producer pi's deliveries, sorted and merged: union segments, and the deliveries that overlap
+// earlier ones (duplicates) counted.
+std::vector<Interval> Reconciler::merge_deliveries(std::size_t pi) {
+  ProducerState& p = producers_[pi];
+  std::sort(p.deliveries.begin(), p.deliveries.end(),
+            [](const Interval& a, const Interval& b) { return a.begin < b.begin; });
+  std::vector<Interval> merged;
+  for (const Interval& d : p.deliveries) {
+    if (!merged.empty() && d.begin < merged.back().end) {
+      const std::uint64_t dup = std::min(d.end, merged.back().end) - d.begin;
+      v_.duplicated += dup;
+      example(
+          shown_dup_,
+          fmt::format("duplicated: seq {}{} of {} delivered more than once", d.begin,
+                      dup > 1 ? fmt::format("..{}", d.begin + dup - 1) : std::string(), label(pi)));
+      merged.back().end = std::max(merged.back().end, d.end);
+    } else if (!merged.empty() && d.begin == merged.back().end) {
+      merged.back().end = d.end;
+    } else {
+      merged.push_back(d);
+    }
+  }
+  return merged;
+}
+
+// Counts distinct, in-doubt and never-put deliveries of producer pi; returns 1 + the highest
+// seq delivered within the allowed range (0 if none).
+std::uint64_t Reconciler::count_delivered(std::size_t pi, const std::vector<Interval>& merged) {
+  const ProducerState& p = producers_[pi];
+  // A killed producer may have put up to `log_batch` messages it never logged: in doubt.
+  // Anything beyond that (or any unlogged seq of a producer that exited cleanly) was never put.
+  const std::uint64_t allowed_end = p.hwm + (p.inc->killed() ? config_.log_batch : 0);
+  std::uint64_t top = 0;
+  for (const Interval& m : merged) {
+    v_.distinct += m.end - m.begin;
+    v_.in_doubt_put += overlap(m.begin, m.end, p.hwm, allowed_end);
+    const std::uint64_t beyond = overlap(m.begin, m.end, allowed_end, ~std::uint64_t{0});
+    if (beyond != 0) {
+      v_.phantom += beyond;
+      v_.corrupt += beyond;
+      example(shown_corrupt_,
+              fmt::format("corrupt: {} seq {} delivered but never put (it logged {} puts)",
+                          label(pi), std::max(m.begin, allowed_end), p.hwm));
+    }
+    if (m.begin < allowed_end) top = std::max(top, std::min(m.end, allowed_end));
+  }
+  return top;
+}
+
+// The committed seqs of producer pi below committed_end that no consumer got: undelivered, each
+// (up to kAttributeLimit) with the time after which its put was called.
+void Reconciler::find_gaps(std::size_t pi, const std::vector<Interval>& merged,
+                           std::uint64_t committed_end, std::vector<Missing>& missing) {
+  const ProducerState& p = producers_[pi];
+  const auto gap = [&](std::uint64_t from, std::uint64_t to) {
+    if (to <= from) return;
+    v_.undelivered += to - from;
+    for (std::uint64_t s = from; s < to && missing.size() <= kAttributeLimit; ++s) {
+      // The last checkpoint at or below s: put(s) was called after its time.
+      const auto it =
+          std::upper_bound(p.checkpoints.begin(), p.checkpoints.end(), s,
+                           [](std::uint64_t v, const Checkpoint& c) { return v < c.committed; });
+      const std::uint64_t after = it == p.checkpoints.begin() ? p.inc->start_ns : (it - 1)->t_ns;
+      missing.push_back({pi, s, after});
+    }
+  };
+  std::uint64_t at = 0;
+  for (const Interval& m : merged) {
+    if (m.begin >= committed_end) break;
+    gap(at, m.begin);
+    at = m.end;
+  }
+  gap(at, committed_end);
 }
 
 void Reconciler::attribute(std::vector<Missing>& missing) {

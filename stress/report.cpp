@@ -27,9 +27,8 @@ std::string result_word(const Summary& s) {
   return "?";
 }
 
-}  // namespace
-
-std::string format_summary(const Summary& s) {
+// The verdict as a table: outcome, counts, oracle findings, the library's counters.
+Table summary_table(const Summary& s) {
   const Config& c = s.config;
   const Verdict& v = s.verdict;
   const RunOutcome& r = s.run;
@@ -77,8 +76,11 @@ std::string format_summary(const Summary& s) {
     t.add_row({"library", "MISMATCH", "no final counters"});
   }
   t.add_row({"result", result_word(s), ""});
+  return t;
+}
 
-  std::string out = fmt::format(
+std::string summary_headline(const Config& c) {
+  return fmt::format(
       "\nshmq-stress: {}, {} producer(s), {} consumer(s), messages {}..{} B, {}, seed {}\n",
       c.kind == Kind::pipe      ? std::string("one-way pipe")
       : c.kind == Kind::manager ? std::string("manager list")
@@ -87,7 +89,14 @@ std::string format_summary(const Summary& s) {
       c.kind == Kind::pipe ? fmt::format("ring {} B", c.pipe_bytes)
                            : fmt::format("capacity {}", c.capacity),
       c.seed);
-  out += output::indented(t.render(), "  ");
+}
+
+}  // namespace
+
+std::string format_summary(const Summary& s) {
+  const Verdict& v = s.verdict;
+  std::string out = summary_headline(s.config);
+  out += output::indented(summary_table(s).render(), "  ");
   for (const std::string& note : v.library_notes)
     out += "  library: " + note + "\n";
   for (const std::string& e : v.examples)
@@ -98,8 +107,9 @@ std::string format_summary(const Summary& s) {
     out += "  (too many undelivered messages to attribute one by one: only the bound applied)\n";
   }
   if (!s.log_dir.empty()) out += fmt::format("  logs kept in {}\n", s.log_dir);
-  if (r.segment_kept) {
-    out += fmt::format("  segment kept: shmq inspect {0}; remove it with shmq rm {0}\n", c.name);
+  if (s.run.segment_kept) {
+    out += fmt::format("  segment kept: shmq inspect {0}; remove it with shmq rm {0}\n",
+                       s.config.name);
   }
   return out;
 }

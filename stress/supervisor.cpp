@@ -174,6 +174,11 @@ class Supervisor {
 
  private:
   RunOutcome run_body();
+  void start_workers();
+  bool loaded_phase();
+  void stall_consumers();
+  bool wait_until_gone(Role role);
+  void finish(bool ok);
   enum class Phase : std::uint8_t { loaded, stopping_producers, draining };
 
   struct Slot {
@@ -567,6 +572,33 @@ RunOutcome Supervisor::run() {
 
 RunOutcome Supervisor::run_body() {
   InterruptGuard interrupts;
+  start_workers();
+  bool ok = loaded_phase();
+  // ---- shutdown: producers stop, the queue is closed, consumers drain ----
+  if (ok) {
+    phase_ = Phase::stopping_producers;
+    // relaxed: a request; producers look at it between puts.
+    control_->stop_producers.store(1, std::memory_order_relaxed);
+    resume_due(0, true);
+    ok = wait_until_gone(Role::producer);
+  }
+  if (ok) {
+    phase_ = Phase::draining;
+    end_of_input(config_, *control_);
+    ok = wait_until_gone(Role::consumer);
+  }
+  progress(monotonic_ns(), true);
+  if (ok && !stop_server()) {
+    ok = false;
+    out_.kind = RunOutcome::Kind::crashed;
+    out_.reason = "the manager server did not shut down within 5 s of shutdown()";
+  }
+  if (!ok) abort_all();
+  finish(ok);
+  return std::move(out_);
+}
+
+void Supervisor::start_workers() {
   control_ = map_shared_control();
   tty_ = ::isatty(STDERR_FILENO) != 0;
 
@@ -581,7 +613,11 @@ RunOutcome Supervisor::run_body() {
     slots_[i].role = Role::consumer;
   for (unsigned i = 0; i < slots_.size(); ++i)
     spawn(i);
+}
 
+// ---- loaded phase: workers run; chaos strikes ----
+// Returns false if the run cannot go on (a worker crashed, the watchdog fired, interrupted).
+bool Supervisor::loaded_phase() {
   const std::uint64_t end_ns =
       config_.seconds > 0 ? start_ns_ + static_cast<std::uint64_t>(config_.seconds * 1e9) : 0;
   std::uint64_t next_kill = config_.chaos > 0 ? start_ns_ + rng_.exponential_ns(config_.chaos) : 0;
@@ -590,10 +626,8 @@ RunOutcome Supervisor::run_body() {
   const std::uint64_t stall_at =
       config_.inject_stall ? start_ns_ + static_cast<std::uint64_t>(*config_.inject_stall * 1e9)
                            : 0;
-  bool ok = true;
-
-  // ---- loaded phase: workers run; chaos strikes ----
   std::uint64_t loaded_end = 0;
+  bool ok = true;
   while (ok) {
     const std::uint64_t now = monotonic_ns();
     if (!(ok = reap_exited(now))) break;
@@ -610,14 +644,7 @@ RunOutcome Supervisor::run_body() {
       chaos_stop(now);
       next_stop = now + rng_.exponential_ns(config_.stop_chaos);
     }
-    if (stall_at != 0 && now >= stall_at) {
-      for (Slot& s : slots_) {
-        if (s.alive && s.role == Role::consumer && !s.stalled) {
-          ::kill(s.process->pid(), SIGSTOP);
-          s.stalled = true;
-        }
-      }
-    }
+    if (stall_at != 0 && now >= stall_at) stall_consumers();
     progress(now, false);
     if (!(ok = watch(now))) break;
     const bool out_of_time = end_ns != 0 && now >= end_ns;
@@ -629,36 +656,32 @@ RunOutcome Supervisor::run_body() {
     sleep_ns(kTickNs);
   }
   out_.loaded_seconds = seconds_between(start_ns_, loaded_end != 0 ? loaded_end : monotonic_ns());
+  return ok;
+}
 
-  // ---- shutdown: producers stop, the queue is closed, consumers drain ----
-  if (ok) {
-    phase_ = Phase::stopping_producers;
-    // relaxed: a request; producers look at it between puts.
-    control_->stop_producers.store(1, std::memory_order_relaxed);
-    resume_due(0, true);
-    while ((ok = reap_exited(monotonic_ns())) && alive_of(Role::producer)) {
-      progress(monotonic_ns(), false);
-      if (!(ok = watch(monotonic_ns()))) break;
-      sleep_ns(kTickNs);
+// --inject-stall: every live consumer is stopped for good (the watchdog must fire).
+void Supervisor::stall_consumers() {
+  for (Slot& s : slots_) {
+    if (s.alive && s.role == Role::consumer && !s.stalled) {
+      ::kill(s.process->pid(), SIGSTOP);
+      s.stalled = true;
     }
   }
-  if (ok) {
-    phase_ = Phase::draining;
-    end_of_input(config_, *control_);
-    while ((ok = reap_exited(monotonic_ns())) && alive_of(Role::consumer)) {
-      progress(monotonic_ns(), false);
-      if (!(ok = watch(monotonic_ns()))) break;
-      sleep_ns(kTickNs);
-    }
-  }
-  progress(monotonic_ns(), true);
-  if (ok && !stop_server()) {
-    ok = false;
-    out_.kind = RunOutcome::Kind::crashed;
-    out_.reason = "the manager server did not shut down within 5 s of shutdown()";
-  }
-  if (!ok) abort_all();
+}
 
+// Waits until no worker of `role` is alive; false if the run cannot go on meanwhile.
+bool Supervisor::wait_until_gone(Role role) {
+  bool ok = true;
+  while ((ok = reap_exited(monotonic_ns())) && alive_of(role)) {
+    progress(monotonic_ns(), false);
+    if (!(ok = watch(monotonic_ns()))) break;
+    sleep_ns(kTickNs);
+  }
+  return ok;
+}
+
+// The last look at the segment, then its removal (unless --keep-segment keeps a failed run's).
+void Supervisor::finish(bool ok) {
   out_.waiters_left = waiters_left(config_.name);
   try {
     out_.final_report = inspect(config_.name);
@@ -677,7 +700,6 @@ RunOutcome Supervisor::run_body() {
     out_.segment_kept = true;
   }
   out_.total_seconds = seconds_between(start_ns_, monotonic_ns());
-  return std::move(out_);
 }
 
 }  // namespace

@@ -367,6 +367,31 @@ TEST(ManagerCodec, NumbersAndTextPrintAsPythonReprDoes) {
   EXPECT_EQ(repr(std::vector<std::byte>{std::byte{0}, std::byte{'a'}}), "b'\\x00a'");
 }
 
+// Python prints a str's printable characters as they are and escapes the others by code point
+// (str and bytes shared one escaper but for one test: text let U+0080..U+00FF's UTF-8 through,
+// C1 controls included); bytes escape everything from 0x7f on. Expected values: Python 3.11.
+TEST(ManagerCodec, TextAndBytesEscapeAsPythonReprDoes) {
+  using shmq::repr;
+  EXPECT_EQ(repr(std::string("\x7f")), "'\\x7f'");
+  EXPECT_EQ(repr(std::string("\xc2\x80")), "'\\x80'");                // U+0080, a C1 control
+  EXPECT_EQ(repr(std::string("\xc2\xa0")), "'\\xa0'");                // no-break space (Zs)
+  EXPECT_EQ(repr(std::string("\xc2\xad")), "'\\xad'");                // soft hyphen (Cf)
+  EXPECT_EQ(repr(std::string("\xe2\x80\xa8")), "'\\u2028'");          // line separator
+  EXPECT_EQ(repr(std::string("\xe2\x80\x8b")), "'\\u200b'");          // zero-width space (Cf)
+  EXPECT_EQ(repr(std::string("\xf3\xb0\x80\x80")), "'\\U000f0000'");  // private use
+  EXPECT_EQ(repr(std::string("caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80")),
+            "'caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80'");  // printable: as it is
+  // Not UTF-8 (a Python str cannot hold it): each byte as \xNN, the text around it kept.
+  EXPECT_EQ(repr(std::string("a\xff\xc3(\xe2\x82")), "'a\\xff\\xc3(\\xe2\\x82'");
+  EXPECT_EQ(repr(std::string("\xc0\xaf\xed\xa0\x80")),
+            "'\\xc0\\xaf\\xed\\xa0\\x80'");  // overlong, surrogate
+  const std::string b = "\x7f\x80\xc3\xa9'";
+  std::vector<std::byte> bytes;
+  for (const char c : b)
+    bytes.push_back(static_cast<std::byte>(c));
+  EXPECT_EQ(repr(bytes), "b\"\\x7f\\x80\\xc3\\xa9'\"");
+}
+
 // Found by manager_request_fuzz: a byte other than 0 or 1 decoded into a bool, which is undefined
 // behaviour to read (UBSan: "load of value 251, which is not a valid value for type 'bool'").
 TEST(ManagerCodec, DecodeRefusesBytesThatAreNotBools) {

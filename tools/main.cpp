@@ -25,6 +25,89 @@ using namespace shmq::cli;
 // The documentation is not installed: the help names where it is in shmq's source tree.
 constexpr const char* kJsonHelp = "One JSON document (schema: docs/cli.md in shmq's sources)";
 
+// Each command's options, filled by the parse; `rc` is the chosen command's exit code.
+struct Commands {
+  LsOptions ls;
+  InspectOptions in;
+  WatchOptions watch;
+  DumpOptions dump;
+  std::string dump_format = "hex";
+  RmOptions rm;
+  GcOptions gc;
+  std::string serve_name;
+  int rc = kExitOk;
+};
+
+// The commands that only read segments.
+void add_read_commands(CLI::App& app, Commands& c) {
+  auto* ls_cmd = app.add_subcommand("ls",
+                                    "List every shmq segment of this user (and foreign or "
+                                    "corrupt files in the shared-memory directory)");
+  ls_cmd->add_flag("--json", c.ls.json, kJsonHelp);
+  ls_cmd->callback([&] { c.rc = run_ls(c.ls); });
+
+  auto* in_cmd = app.add_subcommand(
+      "inspect", "Show a segment's header, positions, sleepers, registry and counters");
+  in_cmd->add_option("NAME", c.in.name, "Segment name")->required();
+  in_cmd->add_flag("--json", c.in.json, kJsonHelp);
+  in_cmd->callback([&] { c.rc = run_inspect(c.in); });
+
+  auto* watch_cmd =
+      app.add_subcommand("watch", "Live rates, depth and attached processes of a segment");
+  watch_cmd->add_option("NAME", c.watch.name, "Segment name")->required();
+  watch_cmd->add_option("--interval", c.watch.interval_ms, "Milliseconds between refreshes")
+      ->capture_default_str()
+      ->check(CLI::Range(1U, 3'600'000U));
+  watch_cmd->add_option("--count", c.watch.count, "Stop after N refreshes (0: until Ctrl-C)")
+      ->capture_default_str();
+  watch_cmd->callback([&] { c.rc = run_watch(c.watch); });
+
+  auto* dump_cmd = app.add_subcommand(
+      "dump", "Print the messages now in a queue, oldest first, without consuming them");
+  dump_cmd->add_option("NAME", c.dump.name, "Queue name")->required();
+  dump_cmd->add_option("--max", c.dump.max, "At most N messages (0: all)")->capture_default_str();
+  dump_cmd->add_option("--format", c.dump_format, "hex, text or json")
+      ->check(CLI::IsMember({"hex", "text", "json"}))
+      ->capture_default_str();
+  dump_cmd->callback([&] {
+    c.dump.format = c.dump_format == "json"   ? DumpFormat::json
+                    : c.dump_format == "text" ? DumpFormat::text
+                                              : DumpFormat::hex;
+    c.rc = run_dump(c.dump);
+  });
+}
+
+// The commands that change what is there: unlink segments, or serve a Manager.
+void add_write_commands(CLI::App& app, Commands& c) {
+  auto* rm_cmd = app.add_subcommand(
+      "rm", "Unlink segments; refuses while a live process is attached, unless --force");
+  rm_cmd->add_option("NAME", c.rm.names, "Segment names")->required();
+  rm_cmd->add_flag("-f,--force", c.rm.force, "Unlink even while live processes are attached");
+  rm_cmd->callback([&] { c.rc = run_rm(c.rm); });
+
+  auto* gc_cmd = app.add_subcommand(
+      "gc", "Unlink every segment that no live process is attached to and that holds nothing");
+  gc_cmd->add_flag("-n,--dry-run", c.gc.dry_run, "Only say what would be removed");
+  gc_cmd->add_option("--prefix", c.gc.prefix, "Only segments whose name starts with PREFIX");
+  gc_cmd->add_flag("--include-backlog", c.gc.include_backlog,
+                   "Also remove segments that still hold messages (a queue's, a pipe's unread "
+                   "bytes, a Manager's journal): what they hold is lost");
+  gc_cmd->add_flag("--json", c.gc.json, kJsonHelp);
+  gc_cmd->callback([&] { c.rc = run_gc(c.gc); });
+
+  auto* serve_cmd = app.add_subcommand(
+      "serve", "Run the server of Manager NAME in the foreground until SIGINT/SIGTERM or shutdown");
+  serve_cmd->add_option("NAME", c.serve_name, "Manager name")->required();
+  serve_cmd->callback([&] { c.rc = run_serve(c.serve_name); });
+}
+
+// Whether `word` names one of the app's commands.
+bool names_a_command(const CLI::App& app, const std::string& word) {
+  const auto commands = app.get_subcommands([](const CLI::App*) { return true; });
+  return std::any_of(commands.begin(), commands.end(),
+                     [&](const CLI::App* c) { return c->get_name() == word; });
+}
+
 int parse_and_run(int argc, char** argv) {
   CLI::App app{"shmq: list, inspect, watch, dump and clean up shmq's shared-memory segments"};
   app.name("shmq");
@@ -33,74 +116,9 @@ int parse_and_run(int argc, char** argv) {
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
     return fmt::format("shmq: {}\nRun with --help for more information.\n", e.what());
   });
-
-  int rc = kExitOk;
-
-  LsOptions ls;
-  auto* ls_cmd = app.add_subcommand("ls",
-                                    "List every shmq segment of this user (and foreign or "
-                                    "corrupt files in the shared-memory directory)");
-  ls_cmd->add_flag("--json", ls.json, kJsonHelp);
-  ls_cmd->callback([&] { rc = run_ls(ls); });
-
-  InspectOptions in;
-  auto* in_cmd = app.add_subcommand(
-      "inspect", "Show a segment's header, positions, sleepers, registry and counters");
-  in_cmd->add_option("NAME", in.name, "Segment name")->required();
-  in_cmd->add_flag("--json", in.json, kJsonHelp);
-  in_cmd->callback([&] { rc = run_inspect(in); });
-
-  WatchOptions watch;
-  auto* watch_cmd =
-      app.add_subcommand("watch", "Live rates, depth and attached processes of a segment");
-  watch_cmd->add_option("NAME", watch.name, "Segment name")->required();
-  watch_cmd->add_option("--interval", watch.interval_ms, "Milliseconds between refreshes")
-      ->capture_default_str()
-      ->check(CLI::Range(1U, 3'600'000U));
-  watch_cmd->add_option("--count", watch.count, "Stop after N refreshes (0: until Ctrl-C)")
-      ->capture_default_str();
-  watch_cmd->callback([&] { rc = run_watch(watch); });
-
-  DumpOptions dump;
-  auto* dump_cmd = app.add_subcommand(
-      "dump", "Print the messages now in a queue, oldest first, without consuming them");
-  dump_cmd->add_option("NAME", dump.name, "Queue name")->required();
-  dump_cmd->add_option("--max", dump.max, "At most N messages (0: all)")->capture_default_str();
-  std::string dump_format = "hex";
-  dump_cmd->add_option("--format", dump_format, "hex, text or json")
-      ->check(CLI::IsMember({"hex", "text", "json"}))
-      ->capture_default_str();
-  dump_cmd->callback([&] {
-    dump.format = dump_format == "json"   ? DumpFormat::json
-                  : dump_format == "text" ? DumpFormat::text
-                                          : DumpFormat::hex;
-    rc = run_dump(dump);
-  });
-
-  RmOptions rm;
-  auto* rm_cmd = app.add_subcommand(
-      "rm", "Unlink segments; refuses while a live process is attached, unless --force");
-  rm_cmd->add_option("NAME", rm.names, "Segment names")->required();
-  rm_cmd->add_flag("-f,--force", rm.force, "Unlink even while live processes are attached");
-  rm_cmd->callback([&] { rc = run_rm(rm); });
-
-  GcOptions gc;
-  auto* gc_cmd = app.add_subcommand(
-      "gc", "Unlink every segment that no live process is attached to and that holds nothing");
-  gc_cmd->add_flag("-n,--dry-run", gc.dry_run, "Only say what would be removed");
-  gc_cmd->add_option("--prefix", gc.prefix, "Only segments whose name starts with PREFIX");
-  gc_cmd->add_flag("--include-backlog", gc.include_backlog,
-                   "Also remove segments that still hold messages (a queue's, a pipe's unread "
-                   "bytes, a Manager's journal): what they hold is lost");
-  gc_cmd->add_flag("--json", gc.json, kJsonHelp);
-  gc_cmd->callback([&] { rc = run_gc(gc); });
-
-  std::string serve_name;
-  auto* serve_cmd = app.add_subcommand(
-      "serve", "Run the server of Manager NAME in the foreground until SIGINT/SIGTERM or shutdown");
-  serve_cmd->add_option("NAME", serve_name, "Manager name")->required();
-  serve_cmd->callback([&] { rc = run_serve(serve_name); });
-
+  Commands c;
+  add_read_commands(app, c);
+  add_write_commands(app, c);
   app.footer("Each command's options: shmq COMMAND --help. Manual: docs/cli.md in shmq's sources.");
 
   if (argc == 1) {  // no command: the help, and success
@@ -109,14 +127,11 @@ int parse_and_run(int argc, char** argv) {
   }
   // A first word that is not an option must name a command. CLI11 would only say that a
   // command is required; name the word.
-  if (const std::string first = argv[1]; !first.empty() && first[0] != '-') {
-    const auto commands = app.get_subcommands([](const CLI::App*) { return true; });
-    if (std::none_of(commands.begin(), commands.end(),
-                     [&](const CLI::App* c) { return c->get_name() == first; })) {
-      fmt::print(stderr, "shmq: unknown command '{}'\nRun with --help for more information.\n",
-                 first);
-      return kExitUsage;
-    }
+  if (const std::string first = argv[1];
+      !first.empty() && first[0] != '-' && !names_a_command(app, first)) {
+    fmt::print(stderr, "shmq: unknown command '{}'\nRun with --help for more information.\n",
+               first);
+    return kExitUsage;
   }
 
   try {
@@ -125,7 +140,7 @@ int parse_and_run(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }
-  return rc;
+  return c.rc;
 }
 
 }  // namespace

@@ -53,6 +53,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -79,10 +80,10 @@ struct ManagerOptions {
   std::uint32_t max_message = 4096;       // bytes per message; larger requests go in parts
   std::uint32_t mode = 0600;              // permissions of every segment
   // Waits of clients and server. sleep_slice bounds how long a dead server goes unnoticed.
-  // A short spin: a round trip is 2-10 us when both sides have a core (so the reply comes while
-  // spinning; 1000 pauses are ~28 us on the 2-vCPU VM), and a long spin would starve the server
-  // when cores are oversubscribed (docs/manager.md; a spin is also bounded by
-  // WaitPolicy::spin_limit and never yields the CPU, event_count.hpp).
+  // A short spin: long enough for a round trip when both sides have a core (so the reply comes
+  // while spinning), short enough not to starve the server when cores are oversubscribed
+  // (docs/manager.md; figures: docs/bench.md, "Measurements behind the waiting rules"; a spin
+  // is also bounded by WaitPolicy::spin_limit and never yields the CPU, event_count.hpp).
   // Not adaptive: client and server are request/reply partners (options.hpp, WaitPolicy).
   WaitPolicy wait{
       .spin_iterations = 1000, .sleep_slice = std::chrono::milliseconds(100), .adaptive = false};
@@ -136,6 +137,13 @@ class ManagerObject {
   bool check(const Reply& r) const { return accept(r, {Code::absent}); }
   // Ok -> true; timeout (a cancelled wait) or absent -> false.
   bool check_wait(const Reply& r) const { return accept(r, {Code::timeout, Code::absent}); }
+  // The acquire of a lock or a semaphore (op: lock_acquire or sem_acquire): blocking until
+  // granted or `deadline` (false at the deadline), or not blocking (false if it would block).
+  bool acquire_as(Op op, bool blocking, Deadline deadline = Deadline::max()) const {
+    const Reply r = call(
+        op, [&](auto& w) { w.u8(blocking ? 1 : 0); }, deadline);
+    return blocking ? check_wait(r) : check(r);
+  }
   // Ok only: the reply, for its body.
   Reply expect(Reply r) const {
     accept(r);
@@ -237,12 +245,7 @@ class Dict : public detail::ManagerObject {
   template <class Range = std::vector<std::pair<K, V>>>
   void update(const Range& pairs) const {
     check(call(Op::dict_update, [&](auto& w) {
-      std::uint64_t n = 0;
-      for (const auto& kv : pairs) {
-        (void)kv;
-        ++n;
-      }
-      w.u64(n);
+      w.u64(static_cast<std::uint64_t>(std::ranges::distance(pairs)));
       for (const auto& [k, v] : pairs) {
         put(w, static_cast<const K&>(k));
         put(w, static_cast<const V&>(v));
@@ -301,12 +304,7 @@ class List : public detail::ManagerObject {
   template <class Range = std::vector<T>>
   void extend(const Range& vs) const {
     check(call(Op::list_extend, [&](auto& w) {
-      std::uint64_t n = 0;
-      for (const auto& v : vs) {
-        (void)v;
-        ++n;
-      }
-      w.u64(n);
+      w.u64(static_cast<std::uint64_t>(std::ranges::distance(vs)));
       for (const auto& v : vs)
         put(w, static_cast<const T&>(v));
     }));
@@ -411,16 +409,11 @@ namespace detail {
 // std::lock_guard and std::unique_lock work.
 class LockBase : public ManagerObject {
  public:
-  void acquire() const {
-    check_wait(call(Op::lock_acquire, [](auto& w) { w.u8(1); }));
-  }
-  bool try_acquire() const {
-    return check(call(Op::lock_acquire, [](auto& w) { w.u8(0); }));
-  }
+  void acquire() const { acquire_as(Op::lock_acquire, true); }
+  bool try_acquire() const { return acquire_as(Op::lock_acquire, false); }
   template <class Rep, class Period>
   bool acquire_for(std::chrono::duration<Rep, Period> timeout) const {
-    return check_wait(call(
-        Op::lock_acquire, [](auto& w) { w.u8(1); }, detail::deadline_after(timeout)));
+    return acquire_as(Op::lock_acquire, true, detail::deadline_after(timeout));
   }
   // Throws Error(operation_not_permitted) if the lock is not held (an rlock: not by this client).
   void release() const { check(call(Op::lock_release)); }
@@ -489,16 +482,11 @@ class Semaphore : public detail::ManagerObject {
             std::uint64_t initial)
       : ManagerObject(std::move(client), name, detail::wire::ObjectKind::semaphore, "semaphore",
                       initial) {}
-  void acquire() const {
-    check_wait(call(Op::sem_acquire, [](auto& w) { w.u8(1); }));
-  }
-  bool try_acquire() const {
-    return check(call(Op::sem_acquire, [](auto& w) { w.u8(0); }));
-  }
+  void acquire() const { acquire_as(Op::sem_acquire, true); }
+  bool try_acquire() const { return acquire_as(Op::sem_acquire, false); }
   template <class Rep, class Period>
   bool acquire_for(std::chrono::duration<Rep, Period> timeout) const {
-    return check_wait(call(
-        Op::sem_acquire, [](auto& w) { w.u8(1); }, detail::deadline_after(timeout)));
+    return acquire_as(Op::sem_acquire, true, detail::deadline_after(timeout));
   }
   void release(std::uint64_t n = 1) const {
     check(call(Op::sem_release, [&](auto& w) { w.u64(n); }));

@@ -65,7 +65,7 @@ struct PipeAccess;  // detail/access.hpp
 struct PipeOptions {
   bool duplex = true;
   // Bytes per direction; rounded up to a power of two, at least 256, at most 1 GiB.
-  std::uint64_t capacity_bytes = 64 * 1024;
+  std::uint64_t capacity_bytes = std::uint64_t{64} * 1024;
   std::uint32_t mode = 0600;  // permissions of the segment file
   // Largest message in bytes (0: the format's limit, 2^40 - 1). Larger sends get too_large.
   std::uint64_t max_message = 0;

@@ -212,16 +212,16 @@ struct Sleeper {
 // back regains the full spin within a few waits: a wait whose first re-check after the spin
 // (before sleeping) finds the queue ready doubles it.
 // A spin never yields the CPU: sched_yield() hands it to whoever else is runnable there, for a
-// whole time slice (~1–4 ms) on a busy machine (the Manager fell to ~200 calls/s with one busy
-// process per CPU, docs/bench.md "Loaded"); a futex sleep is woken with preemption instead.
+// whole time slice on a busy machine; a futex sleep is woken with preemption instead.
 // A peer that answers a little later than the budget's spin lasts (a request-reply partner, e.g.
-// a Manager server, ~2 µs away) would keep the budget at kMinSpin and every wait asleep (~100 µs
-// per call measured); so every kProbeEvery-th wait spins the policy's full count, and a probe
-// that succeeds in time after i rounds lifts the budget to 2i. A probe that fails leaves it as
-// it was: the probes cost at most 1/kProbeEvery of the full spin when spinning does not pay.
+// a Manager server) would keep the budget at kMinSpin and every wait asleep; so every
+// kProbeEvery-th wait spins the policy's full count, and a probe that succeeds in time after i
+// rounds lifts the budget to 2i. A probe that fails leaves it as it was: the probes cost at most
+// 1/kProbeEvery of the full spin when spinning does not pay. (What was measured when these rules
+// were made: docs/bench.md, "Measurements behind the waiting rules".)
 inline constexpr std::uint32_t kMinSpin = 16;
 inline constexpr std::uint32_t kProbeEvery = 16;
-// The clock (a vDSO call, ~30 ns here) is read only once a spin has lasted kUntimedRounds rounds
+// The clock (a vDSO call) is read only once a spin has lasted kUntimedRounds rounds
 // (a wait answered sooner — the busy case — reads no clock), then every kClockEvery rounds.
 inline constexpr std::uint32_t kUntimedRounds = 64;
 inline constexpr std::uint32_t kClockEvery = 16;

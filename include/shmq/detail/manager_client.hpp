@@ -67,6 +67,9 @@ class ManagerClient {
   void ensure_own();  // after fork(): a new id and reply queue
   void make_reply_queue();
   void send(const wire::FrameHeader& header, std::string_view body, std::uint64_t server);
+  // Waits for the whole reply to `request` into message_; at `deadline` asks the server to
+  // cancel it (and still waits: the server answers the original request either way).
+  void await_reply(const wire::FrameHeader& request, std::uint64_t server, Deadline deadline);
   [[noreturn]] void throw_server_gone(std::uint64_t server) const;
   const ManagerControl& control() const noexcept;
 

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "runner.hpp"
-#include "shmq/detail/event_count.hpp"
+#include "shmq/detail/wait/event_count.hpp"
 
 namespace shmq_bench {
 

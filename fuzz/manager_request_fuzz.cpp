@@ -1,6 +1,6 @@
 // Fuzz target: the Manager's request path on arbitrary bytes, and round trips through its codecs.
 //
-// dispatch_frame() (runtime/manager_server.hpp) is what the server runs on every frame it takes
+// dispatch_frame() (runtime/manager/manager_server.hpp) is what the server runs on every frame it takes
 // from N.req: the frame header, the reassembly of multi-frame requests, the epoch check, ping,
 // shutdown and cancel, and the Store's decoding and application of the request. Here it runs on
 // a real Store inside a fake server (FakeServer) that records the replies and journals into a
@@ -39,7 +39,7 @@
 #include "manager_server.hpp"
 #include "manager_store.hpp"
 #include "shmq/codec.hpp"
-#include "shmq/detail/manager_protocol.hpp"
+#include "shmq/detail/manager/manager_protocol.hpp"
 
 namespace {
 

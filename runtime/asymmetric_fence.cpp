@@ -1,4 +1,4 @@
-#include "shmq/detail/asymmetric_fence.hpp"
+#include "shmq/detail/wait/asymmetric_fence.hpp"
 
 #include <linux/membarrier.h>
 #include <sys/syscall.h>

@@ -1,4 +1,4 @@
-#include "shmq/detail/futex.hpp"
+#include "shmq/detail/wait/futex.hpp"
 
 #include "shmq/interrupt.hpp"
 

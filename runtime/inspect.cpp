@@ -17,7 +17,7 @@
 #include "manager_control.hpp"
 #include "manager_journal.hpp"
 #include "shmq/detail/layout.hpp"
-#include "shmq/detail/manager_client.hpp"
+#include "shmq/detail/manager/manager_client.hpp"
 #include "shmq/detail/queue_core.hpp"
 #include "shmq/detail/segment.hpp"
 #include "shmq/error.hpp"
@@ -69,9 +69,14 @@ QueueState queue_state(const Segment& seg) {
   q.max_message = cfg.max_message;
   q.packed = cfg.packed;
   q.asymmetric_fences = cfg.asymmetric_fences;
-  // relaxed: a racy snapshot by contract (documented in inspect.hpp).
-  q.head = ctl.head.load(std::memory_order_relaxed);
-  q.tail = ctl.tail.load(std::memory_order_relaxed);
+  // relaxed: a snapshot for display. Head, tail, then head again unchanged, so that the pair
+  // was true at one instant (tail read between two equal heads: depth within INV-R1) unless the
+  // queue moved between the two head loads every time.
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    q.head = ctl.head.load(std::memory_order_relaxed);
+    q.tail = ctl.tail.load(std::memory_order_relaxed);
+    if (ctl.head.load(std::memory_order_relaxed) == q.head) break;
+  }
   const std::int64_t depth = detail::distance(q.tail, q.head);
   q.depth = depth <= 0 ? 0 : std::min<std::uint64_t>(static_cast<std::uint64_t>(depth), q.capacity);
   q.closed = ctl.closed.load(std::memory_order_relaxed) != 0;

@@ -21,8 +21,8 @@
 #include <fmt/format.h>
 
 #include "shmq/detail/access.hpp"
-#include "shmq/detail/byte_ring.hpp"
-#include "shmq/detail/event_count.hpp"
+#include "shmq/detail/ring/byte_ring.hpp"
+#include "shmq/detail/wait/event_count.hpp"
 #include "shmq/detail/layout.hpp"
 #include "shmq/detail/segment.hpp"
 #include "shmq/error.hpp"

@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "shmq/detail/asymmetric_fence.hpp"
+#include "shmq/detail/wait/asymmetric_fence.hpp"
 #include "shmq/detail/crash_point.hpp"
 #include "shmq/error.hpp"
 #include "type_names.hpp"

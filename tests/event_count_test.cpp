@@ -17,8 +17,8 @@
 #include <gtest/gtest.h>
 
 #include "shmq/detail/access.hpp"
-#include "shmq/detail/event_count.hpp"
-#include "shmq/detail/futex.hpp"
+#include "shmq/detail/wait/event_count.hpp"
+#include "shmq/detail/wait/futex.hpp"
 #include "shmq/queue.hpp"
 #include "support/queue_test_util.hpp"
 #include "support/test_support.hpp"

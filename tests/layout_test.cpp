@@ -15,7 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "shmq/detail/access.hpp"
-#include "shmq/detail/asymmetric_fence.hpp"
+#include "shmq/detail/wait/asymmetric_fence.hpp"
 #include "shmq/detail/layout.hpp"
 #include "shmq/detail/segment.hpp"
 #include "shmq/queue.hpp"

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "manager_test_support.hpp"
-#include "shmq/detail/manager_client.hpp"
+#include "shmq/detail/manager/manager_client.hpp"
 #include "shmq/detail/segment.hpp"
 #include "shmq/inspect.hpp"
 #include "shmq/manager.hpp"

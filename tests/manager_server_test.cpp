@@ -1,4 +1,4 @@
-// The Manager's server (runtime/manager_server.cpp): what its request path does with requests of
+// The Manager's server (runtime/manager/manager_server.cpp): what its request path does with requests of
 // another epoch, driven directly through dispatch_frame() and a RequestSink that records every
 // effect; and its cap on the clients it tracks (kMaxManagerClients), reached by forged client ids
 // sent through the real request queue of a live server.
@@ -18,8 +18,8 @@
 #include "manager_test_support.hpp"
 #include "shmq/detail/access.hpp"
 #include "shmq/detail/layout.hpp"
-#include "shmq/detail/manager_client.hpp"
-#include "shmq/detail/manager_protocol.hpp"
+#include "shmq/detail/manager/manager_client.hpp"
+#include "shmq/detail/manager/manager_protocol.hpp"
 #include "shmq/detail/segment.hpp"
 #include "shmq/manager.hpp"
 #include "shmq/queue.hpp"

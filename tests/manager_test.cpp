@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "manager_test_support.hpp"
-#include "shmq/detail/manager_client.hpp"
+#include "shmq/detail/manager/manager_client.hpp"
 #include "shmq/detail/segment.hpp"
 #include "shmq/manager.hpp"
 #include "support/test_support.hpp"

@@ -15,7 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "shmq/detail/layout.hpp"
-#include "shmq/detail/packed_ring.hpp"
+#include "shmq/detail/ring/packed_ring.hpp"
 #include "shmq/status.hpp"
 #include "support/test_support.hpp"
 

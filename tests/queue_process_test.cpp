@@ -15,7 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "shmq/detail/access.hpp"
-#include "shmq/detail/asymmetric_fence.hpp"
+#include "shmq/detail/wait/asymmetric_fence.hpp"
 #include "shmq/inspect.hpp"
 #include "shmq/queue.hpp"
 #include "support/queue_test_util.hpp"
@@ -308,7 +308,7 @@ TEST(QueueProcess, MessagesCrossProcessesInOrder) {
   EXPECT_EQ(producer.wait(30s), 0);
 }
 
-// ---- asymmetric fences (detail/asymmetric_fence.hpp): a light notify loses no wake-up ----
+// ---- asymmetric fences (detail/wait/asymmetric_fence.hpp): a light notify loses no wake-up ----
 
 // Two processes hand a token back and forth through two queues (`to_child`, `to_parent`),
 // sleeping for every message (no spin, 60 s slices): a wake-up lost between a notifier's

@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "shmq/detail/slot_ring.hpp"
+#include "shmq/detail/ring/slot_ring.hpp"
 #include "shmq/queue.hpp"
 #include "support/queue_oracle.hpp"
 #include "support/queue_test_util.hpp"

@@ -19,7 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "shmq/detail/access.hpp"
-#include "shmq/detail/event_count.hpp"
+#include "shmq/detail/wait/event_count.hpp"
 #include "shmq/detail/segment.hpp"
 #include "shmq/error.hpp"
 #include "shmq/queue.hpp"

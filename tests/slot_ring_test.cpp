@@ -16,7 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "shmq/detail/layout.hpp"
-#include "shmq/detail/slot_ring.hpp"
+#include "shmq/detail/ring/slot_ring.hpp"
 #include "shmq/status.hpp"
 #include "support/test_support.hpp"
 

@@ -1,11 +1,11 @@
-// ByteRing (detail/byte_ring.hpp, the Pipe's SPSC byte stream) on plain memory, and the Pipe
+// ByteRing (detail/ring/byte_ring.hpp, the Pipe's SPSC byte stream) on plain memory, and the Pipe
 // through the public API on a real segment.
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "micro.hpp"
-#include "shmq/detail/byte_ring.hpp"
+#include "shmq/detail/ring/byte_ring.hpp"
 #include "shmq/pipe.hpp"
 
 namespace shmq_micro {

@@ -1,4 +1,4 @@
-// The eventcount (detail/event_count.hpp): what a put or get pays to wake sleepers.
+// The eventcount (detail/wait/event_count.hpp): what a put or get pays to wake sleepers.
 #include "micro.hpp"
 
 namespace shmq_micro {

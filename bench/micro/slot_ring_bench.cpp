@@ -1,4 +1,4 @@
-// SlotRing (detail/slot_ring.hpp) on plain memory: the raw cost of the ring's operations, without
+// SlotRing (detail/ring/slot_ring.hpp) on plain memory: the raw cost of the ring's operations, without
 // a segment, the Queue's checks, counters or eventcount notifications.
 #include <memory>
 

@@ -66,8 +66,8 @@
 #include <vector>
 
 #include "shmq/codec.hpp"
-#include "shmq/detail/manager_client.hpp"
-#include "shmq/detail/manager_protocol.hpp"
+#include "shmq/detail/manager/manager_client.hpp"
+#include "shmq/detail/manager/manager_protocol.hpp"
 #include "shmq/error.hpp"
 #include "shmq/options.hpp"
 #include "shmq/queue.hpp"

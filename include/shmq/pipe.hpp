@@ -5,7 +5,7 @@
 //   a.send(std::string_view("hello"));  b.recv(text);
 //   auto c = shmq::Connection::open("jobs", shmq::End::second);   // an unrelated process
 //
-// Each direction is an SPSC byte ring (detail/byte_ring.hpp) of PipeOptions::capacity_bytes.
+// Each direction is an SPSC byte ring (detail/ring/byte_ring.hpp) of PipeOptions::capacity_bytes.
 // A message of any size (up to max_message) works: one larger than the ring streams through it in
 // chunks and is reassembled whole; recv returns whole messages only. duplex = false gives a
 // one-way pipe where, as in Python's Pipe(duplex=False), the first end only receives and the
@@ -50,7 +50,7 @@
 #include <utility>
 #include <vector>
 
-#include "shmq/detail/deadline.hpp"
+#include "shmq/detail/wait/deadline.hpp"
 #include "shmq/options.hpp"
 #include "shmq/status.hpp"
 

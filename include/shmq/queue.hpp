@@ -30,8 +30,8 @@
 #include <string_view>
 #include <utility>
 
-#include "shmq/detail/deadline.hpp"
-#include "shmq/detail/event_count.hpp"
+#include "shmq/detail/wait/deadline.hpp"
+#include "shmq/detail/wait/event_count.hpp"
 #include "shmq/detail/message_codec.hpp"
 #include "shmq/detail/queue_core.hpp"
 #include "shmq/detail/shm_access.hpp"
@@ -557,7 +557,7 @@ class Queue {
   void notify_getters(std::size_t count = 1) noexcept { notify(core_.control().not_empty, count); }
   void notify_putters(std::size_t count = 1) noexcept { notify(core_.control().not_full, count); }
   // Nobody registered: no syscall. The fence is a compiler barrier where the queue has
-  // asymmetric fences (detail/asymmetric_fence.hpp) and this process registered for them.
+  // asymmetric fences (detail/wait/asymmetric_fence.hpp) and this process registered for them.
   void notify(detail::EventCountData& ec, std::size_t count) noexcept {
     if ((core_.held_roles() & detail::kHeldLightNotify) != 0) {
       notify_light(ec, count);

@@ -191,11 +191,11 @@ inline constexpr std::uint32_t token_index(std::uint64_t token) {
 inline constexpr std::uint32_t kFlagMultiProducer = 1U << 0;
 inline constexpr std::uint32_t kFlagMultiConsumer = 1U << 1;
 // SPSC queue of fixed-size elements stored back to back, without slot headers
-// (detail/packed_ring.hpp): slot_stride == max_message == element_size, any multiple of the
+// (detail/ring/packed_ring.hpp): slot_stride == max_message == element_size, any multiple of the
 // element's alignment; the slots area is capacity × stride rounded up to a cache line.
 inline constexpr std::uint32_t kFlagPacked = 1U << 2;
 // Notifiers of this queue order publish before their `waiters` load with a compiler barrier only;
-// its waiters call membarrier() on the way to sleep (detail/asymmetric_fence.hpp). Set at create
+// its waiters call membarrier() on the way to sleep (detail/wait/asymmetric_fence.hpp). Set at create
 // where the kernel offers it (QueueOptions::asymmetric_fences).
 inline constexpr std::uint32_t kFlagAsymmetricFences = 1U << 3;
 
@@ -309,7 +309,7 @@ static_assert(kQueueSlotsOffset <= 16 * 1024, "docs/design.md §8: at most 16 Ki
 // ---- Pipe -----------------------------------------------------------------------------------
 //
 // A pipe segment (SegmentKind::pipe) carries byte messages between two ends, `first` (0) and
-// `second` (1), through one SPSC byte ring per direction (detail/byte_ring.hpp):
+// `second` (1), through one SPSC byte ring per direction (detail/ring/byte_ring.hpp):
 //
 //   kBodyOffset         PipeControl (1664 B)  options, both ends, both rings' indices
 //   kPipeDataOffset     ring 0 data           messages TO end first  (sent by end second)
@@ -447,7 +447,7 @@ inline constexpr EventCountOffsets eventcount_offsets(SegmentKind kind) {
 //   N.c<id>      Queue<std::string>, SPSC: replies to client <id>, created by that client
 //   N.journal    a plain file: the server's append-only journal of committed changes
 //   N.q.<name>   the queues that queue<T>(name) hands out
-// Requests and replies are byte messages (detail/manager_protocol.hpp), not structs in shared
+// Requests and replies are byte messages (detail/manager/manager_protocol.hpp), not structs in shared
 // memory; what lives in shared memory for the Manager is only ManagerControl.
 
 inline constexpr std::uint32_t kManagerStateServing = 0;

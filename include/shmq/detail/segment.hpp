@@ -25,7 +25,7 @@
 #include <string>
 #include <string_view>
 
-#include "shmq/detail/deadline.hpp"
+#include "shmq/detail/wait/deadline.hpp"
 #include "shmq/detail/layout.hpp"
 #include "shmq/error.hpp"
 

@@ -22,9 +22,9 @@
 #include <mutex>
 #include <new>
 
-#include "shmq/detail/asymmetric_fence.hpp"
+#include "shmq/detail/wait/asymmetric_fence.hpp"
 #include "shmq/detail/crash_point.hpp"
-#include "shmq/detail/futex.hpp"
+#include "shmq/detail/wait/futex.hpp"
 #include "shmq/detail/layout.hpp"
 #include "shmq/detail/shm_access.hpp"
 #include "shmq/interrupt.hpp"

@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-#include "shmq/detail/manager_protocol.hpp"
+#include "shmq/detail/manager/manager_protocol.hpp"
 #include "shmq/detail/segment.hpp"
 #include "shmq/options.hpp"
 #include "shmq/queue.hpp"

@@ -1,4 +1,4 @@
-#include "shmq/detail/manager_client.hpp"
+#include "shmq/detail/manager/manager_client.hpp"
 
 #include <unistd.h>
 

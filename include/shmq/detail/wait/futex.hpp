@@ -7,7 +7,7 @@
 #include <chrono>
 #include <cstdint>
 
-#include "shmq/detail/deadline.hpp"
+#include "shmq/detail/wait/deadline.hpp"
 
 namespace shmq::detail {
 

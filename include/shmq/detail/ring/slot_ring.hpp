@@ -43,7 +43,7 @@
 
 #include "shmq/detail/crash_point.hpp"
 #include "shmq/detail/layout.hpp"
-#include "shmq/detail/packed_ring.hpp"
+#include "shmq/detail/ring/packed_ring.hpp"
 #include "shmq/detail/shm_access.hpp"
 #include "shmq/status.hpp"
 

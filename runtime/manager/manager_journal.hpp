@@ -24,7 +24,7 @@
 #include <string>
 #include <string_view>
 
-#include "shmq/detail/manager_protocol.hpp"
+#include "shmq/detail/manager/manager_protocol.hpp"
 
 namespace shmq::detail::mgr {
 

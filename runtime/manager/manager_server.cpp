@@ -29,7 +29,7 @@
 #include "manager_journal.hpp"
 #include "manager_store.hpp"
 #include "shmq/detail/access.hpp"
-#include "shmq/detail/manager_client.hpp"
+#include "shmq/detail/manager/manager_client.hpp"
 #include "shmq/error.hpp"
 #include "shmq/queue.hpp"
 

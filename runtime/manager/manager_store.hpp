@@ -6,7 +6,7 @@
 //
 // Determinism: applying the same sequence of committed requests to an empty Store gives the same
 // state. The journal relies on it: it records each request that changed an object (`changed`)
-// and a new server replays them (runtime/manager_journal.hpp). Blocking objects (locks,
+// and a new server replays them (runtime/manager/manager_journal.hpp). Blocking objects (locks,
 // semaphores, barriers, conditions) are journaled only by their creation: their holders and
 // waiters belonged to the dead server's epoch.
 #pragma once
@@ -23,7 +23,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "shmq/detail/manager_protocol.hpp"
+#include "shmq/detail/manager/manager_protocol.hpp"
 
 namespace shmq::detail::mgr {
 

@@ -2,7 +2,11 @@
 // opens the name — Python's multiprocessing.Queue, natively.
 //
 // Elements: any trivially copyable T (fixed slots of sizeof(T)), or std::string /
-// std::vector<std::byte> up to QueueOptions::max_message bytes.
+// std::vector<std::byte> up to QueueOptions::max_message bytes, or any T with a shmq::Codec<T>
+// (codec.hpp; the Manager's codec: a struct with strings travels through a specialisation of
+// it), its encoding up to max_message bytes. A queue of a recorded type (fixed-size or codable)
+// refuses to open as another (Errc::type_mismatch); any byte queue opens as std::string or
+// std::vector<std::byte> (the raw encoding).
 // Kinds: QueueOptions::producers / consumers = one or many (SPSC, MPSC, SPMC, MPMC; default MPMC).
 // A `one` side is enforced: a second live producer (consumer) gets Status::role_taken, or
 // Error(Errc::role_taken) from claim_producer() / claim_consumer().
@@ -28,13 +32,14 @@
 #include <cstring>
 #include <span>
 #include <string_view>
+#include <typeinfo>
 #include <utility>
 
-#include "shmq/detail/wait/deadline.hpp"
-#include "shmq/detail/wait/event_count.hpp"
 #include "shmq/detail/message_codec.hpp"
 #include "shmq/detail/queue_core.hpp"
 #include "shmq/detail/shm_access.hpp"
+#include "shmq/detail/wait/deadline.hpp"
+#include "shmq/detail/wait/event_count.hpp"
 #include "shmq/options.hpp"
 #include "shmq/status.hpp"
 
@@ -334,7 +339,9 @@ class Queue {
   explicit Queue(detail::QueueCore core) noexcept : core_(std::move(core)) {}
 
   static detail::ElementInfo element_info() {
-    if constexpr (kFixed) return {Codec::kind, Codec::element_size, 0, typeid(T).name()};
+    if constexpr (detail::kRecordsTypeName<T>) {
+      return {Codec::kind, Codec::element_size, 0, typeid(T).name()};
+    }
     return {Codec::kind, Codec::element_size, 0, {}};
   }
 

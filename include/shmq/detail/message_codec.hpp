@@ -1,6 +1,8 @@
 // How a Queue<T> element becomes the bytes of one slot, and back.
 // - trivially copyable T: exactly sizeof(T) bytes (a fixed-slot queue);
-// - std::string and std::vector<std::byte>: their bytes, up to the queue's max_message.
+// - std::string and std::vector<std::byte>: their bytes, up to the queue's max_message;
+// - any other T with a shmq::Codec<T> (codec.hpp: the Manager's codec, built in for vectors of
+//   codable types, specialised by users for their own): its encoding, as a byte message.
 #pragma once
 
 #include <cstddef>
@@ -11,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "shmq/codec.hpp"
 #include "shmq/detail/layout.hpp"
 
 namespace shmq::detail {
@@ -77,6 +80,42 @@ template <>
 struct MessageCodec<std::string> : ByteContainerCodec<std::string> {};
 template <>
 struct MessageCodec<std::vector<std::byte>> : ByteContainerCodec<std::vector<std::byte>> {};
+
+// A codable T (one Codec for the Manager and the Queue). size() encodes into a per-thread
+// buffer that encode() then copies into the slot: Queue<T> calls the two back to back, on one
+// thread, for one element. Exceptions from the user's Codec<T>::encode (bad_alloc) leave put()
+// before anything was claimed. decode() gets exactly the bytes put; false: Status::corrupt.
+template <class T>
+requires(!std::is_trivially_copyable_v<T> && Codable<T>) struct MessageCodec<T> {
+  static constexpr ElementKind kind = ElementKind::bytes;
+  static constexpr std::uint64_t element_size = 0;
+  static std::size_t size(const T& v) {
+    std::string& s = scratch();
+    s.clear();
+    Codec<T>::encode(v, s);
+    return s.size();
+  }
+  static void encode(const T&, std::byte* out) noexcept {
+    const std::string& s = scratch();
+    copy_bytes(out, reinterpret_cast<const std::byte*>(s.data()), s.size());
+  }
+  static bool decode(std::span<const std::byte> in, T& out) {
+    return Codec<T>::decode({reinterpret_cast<const char*>(in.data()), in.size()}, out);
+  }
+
+ private:
+  static std::string& scratch() {
+    thread_local std::string buffer;
+    return buffer;
+  }
+};
+
+// Whether a Queue of T records T's name in the segment, so that opening it as another type is
+// refused (Errc::type_mismatch): fixed-size elements, and codable types other than the raw byte
+// containers (which any byte queue may be opened as).
+template <class T>
+inline constexpr bool kRecordsTypeName =
+    !std::is_same_v<T, std::string> && !std::is_same_v<T, std::vector<std::byte>>;
 
 template <class T>
 concept QueueElement = requires {

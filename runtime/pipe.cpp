@@ -446,6 +446,15 @@ Connection Connection::open_waiting(std::string_view name, End end,
 }
 
 Connection Connection::open(std::string_view name, End end, const WaitPolicy& wait) {
+  return open_end(name, end, wait, false);
+}
+
+Connection Connection::open_shared(std::string_view name, End end, const WaitPolicy& wait) {
+  return open_end(name, end, wait, true);
+}
+
+Connection Connection::open_end(std::string_view name, End end, const WaitPolicy& wait,
+                                bool shared) {
   auto seg = std::make_shared<Segment>(Segment::open(name, detail::SegmentKind::pipe));
   const PipeConfig cfg = validate_control(*seg);
   auto impl = make_impl(seg, cfg, end, wait);
@@ -475,7 +484,7 @@ Connection Connection::open(std::string_view name, End end, const WaitPolicy& wa
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  for (std::uint32_t i = 0; i < kRegistryCapacity; ++i) {
+  for (std::uint32_t i = 0; !shared && i < kRegistryCapacity; ++i) {
     // [A22] as in holds_peer().
     const std::uint32_t roles = detail::shm_load(seg->entry(i).roles, std::memory_order_acquire);
     if ((roles & role_bit(end)) != 0 && seg->entry_alive(i)) {

@@ -8,7 +8,7 @@ packages=(
   libboost-dev librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev
   libzmq3-dev cppzmq-dev iceoryx libiceoryx-posh-dev libiceoryx-hoofs-dev
-  python3-matplotlib valgrind
+  python3-matplotlib valgrind python3-dev pybind11-dev python3-pytest
 )
 
 missing=()

@@ -593,6 +593,25 @@ TEST(PipeTest, OneWayPipeSendsFromSecondToFirstOnly) {
   EXPECT_EQ(raw.seg.size(), shmq::detail::kPipeDataOffset + 64 * 1024);
 }
 
+TEST(PipeTest, OpenSharedJoinsAHeldEndAndThePeerSeesEofOnlyWhenEveryHolderLeft) {
+  ScopedName name("pipe-shared");
+  auto pipe_ends = Pipe::create(name.str());
+  Connection& a = pipe_ends.first;
+  Connection& b = pipe_ends.second;
+  Connection c = Connection::open_shared(name.str(), End::second);  // b holds it: joined
+  EXPECT_EQ(c.end(), End::second);
+  b.close();  // c still holds the end: no end-of-file for a
+  ASSERT_EQ(c.send(std::string_view("from c")), Status::ok);
+  std::string s;
+  ASSERT_EQ(a.recv(s), Status::ok);
+  EXPECT_EQ(s, "from c");
+  ASSERT_EQ(a.send(std::string_view("to c")), Status::ok);
+  ASSERT_EQ(c.recv(s), Status::ok);
+  EXPECT_EQ(s, "to c");
+  c.close();
+  EXPECT_EQ(a.recv(s), Status::closed);
+}
+
 TEST(PipeTest, SecondOpenerOfAHeldEndGetsRoleTaken) {
   ScopedName name("pipe-role");
   auto pipe_ends = Pipe::create(name.str());

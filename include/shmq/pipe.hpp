@@ -91,6 +91,11 @@ class Connection {
   // Takes `end` of an existing pipe. Throws Error: not_found, wrong_kind, corrupt, role_taken
   // (a live process holds the end), ...
   static Connection open(std::string_view name, End end, const WaitPolicy& wait = {});
+  // As open(), but joins `end` even while a live process holds it, as a fork() would: for
+  // handing an end to a process that cannot inherit it (a Python Connection pickled into a
+  // spawned child). The holders share the end as a parent and its forked child do: use it from
+  // one of them at a time, and the peer sees end-of-file once every holder has gone.
+  static Connection open_shared(std::string_view name, End end, const WaitPolicy& wait = {});
   // As open(), waiting up to `appear_within` for a creator to make `name` first.
   template <class Rep, class Period>
   static Connection open(std::string_view name, End end,
@@ -165,6 +170,7 @@ class Connection {
   friend struct detail::PipeAccess;  // detail/access.hpp: what tests reach below the surface
   explicit Connection(std::unique_ptr<Impl> impl) noexcept;
 
+  static Connection open_end(std::string_view name, End end, const WaitPolicy& wait, bool shared);
   static Connection open_waiting(std::string_view name, End end,
                                  std::chrono::milliseconds appear_within, const WaitPolicy& wait);
   Status send_until(std::span<const std::byte> bytes,

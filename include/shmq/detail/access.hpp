@@ -26,6 +26,14 @@ struct QueueAccess {
                          std::uint64_t start_position) {
     return Queue<T>(QueueCore::create(name, options, Queue<T>::element_info(), start_position));
   }
+  // Blocks on the eventcount of `side` until `attempt(bool sleeping)` returns other than the
+  // side's would-block status (full for producers, empty for consumers), `deadline` passes
+  // (timeout) or shmq::interrupt() runs (interrupted): the Python module's bounded waits, whose
+  // attempts are a put under Python's maxsize and a zero-copy get (python/module.cpp).
+  template <QueueElement T, class Attempt>
+  static Status wait(Queue<T>& q, QueueCore::Side side, Deadline deadline, Attempt&& attempt) {
+    return q.core_.wait(side, deadline, std::forward<Attempt>(attempt));
+  }
 };
 
 // The type-independent core of `q`: its segment (registry, counters), control block and ring.

@@ -42,7 +42,7 @@
 #include <vector>
 
 #include "shmq/detail/access.hpp"
-#include "shmq/detail/futex.hpp"
+#include "shmq/detail/wait/futex.hpp"
 #include "shmq/error.hpp"
 #include "shmq/pipe.hpp"
 #include "shmq/queue.hpp"

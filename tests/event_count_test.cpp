@@ -1,4 +1,4 @@
-// Waiting (include/shmq/detail/event_count.hpp, runtime/futex.cpp) between threads: futex wake
+// Waiting (include/shmq/detail/wait/event_count.hpp, runtime/futex.cpp) between threads: futex wake
 // and deadline, the eventcount's no-lost-wakeup guarantee, and Queue verbs that block until
 // another handle acts. Label `threads`: these run under TSan. Cross-process waiting is in
 // queue_process_test.cpp.

@@ -1,4 +1,4 @@
-// The packed ring (include/shmq/detail/packed_ring.hpp) driven directly on heap memory: FIFO
+// The packed ring (include/shmq/detail/ring/packed_ring.hpp) driven directly on heap memory: FIFO
 // order through the 2^64 wrap, full and empty, one open claim per side, take-over from the shared
 // indices, and hostile indices.
 #include <atomic>

@@ -20,7 +20,12 @@ namespace {
 void work(int worker, shmq::Dict<std::string, int> results, shmq::Lock lock,
           shmq::Value<int> total) {
   for (int i = 0; i < 4; ++i) {
-    results.set("w" + std::to_string(worker) + "-" + std::to_string(i), worker * 10 + i);
+    // Appended, not `"w" + std::to_string(...)`: gcc 12 -O3 warns falsely on that (-Wrestrict).
+    std::string key = "w";
+    key += std::to_string(worker);
+    key += '-';
+    key += std::to_string(i);
+    results.set(key, worker * 10 + i);
     std::lock_guard guard(lock);  // a Manager lock is a BasicLockable
     total.set(total.get() + 1);
   }

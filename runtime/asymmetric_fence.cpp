@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
+
+#include "fork_list.hpp"
 
 namespace shmq::detail {
 
@@ -27,15 +30,17 @@ bool asymmetric_fences_supported() noexcept {
 }
 
 bool register_light_fences() noexcept {
-  // The pid that registered: a forked child (another pid) registers itself again. Racing
-  // threads both register; the call is idempotent.
-  static std::atomic<pid_t> registered{0};
-  const pid_t me = ::getpid();
+  // The fork generation that registered (fork_list.hpp): registration belongs to the address
+  // space, so a forked child registers itself again. Keyed on forks, not on the pid: a
+  // descendant can get the pid of the ancestor that registered. Racing threads both register;
+  // the call is idempotent.
+  static std::atomic<std::uint64_t> registered{UINT64_MAX};
+  const std::uint64_t generation = fork_generation();
   // relaxed: a cache of an idempotent syscall's success.
-  if (registered.load(std::memory_order_relaxed) == me) return true;
+  if (registered.load(std::memory_order_relaxed) == generation) return true;
   if (!asymmetric_fences_supported() || membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) != 0)
     return false;
-  registered.store(me, std::memory_order_relaxed);
+  registered.store(generation, std::memory_order_relaxed);
   return true;
 }
 

@@ -50,6 +50,14 @@ class ForkList {
     head_ = node;
   }
 
+  // Runs `fn` with the list's mutex held: no fork() (so no handler) runs meanwhile. For state the
+  // handlers read through a node that is being moved (Segment's identity).
+  template <class Fn>
+  static void locked(Fn&& fn) {
+    std::lock_guard lock(mutex_);
+    fn();
+  }
+
   static void erase(Node* node) {
     std::lock_guard lock(mutex_);
     if (node->prev) node->prev->next = node->next;

@@ -378,20 +378,27 @@ HeaderLook look_at_header(std::string_view name, int fd, const struct stat& st) 
 }  // namespace
 
 Segment::Segment() noexcept = default;
+// The identity's copy and the Impl's pointer to it change together, with the fork list's mutex
+// held: a fork() in another thread sees the identity in one place, never half moved. A moved-from
+// Segment keeps no identity (it holds no role: its copy of the ring must not look like a holder).
 Segment::Segment(Segment&& other) noexcept
     : impl_(std::move(other.impl_)),
-      id_(other.id_),
       base_(std::exchange(other.base_, nullptr)),
       info_(other.info_) {
-  if (impl_) impl_->id = &id_;
+  AttachedSegments::locked([&] {
+    id_ = std::exchange(other.id_, Identity{});
+    if (impl_) impl_->id = &id_;
+  });
 }
 
 Segment& Segment::operator=(Segment&& other) noexcept {
   if (this != &other) {
     Segment dying(std::move(*this));
     impl_ = std::move(other.impl_);
-    id_ = other.id_;
-    if (impl_) impl_->id = &id_;
+    AttachedSegments::locked([&] {
+      id_ = std::exchange(other.id_, Identity{});
+      if (impl_) impl_->id = &id_;
+    });
     base_ = std::exchange(other.base_, nullptr);
     info_ = other.info_;
   }
@@ -399,8 +406,11 @@ Segment& Segment::operator=(Segment&& other) noexcept {
 }
 
 Segment::Segment(std::unique_ptr<Impl> impl, std::byte* base, const SegmentInfo& info)
-    : impl_(std::move(impl)), id_(*impl_->id), base_(base), info_(info) {
-  impl_->id = &id_;
+    : impl_(std::move(impl)), base_(base), info_(info) {
+  AttachedSegments::locked([&] {
+    id_ = *impl_->id;
+    impl_->id = &id_;
+  });
 }
 
 Segment::~Segment() {

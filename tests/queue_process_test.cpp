@@ -310,13 +310,26 @@ TEST(QueueProcess, MessagesCrossProcessesInOrder) {
 
 // ---- asymmetric fences (detail/wait/asymmetric_fence.hpp): a light notify loses no wake-up ----
 
+constexpr int kLateWake = 13;
+constexpr int kWrongMode = 14;
+
+bool light_notify(const shmq::detail::QueueCore& core) {
+  return (core.held_roles() & shmq::detail::kHeldLightNotify) != 0;
+}
+// Waits of this process's handle that ended only because a slice ran out with no wake-up
+// (SleepGate::late_wakes): a lost wake-up is one of them, whatever the slice's length.
+template <class T>
+std::uint64_t late_wakes(const Queue<T>& q) {
+  return core_of(q).segment().sleep_gate().late_wakes();
+}
+
 // Two processes hand a token back and forth through two queues (`to_child`, `to_parent`),
-// sleeping for every message (no spin, 60 s slices): a wake-up lost between a notifier's
-// compiler barrier and a waiter's membarrier would leave one side asleep for a whole slice, and
-// its 30 s get_for() would fail.
+// sleeping for every message (no spin). A wake-up lost between a notifier's fence and a waiter's
+// registration would end a wait only at its slice's end with the epoch unmoved: counted, per
+// process, and asserted 0 (no process dies here, so nothing else ends a wait that way).
 template <class T>
 void ping_pong_asleep(const std::string& to_child, const std::string& to_parent,
-                      const shmq::QueueOptions& opts) {
+                      const shmq::QueueOptions& opts, bool light) {
   constexpr std::uint64_t kRounds = 5000;
   auto out = Queue<T>::create(to_child, opts);
   auto in = Queue<T>::create(to_parent, opts);
@@ -329,32 +342,35 @@ void ping_pong_asleep(const std::string& to_child, const std::string& to_parent,
       if (v != T{2 * i}) return kWrongValue;
       if (mine_out.put(T{2 * i + 1}) != Status::ok) return kWrongStatus;
     }
-    return 0;
+    if (light_notify(core_of(mine_in)) != light || light_notify(core_of(mine_out)) != light)
+      return kWrongMode;
+    return late_wakes(mine_in) + late_wakes(mine_out) == 0 ? 0 : kLateWake;
   });
   for (std::uint64_t i = 0; i < kRounds; ++i) {
     ASSERT_EQ(out.put(T{2 * i}), Status::ok);
     T v{};
-    ASSERT_EQ(in.get_for(v, 30s), Status::ok) << "round " << i << ": a wake-up was lost";
+    ASSERT_EQ(in.get_for(v, 30s), Status::ok) << "round " << i;
     ASSERT_EQ(v, T{2 * i + 1});
   }
   EXPECT_EQ(child.wait(30s), 0);
   EXPECT_GT(total_sleeps(in), 0U) << "the parent slept: the waiters' path was taken";
-}
-
-bool light_notify(const shmq::detail::QueueCore& core) {
-  return (core.held_roles() & shmq::detail::kHeldLightNotify) != 0;
+  EXPECT_EQ(late_wakes(in), 0U) << "a wake-up never came";
+  EXPECT_EQ(light_notify(core_of(out)), light);
+  EXPECT_EQ(light_notify(core_of(in)), light);
 }
 
 TEST(QueueProcess, ALightNotifyLosesNoWakeUpOnAPackedQueue) {
   ScopedName a("qp-fence-packed-a");
   ScopedName b("qp-fence-packed-b");
-  ping_pong_asleep<std::uint64_t>(a.str(), b.str(), options(4, Producers::one, Consumers::one));
+  ping_pong_asleep<std::uint64_t>(a.str(), b.str(), options(4, Producers::one, Consumers::one),
+                                  shmq::detail::asymmetric_fences_supported());
 }
 
 TEST(QueueProcess, ALightNotifyLosesNoWakeUpOnAnMpmcQueue) {
   ScopedName a("qp-fence-mpmc-a");
   ScopedName b("qp-fence-mpmc-b");
-  ping_pong_asleep<std::uint64_t>(a.str(), b.str(), options(4));
+  ping_pong_asleep<std::uint64_t>(a.str(), b.str(), options(4),
+                                  shmq::detail::asymmetric_fences_supported());
 }
 
 TEST(QueueProcess, FullFencesStillWorkWhenTheCreatorAskedForThem) {
@@ -362,9 +378,42 @@ TEST(QueueProcess, FullFencesStillWorkWhenTheCreatorAskedForThem) {
   ScopedName b("qp-fence-full-b");
   shmq::QueueOptions opts = options(4, Producers::one, Consumers::one);
   opts.asymmetric_fences = false;
-  ping_pong_asleep<std::uint64_t>(a.str(), b.str(), opts);
-  auto q = Queue<std::uint64_t>::open(a.str());
+  ping_pong_asleep<std::uint64_t>(a.str(), b.str(), opts, false);
   EXPECT_FALSE(shmq::inspect(a.str()).queue->asymmetric_fences);
+}
+
+// Putters asleep too: a producer fills a queue of two and sleeps on not_full for further
+// messages while the consumer sleeps on not_empty, so both eventcounts are waited on and notified
+// lightly (a get's light notify of not_full included).
+template <class T>
+void fill_and_drain_asleep(const std::string& name, const shmq::QueueOptions& opts) {
+  constexpr std::uint64_t kCount = 5000;
+  auto q = Queue<T>::create(name, opts);
+  Child producer([&] {
+    auto mine = Queue<T>::open(name, sleep_only());
+    for (std::uint64_t i = 0; i < kCount; ++i) {
+      if (mine.put(T{i}) != Status::ok) return kWrongStatus;
+    }
+    if (core_of(mine).counters().sleeps.load() == 0) return kDidNotSleep;
+    return late_wakes(mine) == 0 ? 0 : kLateWake;
+  });
+  for (std::uint64_t i = 0; i < kCount; ++i) {
+    T v{};
+    ASSERT_EQ(q.get_for(v, 30s), Status::ok) << "message " << i;
+    ASSERT_EQ(v, T{i});
+  }
+  EXPECT_EQ(producer.wait(30s), 0);
+  EXPECT_EQ(late_wakes(q), 0U) << "a wake-up never came";
+}
+
+TEST(QueueProcess, ALightNotifyLosesNoWakeUpWhenPuttersSleepOnAPackedQueue) {
+  ScopedName name("qp-fence-putters-packed");
+  fill_and_drain_asleep<std::uint64_t>(name.str(), options(2, Producers::one, Consumers::one));
+}
+
+TEST(QueueProcess, ALightNotifyLosesNoWakeUpWhenPuttersSleepOnAnMpmcQueue) {
+  ScopedName name("qp-fence-putters-mpmc");
+  fill_and_drain_asleep<std::uint64_t>(name.str(), options(2));
 }
 
 // The mode is the segment's: every handle of a default queue notifies lightly once it holds a
@@ -375,13 +424,13 @@ TEST(QueueProcess, EveryHandleOfADefaultQueueNotifiesLightlyAForkedChildsToo) {
   ScopedName name("qp-fence-mode");
   auto q = Queue<std::uint64_t>::create(name.str(), options(8));
   EXPECT_EQ(shmq::inspect(name.str()).queue->asymmetric_fences, supported);
-  EXPECT_FALSE(light_notify(shmq::detail::core_of(q))) << "no role yet";
+  EXPECT_FALSE(light_notify(core_of(q))) << "no role yet";
   ASSERT_EQ(q.try_put(1), Status::ok);
-  EXPECT_EQ(light_notify(shmq::detail::core_of(q)), supported);
+  EXPECT_EQ(light_notify(core_of(q)), supported);
   Child child([&] {
-    if (light_notify(shmq::detail::core_of(q))) return kWrongStatus;  // roles are the parent's
+    if (light_notify(core_of(q))) return kWrongStatus;  // roles are the parent's
     if (q.try_put(2) != Status::ok) return kWrongStatus;
-    return light_notify(shmq::detail::core_of(q)) == supported ? 0 : kWrongValue;
+    return light_notify(core_of(q)) == supported ? 0 : kWrongValue;
   });
   EXPECT_EQ(child.wait(30s), 0);
 }

@@ -22,11 +22,11 @@
 #include <mutex>
 #include <new>
 
-#include "shmq/detail/wait/asymmetric_fence.hpp"
 #include "shmq/detail/crash_point.hpp"
-#include "shmq/detail/wait/futex.hpp"
 #include "shmq/detail/layout.hpp"
 #include "shmq/detail/shm_access.hpp"
+#include "shmq/detail/wait/asymmetric_fence.hpp"
+#include "shmq/detail/wait/futex.hpp"
 #include "shmq/interrupt.hpp"
 #include "shmq/options.hpp"
 #include "shmq/status.hpp"
@@ -157,6 +157,11 @@ class SleepGate {
       shm_fetch_and(ec.waiters, ~bit, std::memory_order_relaxed);
     }
   }
+  // Re-checks that succeeded right after a slice ran to its end with the epoch unmoved: a wake-up
+  // that never came — lost (a broken Dekker pair), or a change nobody notifies (a recovery of a
+  // dead party's slot). Process-local; tests assert 0 where no process dies.
+  std::uint64_t late_wakes() const noexcept { return late_wakes_.load(std::memory_order_relaxed); }
+  void note_late_wake() noexcept { late_wakes_.fetch_add(1, std::memory_order_relaxed); }
   // How many threads of this handle are registered on `ec` (for tests and inspection).
   std::uint32_t sleepers(const EventCountData& ec) noexcept {
     std::lock_guard lock(mutex_);
@@ -168,6 +173,7 @@ class SleepGate {
   void reset_in_child() noexcept {
     new (&mutex_) std::mutex();
     slots_ = {};
+    late_wakes_.store(0, std::memory_order_relaxed);
   }
 
  private:
@@ -187,6 +193,7 @@ class SleepGate {
   static constexpr std::size_t kSlots = EventCountOffsets{}.at.size();
   std::mutex mutex_;
   std::array<Slot, kSlots> slots_{};
+  std::atomic<std::uint64_t> late_wakes_{0};  // relaxed: a statistic
 };
 
 // Who is waiting: the bit of the handle's registry entry (1 << index), and the handle's gate.
@@ -292,6 +299,7 @@ Status wait_until(EventCountData& ec, const WaitPolicy& policy, const Sleeper& m
       std::clamp(policy.sleep_slice, kMinSleepSlice, kMaxSleepSlice));
   bool first_slice = true;
   bool slept = false;
+  bool unwoken = false;  // the last slice ran to its end and the epoch never moved
   for (;;) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {
@@ -316,6 +324,7 @@ Status wait_until(EventCountData& ec, const WaitPolicy& policy, const Sleeper& m
     // kernel refuse it, a notifier may miss our bit: sleep the shortest slice.
     const bool fenced = !me.heavy_fence || heavy_fence();
     s = attempt(true);
+    if (s != would_block && unwoken) me.gate.note_late_wake();
     // Ready right after the spin gave up: a longer spin would have caught it without the fence
     // and the registration; grow the budget back.
     if (s != would_block && first_slice)
@@ -325,7 +334,11 @@ Status wait_until(EventCountData& ec, const WaitPolicy& policy, const Sleeper& m
       bump(me.counters.sleeps);
       SHMQ_CRASH_POINT(sleep_registered);
       const auto this_slice = fenced ? slice : std::chrono::steady_clock::duration(kMinSleepSlice);
-      futex_wait_until(ec.epoch, epoch, deadline - now > this_slice ? now + this_slice : deadline);
+      const auto slice_end = deadline - now > this_slice ? now + this_slice : deadline;
+      futex_wait_until(ec.epoch, epoch, slice_end);
+      // relaxed: a statistic (late_wakes()).
+      unwoken = std::chrono::steady_clock::now() >= slice_end &&
+                shm_load(ec.epoch, std::memory_order_relaxed) == epoch;
       SHMQ_CRASH_POINT(sleep_woken);
       // Back from the wait, woken or not: the next change wakes someone again (wake_one()).
       // relaxed: as in wake_one(); the re-check after the next [F2] sees what was published.

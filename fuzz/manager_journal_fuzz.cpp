@@ -1,5 +1,6 @@
 // Fuzz target: the Manager's journal bytes, as a new server reads them at adoption
-// (runtime/manager/manager_journal.cpp: Journal::replay into an empty Store, as Server::replay does).
+// (runtime/manager/manager_journal.cpp: Journal::replay into an empty Store, as Server::replay
+// does).
 //
 // The journal file is made from the input: raw bytes (after the magic, or not), or records the
 // target writes with their length and CRC — each intact, with a wrong CRC, with a length of 0 or

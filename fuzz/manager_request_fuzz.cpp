@@ -1,9 +1,9 @@
 // Fuzz target: the Manager's request path on arbitrary bytes, and round trips through its codecs.
 //
-// dispatch_frame() (runtime/manager/manager_server.hpp) is what the server runs on every frame it takes
-// from N.req: the frame header, the reassembly of multi-frame requests, the epoch check, ping,
-// shutdown and cancel, and the Store's decoding and application of the request. Here it runs on
-// a real Store inside a fake server (FakeServer) that records the replies and journals into a
+// dispatch_frame() (runtime/manager/manager_server.hpp) is what the server runs on every frame it
+// takes from N.req: the frame header, the reassembly of multi-frame requests, the epoch check,
+// ping, shutdown and cancel, and the Store's decoding and application of the request. Here it runs
+// on a real Store inside a fake server (FakeServer) that records the replies and journals into a
 // replica Store. Frames are raw fuzzer bytes, or requests built the way clients build them — with
 // fuzzer-chosen ops, objects, kinds and arguments, sometimes cut short or padded, sometimes split
 // in frames or left unfinished — so that both the refusals and the deep paths of every object are

@@ -43,8 +43,8 @@
 
 #include "fuzz_support.hpp"
 #include "shmq/detail/access.hpp"
-#include "shmq/detail/ring/byte_ring.hpp"
 #include "shmq/detail/layout.hpp"
+#include "shmq/detail/ring/byte_ring.hpp"
 #include "shmq/detail/segment.hpp"
 #include "shmq/error.hpp"
 #include "shmq/pipe.hpp"

@@ -21,10 +21,10 @@
 #include <fmt/format.h>
 
 #include "shmq/detail/access.hpp"
-#include "shmq/detail/ring/byte_ring.hpp"
-#include "shmq/detail/wait/event_count.hpp"
 #include "shmq/detail/layout.hpp"
+#include "shmq/detail/ring/byte_ring.hpp"
 #include "shmq/detail/segment.hpp"
+#include "shmq/detail/wait/event_count.hpp"
 #include "shmq/error.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)

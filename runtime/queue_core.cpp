@@ -11,8 +11,8 @@
 
 #include <fmt/format.h>
 
-#include "shmq/detail/wait/asymmetric_fence.hpp"
 #include "shmq/detail/crash_point.hpp"
+#include "shmq/detail/wait/asymmetric_fence.hpp"
 #include "shmq/error.hpp"
 #include "type_names.hpp"
 

@@ -15,9 +15,9 @@
 #include <gtest/gtest.h>
 
 #include "shmq/detail/access.hpp"
-#include "shmq/detail/wait/asymmetric_fence.hpp"
 #include "shmq/detail/layout.hpp"
 #include "shmq/detail/segment.hpp"
+#include "shmq/detail/wait/asymmetric_fence.hpp"
 #include "shmq/queue.hpp"
 #include "support/test_support.hpp"
 

@@ -1,7 +1,7 @@
-// The Manager's server (runtime/manager/manager_server.cpp): what its request path does with requests of
-// another epoch, driven directly through dispatch_frame() and a RequestSink that records every
-// effect; and its cap on the clients it tracks (kMaxManagerClients), reached by forged client ids
-// sent through the real request queue of a live server.
+// The Manager's server (runtime/manager/manager_server.cpp): what its request path does with
+// requests of another epoch, driven directly through dispatch_frame() and a RequestSink that
+// records every effect; and its cap on the clients it tracks (kMaxManagerClients), reached by
+// forged client ids sent through the real request queue of a live server.
 #include <gtest/gtest.h>
 
 #include <chrono>

@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "shmq/detail/access.hpp"
-#include "shmq/detail/ring/byte_ring.hpp"
 #include "shmq/detail/layout.hpp"
+#include "shmq/detail/ring/byte_ring.hpp"
 #include "shmq/detail/segment.hpp"
 #include "shmq/error.hpp"
 #include "shmq/process.hpp"

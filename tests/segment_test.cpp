@@ -19,8 +19,8 @@
 #include <gtest/gtest.h>
 
 #include "shmq/detail/access.hpp"
-#include "shmq/detail/wait/event_count.hpp"
 #include "shmq/detail/segment.hpp"
+#include "shmq/detail/wait/event_count.hpp"
 #include "shmq/error.hpp"
 #include "shmq/queue.hpp"
 #include "support/queue_test_util.hpp"

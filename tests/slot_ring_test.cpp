@@ -1,5 +1,5 @@
-// The slot ring (include/shmq/detail/ring/slot_ring.hpp) driven directly on heap memory, for all four
-// kinds, including positions that run through the 2^64 wrap and hostile slot contents.
+// The slot ring (include/shmq/detail/ring/slot_ring.hpp) driven directly on heap memory, for all
+// four kinds, including positions that run through the 2^64 wrap and hostile slot contents.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

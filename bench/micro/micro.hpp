@@ -23,9 +23,9 @@
 #include <stdexcept>
 #include <string>
 
-#include "shmq/detail/wait/event_count.hpp"
 #include "shmq/detail/layout.hpp"
 #include "shmq/detail/ring/slot_ring.hpp"
+#include "shmq/detail/wait/event_count.hpp"
 #include "shmq/status.hpp"
 
 namespace shmq_micro {

@@ -1,5 +1,5 @@
-// SlotRing (detail/ring/slot_ring.hpp) on plain memory: the raw cost of the ring's operations, without
-// a segment, the Queue's checks, counters or eventcount notifications.
+// SlotRing (detail/ring/slot_ring.hpp) on plain memory: the raw cost of the ring's operations,
+// without a segment, the Queue's checks, counters or eventcount notifications.
 #include <memory>
 
 #include "micro.hpp"

@@ -195,8 +195,8 @@ inline constexpr std::uint32_t kFlagMultiConsumer = 1U << 1;
 // element's alignment; the slots area is capacity × stride rounded up to a cache line.
 inline constexpr std::uint32_t kFlagPacked = 1U << 2;
 // Notifiers of this queue order publish before their `waiters` load with a compiler barrier only;
-// its waiters call membarrier() on the way to sleep (detail/wait/asymmetric_fence.hpp). Set at create
-// where the kernel offers it (QueueOptions::asymmetric_fences).
+// its waiters call membarrier() on the way to sleep (detail/wait/asymmetric_fence.hpp). Set at
+// create where the kernel offers it (QueueOptions::asymmetric_fences).
 inline constexpr std::uint32_t kFlagAsymmetricFences = 1U << 3;
 
 enum class ElementKind : std::uint32_t { fixed = 1, bytes = 2 };
@@ -447,8 +447,8 @@ inline constexpr EventCountOffsets eventcount_offsets(SegmentKind kind) {
 //   N.c<id>      Queue<std::string>, SPSC: replies to client <id>, created by that client
 //   N.journal    a plain file: the server's append-only journal of committed changes
 //   N.q.<name>   the queues that queue<T>(name) hands out
-// Requests and replies are byte messages (detail/manager/manager_protocol.hpp), not structs in shared
-// memory; what lives in shared memory for the Manager is only ManagerControl.
+// Requests and replies are byte messages (detail/manager/manager_protocol.hpp), not structs in
+// shared memory; what lives in shared memory for the Manager is only ManagerControl.
 
 inline constexpr std::uint32_t kManagerStateServing = 0;
 inline constexpr std::uint32_t kManagerStateShutDown = 1;

@@ -9,11 +9,11 @@
 #include <string_view>
 #include <utility>
 
-#include "shmq/detail/wait/event_count.hpp"
 #include "shmq/detail/layout.hpp"
+#include "shmq/detail/ring/slot_ring.hpp"
 #include "shmq/detail/segment.hpp"
 #include "shmq/detail/shm_access.hpp"
-#include "shmq/detail/ring/slot_ring.hpp"
+#include "shmq/detail/wait/event_count.hpp"
 #include "shmq/options.hpp"
 #include "shmq/status.hpp"
 

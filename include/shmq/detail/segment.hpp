@@ -25,8 +25,8 @@
 #include <string>
 #include <string_view>
 
-#include "shmq/detail/wait/deadline.hpp"
 #include "shmq/detail/layout.hpp"
+#include "shmq/detail/wait/deadline.hpp"
 #include "shmq/error.hpp"
 
 namespace shmq::detail {

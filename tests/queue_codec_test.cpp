@@ -3,6 +3,7 @@
 // recorded so that another codable type cannot open the queue, a raw byte handle sees the
 // encoding, and bytes that do not decode are Status::corrupt, not a crash.
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,11 @@ struct Reading {
 };
 
 struct Label {
+  std::string text;
+};
+
+// Decoding "throw" throws: a user's Codec may (bad input, bad_alloc).
+struct Picky {
   std::string text;
 };
 
@@ -50,9 +56,21 @@ struct shmq::Codec<codec_test::Label> {
   static void repr(const codec_test::Label& v, std::string& out) { out += shmq::repr(v.text); }
 };
 
+template <>
+struct shmq::Codec<codec_test::Picky> {
+  static void encode(const codec_test::Picky& v, std::string& out) { out += v.text; }
+  static bool decode(std::string_view in, codec_test::Picky& v) {
+    if (in == "throw") throw std::runtime_error("picky");
+    v.text = in;
+    return true;
+  }
+  static void repr(const codec_test::Picky& v, std::string& out) { out += shmq::repr(v.text); }
+};
+
 namespace {
 
 using codec_test::Label;
+using codec_test::Picky;
 using codec_test::Reading;
 using shmq::Errc;
 using shmq::Queue;
@@ -119,6 +137,23 @@ TEST(QueueCodec, BytesThatDoNotDecodeAreCorruptAndTheNextMessageStillArrives) {
   EXPECT_EQ(q.try_get(got), Status::corrupt);
   ASSERT_EQ(q.try_get(got), Status::ok);
   EXPECT_EQ(got, (Reading{"ok", {4.0}}));
+}
+
+// A decode that throws has taken its message: the exception reaches the caller, the slot is
+// freed, and the next message arrives (the ring does not stop behind the taken slot).
+TEST(QueueCodec, ADecodeThatThrowsFreesItsSlotAndTheNextMessageArrives) {
+  ScopedName name("codec-throw");
+  auto q = Queue<Picky>::create(
+      name.str(),
+      {.capacity = 2, .producers = shmq::Producers::one, .consumers = shmq::Consumers::one});
+  ASSERT_EQ(q.try_put(Picky{"throw"}), Status::ok);
+  ASSERT_EQ(q.try_put(Picky{"fine"}), Status::ok);
+  Picky got;
+  EXPECT_THROW((void)q.try_get(got), std::runtime_error);
+  ASSERT_EQ(q.try_get(got), Status::ok);
+  EXPECT_EQ(got.text, "fine");
+  EXPECT_EQ(q.try_put(Picky{"a"}), Status::ok) << "both slots are free again";
+  EXPECT_EQ(q.try_put(Picky{"b"}), Status::ok);
 }
 
 }  // namespace

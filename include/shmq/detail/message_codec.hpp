@@ -114,8 +114,10 @@ requires(!std::is_trivially_copyable_v<T> && Codable<T>) struct MessageCodec<T> 
 // refused (Errc::type_mismatch): fixed-size elements, and codable types other than the raw byte
 // containers (which any byte queue may be opened as).
 template <class T>
-inline constexpr bool kRecordsTypeName =
-    !std::is_same_v<T, std::string> && !std::is_same_v<T, std::vector<std::byte>>;
+inline constexpr bool kByteContainer =
+    std::is_same_v<T, std::string> || std::is_same_v<T, std::vector<std::byte>>;
+template <class T>
+inline constexpr bool kRecordsTypeName = !kByteContainer<T>;
 
 template <class T>
 concept QueueElement = requires {
